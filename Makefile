@@ -1,0 +1,48 @@
+# The documented entry points: run, test, lint, bench, e2e.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
+
+.PHONY: install test lint format bench run e2e clean system-test-deps system-bench-deps
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# Debian packages the tests need: chromium for the browser tests.
+system-test-deps:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) chromium; }
+
+system-bench-deps:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) wrk; }
+
+test: install system-test-deps
+	$(BIN)/python -m pytest
+
+e2e: install system-test-deps
+	$(BIN)/python -m pytest -m e2e
+
+lint: install
+	$(BIN)/ruff check flask_authrocket tests examples bench
+	$(BIN)/ruff format --check flask_authrocket tests examples bench
+	$(BIN)/mypy --strict flask_authrocket
+
+format: install
+	$(BIN)/ruff format flask_authrocket tests examples bench
+	$(BIN)/ruff check --fix flask_authrocket tests examples bench
+
+bench: install system-bench-deps
+	$(BIN)/python bench/run.py
+
+run: install
+	$(BIN)/python -m examples.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info .bench

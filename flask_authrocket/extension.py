@@ -1,0 +1,303 @@
+"""AuthRocket: the Flask extension. Settings, the request hook, the cookie, the answers.
+
+One request, as AuthRocket's Express middleware does it (and a little better):
+
+1. ``?token=`` on a GET: a valid token becomes the session, is stored in the
+   cookie, and the answer is a 302 to the same URL without ``token``,
+   ``account`` and ``session``. An invalid one is ignored.
+2. ``Authorization: Bearer <token>``: a valid token becomes the session (no cookie).
+3. The cookie: a valid token becomes the session; an invalid one is cleared.
+   A token that could not be checked because the keys are unreachable is
+   *unavailable*: the cookie is kept and guarded views answer 503.
+
+Requests that carry no token do no verification work at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, has_request_context, redirect, request
+from werkzeug.wrappers import Response
+
+from . import guards, views
+from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .models import Session
+from .request import AuthRocketRequest, app_origin
+from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings
+from .tokens import Rejection, TokenVerifier
+
+logger = logging.getLogger("flask_authrocket")
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+#: Browsers ignore cookies larger than this (name, value and attributes).
+MAX_COOKIE_BYTES = 4096
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class _AppState:
+    """What the extension keeps for one app: its settings and verifier."""
+
+    def __init__(self, settings: Settings, verifier: TokenVerifier) -> None:
+        self.settings = settings
+        self.verifier = verifier
+
+
+class AuthRocket:
+    """The flask-authrocket extension.
+
+    >>> app = Flask(__name__)                 # doctest: +SKIP
+    >>> app.config["LOGINROCKET_URL"] = "https://myapp.e2.loginrocket.com/"
+    >>> authrocket = AuthRocket(app)          # or AuthRocket() then init_app(app)
+
+    After ``init_app``, every request has ``g.authrocket`` (an
+    :class:`~flask_authrocket.request.AuthRocketRequest`), templates have
+    ``authrocket``, and ``app.extensions["authrocket"]`` is this object.
+    One instance may serve several apps.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self._states: weakref.WeakKeyDictionary[Flask, _AppState] = weakref.WeakKeyDictionary()
+        self._unauthorized_callback: Callable[..., Any] | None = None
+        self._forbidden_callback: Callable[..., Any] | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the extension on ``app``: settings, request hook, handlers, logout route.
+
+        Raises :class:`~flask_authrocket.ConfigurationError` naming the setting
+        when one is set but unusable, or when neither ``LOGINROCKET_URL`` nor
+        ``AUTHROCKET_JWT_KEY`` is set.
+        """
+        if "authrocket" in app.extensions:
+            raise RuntimeError("AuthRocket is already registered on this app; use that instance.")
+        for key in ENVIRONMENT_KEYS:
+            app.config.setdefault(key, None)
+        for key, default in DEFAULTS.items():
+            app.config.setdefault(key, default)
+        settings = Settings.from_config(app.config)
+        verifier = TokenVerifier(
+            jwt_key=settings.jwt_key,
+            loginrocket_url=settings.loginrocket_url,
+            leeway=settings.leeway,
+            within=settings.token_within,
+            jwks_ttl=settings.jwks_ttl,
+            jwks_min_interval=settings.jwks_min_interval,
+            http_timeout=settings.http_timeout,
+            cache_size=settings.token_cache_size,
+        )
+        state = _AppState(settings, verifier)
+        self._states[app] = state
+        app.extensions["authrocket"] = self
+
+        def load_session() -> Response | None:
+            authrocket = g.get("authrocket") or _load_request(state)
+            return authrocket._login_redirect
+
+        def store_cookie(response: Response) -> Response:
+            authrocket: AuthRocketRequest | None = g.get("authrocket")
+            if authrocket is not None and (authrocket._cookie_to_store or authrocket._clear_cookie):
+                _write_cookie(settings, authrocket, response)
+            return response
+
+        # First of all before-request functions, so that every other hook and
+        # guard already sees the session.
+        app.before_request_funcs.setdefault(None, []).insert(0, load_session)
+        app.after_request(store_cookie)
+        app.context_processor(_template_context)
+        app.register_error_handler(LoginRequired, self._answer_login_required)
+        app.register_error_handler(PermissionDenied, self._answer_permission_denied)
+        app.register_error_handler(LoginUnavailable, guards.login_unavailable_response)
+
+        if settings.logout_url is not None:
+            logout_view = views.full_logout if settings.logout == "full" else views.local_logout
+            if settings.logout == "full" and not settings.loginrocket_url:
+                logger.warning(
+                    "AUTHROCKET_LOGOUT is 'full' but LOGINROCKET_URL is not set; %s logs out of this app only.",
+                    settings.logout_url,
+                )
+                logout_view = views.local_logout
+            app.add_url_rule(settings.logout_url, guards.LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST"])
+        if settings.require_login:
+            guards.protect(app)
+
+    # -- per-app state ------------------------------------------------------
+
+    def _state(self, app: Flask | None = None) -> _AppState:
+        target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            return self._states[target]
+        except KeyError:
+            raise RuntimeError("This AuthRocket instance is not registered on this app; call init_app(app).") from None
+
+    @property
+    def settings(self) -> Settings:
+        """The checked settings of the current app."""
+        return self._state().settings
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        """The :class:`~flask_authrocket.tokens.TokenVerifier` of the current app."""
+        return self._state().verifier
+
+    def load_request(self) -> AuthRocketRequest:
+        """Build ``g.authrocket`` for the current request now (normally the hook does it)."""
+        found: AuthRocketRequest | None = g.get("authrocket")
+        return found if found is not None else _load_request(self._state())
+
+    # -- replaceable answers ------------------------------------------------
+
+    def unauthorized_handler(self, callback: H) -> H:
+        """Register the answer for requests that need a login and have none.
+
+        The callback takes no argument, or the :class:`LoginRequired` error
+        (whose ``rejection`` says why a sent token did not count), and returns
+        anything a Flask view may return.
+        """
+        self._unauthorized_callback = callback
+        return callback
+
+    def forbidden_handler(self, callback: H) -> H:
+        """Register the answer for a missing permission (no argument, or the
+        :class:`PermissionDenied` error with its ``missing`` names)."""
+        self._forbidden_callback = callback
+        return callback
+
+    def _answer_login_required(self, error: LoginRequired) -> Response:
+        if self._unauthorized_callback is not None:
+            return guards.call_handler(self._unauthorized_callback, error)
+        return guards.login_required_response(error)
+
+    def _answer_permission_denied(self, error: PermissionDenied) -> Response:
+        if self._forbidden_callback is not None:
+            return guards.call_handler(self._forbidden_callback, error)
+        return guards.permission_denied_response(error)
+
+
+def _load_request(state: _AppState) -> AuthRocketRequest:
+    """Turn the query token, the Bearer header or the cookie into ``g.authrocket``."""
+    settings = state.settings
+    authrocket = AuthRocketRequest(settings)
+    g.authrocket = authrocket
+    verify = state.verifier.verify
+
+    # 1. ?token= on GET. A cheap byte test first: most requests have no token.
+    if request.method == "GET" and b"token=" in request.query_string:
+        token = request.args.get("token")
+        if token:
+            result = verify(token)
+            if isinstance(result, Session):
+                authrocket.current_session = result
+                authrocket.token_source = "query"
+                if _cookie_can_hold(settings, result):
+                    authrocket._cookie_to_store = result
+                    answer = redirect(authrocket.safe_this_uri(), 302)
+                    answer.headers["Cache-Control"] = "no-store"
+                    authrocket._login_redirect = answer
+                return authrocket
+            _note_rejection(authrocket, result)
+
+    # 2. Authorization: Bearer <token> (the scheme is case-insensitive).
+    authorization = request.headers.get("Authorization")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() == "bearer" and credentials:
+            authrocket.bearer_sent = True
+            result = verify(credentials)
+            if isinstance(result, Session):
+                authrocket.current_session = result
+                authrocket.token_source = "bearer"
+                return authrocket
+            _note_rejection(authrocket, result)
+
+    # 3. The cookie.
+    if settings.cookie_name:
+        token = request.cookies.get(settings.cookie_name)
+        if token:
+            if request.method in _UNSAFE_METHODS and _is_cross_site():
+                # A form post from another site: the browser attached the
+                # cookie, but the user did not mean to act here.
+                authrocket.cross_site = True
+                return authrocket
+            result = verify(token)
+            if isinstance(result, Session):
+                authrocket.current_session = result
+                authrocket.token_source = "cookie"
+            else:
+                _note_rejection(authrocket, result)
+                if not result.unavailable:
+                    authrocket._clear_cookie = True
+    return authrocket
+
+
+def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection) -> None:
+    if rejection.unavailable:
+        authrocket.unavailable = True
+    if authrocket.rejection is None or rejection.unavailable:
+        authrocket.rejection = rejection
+
+
+def _is_cross_site() -> bool:
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != app_origin()
+
+
+def _cookie_can_hold(settings: Settings, session: Session) -> bool:
+    if not settings.cookie_name:
+        return False
+    if len(settings.cookie_name) + 1 + len(session.token) > MAX_COOKIE_BYTES:
+        logger.warning(
+            "A login token of %d bytes is too large for a cookie (browsers keep at most %d); "
+            "the request is logged in but the login will not be remembered. "
+            "Leave custom attributes out of the realm's JWT fields to shrink it.",
+            len(session.token),
+            MAX_COOKIE_BYTES,
+        )
+        return False
+    return True
+
+
+def _write_cookie(settings: Settings, authrocket: AuthRocketRequest, response: Response) -> None:
+    name = settings.cookie_name
+    if not name:
+        return
+    secure = request.is_secure if settings.cookie_secure is None else settings.cookie_secure
+    session = authrocket._cookie_to_store
+    if session is not None:
+        response.set_cookie(
+            name,
+            session.token,
+            max_age=settings.cookie_max_age,
+            expires=None if settings.cookie_max_age is not None else session.expires_at,
+            path=settings.cookie_path,
+            domain=settings.cookie_domain,
+            secure=secure,
+            httponly=settings.cookie_httponly,
+            samesite=settings.cookie_samesite,
+        )
+    elif authrocket._clear_cookie:
+        response.delete_cookie(
+            name,
+            path=settings.cookie_path,
+            domain=settings.cookie_domain,
+            secure=secure,
+            httponly=settings.cookie_httponly,
+            samesite=settings.cookie_samesite,
+        )
+
+
+def _template_context() -> dict[str, Any]:
+    if not has_request_context():
+        return {}
+    authrocket = g.get("authrocket")
+    if authrocket is None:
+        authrocket = current_app.extensions["authrocket"].load_request()
+    return {"authrocket": authrocket}

@@ -1,0 +1,230 @@
+"""Guards: require_login, require_permission, protect, login_exempt, and their answers.
+
+The decorators only wrap; the checks are public functions
+(:func:`verify_login_in_request`, :func:`verify_permission_in_request`) that
+raise :class:`LoginRequired`, :class:`LoginUnavailable` or
+:class:`PermissionDenied`. The extension registers error handlers that turn
+those into answers, so a custom decorator is three lines::
+
+    def require_staff(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            session = verify_login_in_request()
+            if not session.user.email.endswith("@example.com"):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+
+How a failed check is answered:
+
+* browser navigation: 302 to LoginRocket's login page with ``redirect_uri``
+  set to this page;
+* API clients (a Bearer header was sent, JSON is preferred over HTML, or the
+  request is an XHR): 401 JSON with ``WWW-Authenticate: Bearer`` (and
+  ``error="invalid_token"`` when a bad token was sent);
+* a missing permission: 403;
+* a token that could not be checked because LoginRocket is unreachable: 503
+  with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Flask, current_app, jsonify, redirect, request
+from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
+from werkzeug.wrappers import Response
+
+from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .models import Session
+from .request import AuthRocketRequest, current_authrocket
+
+F = TypeVar("F", bound=Callable[..., Any])
+Target = TypeVar("Target", Flask, Blueprint)
+
+_EXEMPT_ATTRIBUTE = "_authrocket_login_exempt"
+#: The endpoint of the default logout route, public even under app-wide protection.
+LOGOUT_ENDPOINT = "authrocket_logout"
+
+
+def verify_login_in_request() -> Session:
+    """Return the current :class:`Session`, or raise when nobody is logged in.
+
+    Raises :class:`LoginUnavailable` when a token was sent but could not be
+    checked (LoginRocket unreachable), else :class:`LoginRequired`. The
+    extension answers both (503, or 302/401); call this from your own
+    decorators and let the exception propagate.
+    """
+    authrocket = current_authrocket()
+    session = authrocket.current_session
+    if session is not None:
+        return session
+    if authrocket.unavailable:
+        extension = current_app.extensions["authrocket"]
+        raise LoginUnavailable(
+            "LoginRocket could not be reached to check the login; try again shortly.",
+            retry_after=extension.verifier.retry_after,
+        )
+    raise LoginRequired(rejection=authrocket.rejection)
+
+
+def verify_permission_in_request(*names: str) -> Session:
+    """Like :func:`verify_login_in_request`, then raise :class:`PermissionDenied`
+    unless the current membership grants every one of ``names``."""
+    session = verify_login_in_request()
+    membership = session.current_membership
+    granted = membership.permissions if membership else ()
+    missing = [name for name in names if name not in granted]
+    if missing:
+        raise PermissionDenied(missing)
+    return session
+
+
+def require_login(view: F) -> F:
+    """Decorate a view so that it needs a login (sync or ``async def``; OPTIONS passes).
+
+    >>> @app.get("/dashboard")            # doctest: +SKIP
+    ... @require_login
+    ... def dashboard():
+    ...     return f"Hi, {g.authrocket.current_user.display_name}!"
+    """
+    return _guarded(view, ())
+
+
+def require_permission(*names: str) -> Callable[[F], F]:
+    """Decorate a view so that it needs a login whose membership grants *every* one of ``names``.
+
+    >>> @app.get("/admin")                # doctest: +SKIP
+    ... @require_permission("site:admin")
+    ... def admin(): ...
+    """
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise TypeError("require_permission needs one or more permission names, e.g. require_permission('site:admin').")
+    return lambda view: _guarded(view, names)
+
+
+def login_exempt(view: F) -> F:
+    """Mark a view as public under :func:`protect` or ``AUTHROCKET_REQUIRE_LOGIN``."""
+    setattr(view, _EXEMPT_ATTRIBUTE, True)
+    return view
+
+
+def protect(target: Target, permission: str | Iterable[str] | None = None) -> Target:
+    """Guard every view of a blueprint (or a whole app) with a login check.
+
+    ``permission`` (one name or several) is also required when given. Views
+    marked :func:`login_exempt`, static files, the default logout route,
+    OPTIONS requests and unmatched URLs (404/405) stay public. Returns
+    ``target``, so ``bp = protect(Blueprint("admin", __name__))`` works.
+    """
+    names = (permission,) if isinstance(permission, str) else tuple(permission or ())
+
+    def guard() -> None:
+        if request.method == "OPTIONS" or request.routing_exception is not None or _is_exempt(request.endpoint):
+            return
+        if names:
+            verify_permission_in_request(*names)
+        else:
+            verify_login_in_request()
+
+    target.before_request(guard)
+    return target
+
+
+def _is_exempt(endpoint: str | None) -> bool:
+    if endpoint is None:
+        return False
+    if endpoint == "static" or endpoint.endswith(".static") or endpoint == LOGOUT_ENDPOINT:
+        return True
+    view = current_app.view_functions.get(endpoint)
+    return bool(getattr(view, _EXEMPT_ATTRIBUTE, False))
+
+
+def _guarded(view: F, names: tuple[str, ...]) -> F:
+    def check() -> None:
+        if request.method == "OPTIONS":
+            return
+        if names:
+            verify_permission_in_request(*names)
+        else:
+            verify_login_in_request()
+
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            check()
+            return await view(*args, **kwargs)
+
+        return cast(F, async_wrapper)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check()
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+# -- the answers ------------------------------------------------------------
+
+
+def wants_json(authrocket: AuthRocketRequest) -> bool:
+    """Whether the client is an API client rather than a browser navigating."""
+    if authrocket.bearer_sent or request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return True
+    return request.accept_mimetypes.best_match(("text/html", "application/json")) == "application/json"
+
+
+def login_required_response(error: LoginRequired) -> Response:
+    """The default answer to :class:`LoginRequired`: 302 to LoginRocket or 401 JSON."""
+    authrocket = current_authrocket()
+    rejection = error.rejection
+    if not wants_json(authrocket) and authrocket.settings.loginrocket_url:
+        answer = redirect(authrocket.ar_login_url(redirect_uri=authrocket.safe_this_uri()), 302)
+        answer.headers["Cache-Control"] = "no-store"
+        return answer
+    challenge = 'Bearer realm="authrocket"'
+    if rejection is not None:
+        description = rejection.message.replace('"', "'")
+        challenge += f', error="invalid_token", error_description="{description}"'
+        body = {"error": "invalid_token", "message": rejection.message}
+    else:
+        body = {"error": "login_required", "message": "Log in, or send a token as 'Authorization: Bearer <token>'."}
+    if wants_json(authrocket):
+        answer = jsonify(body)
+        answer.status_code = 401
+    else:
+        answer = Unauthorized(body["message"]).get_response()
+    answer.headers["WWW-Authenticate"] = challenge
+    return answer
+
+
+def permission_denied_response(error: PermissionDenied) -> Response:
+    """The default answer to :class:`PermissionDenied`: 403, JSON for API clients."""
+    if wants_json(current_authrocket()):
+        answer = jsonify({"error": "forbidden", "message": str(error), "missing_permissions": list(error.missing)})
+        answer.status_code = 403
+        return answer
+    return Forbidden(str(error)).get_response()
+
+
+def login_unavailable_response(error: LoginUnavailable) -> Response:
+    """The answer to :class:`LoginUnavailable`: 503 with ``Retry-After``."""
+    if wants_json(current_authrocket()):
+        answer = jsonify({"error": "login_unavailable", "message": str(error)})
+        answer.status_code = 503
+    else:
+        answer = ServiceUnavailable(str(error)).get_response()
+    answer.headers["Retry-After"] = str(error.retry_after)
+    return answer
+
+
+def call_handler(handler: Callable[..., Any], error: Exception) -> Response:
+    """Call an app's replacement answer, with the error when it takes an argument."""
+    takes_error = bool(inspect.signature(handler).parameters)
+    result = current_app.ensure_sync(handler)(error) if takes_error else current_app.ensure_sync(handler)()
+    return current_app.make_response(result)

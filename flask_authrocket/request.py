@@ -1,0 +1,274 @@
+"""AuthRocketRequest: the object on ``g.authrocket`` and ``authrocket`` in templates.
+
+It holds what the request hook found (the session, where its token came
+from, why a token was rejected) and offers the helpers of AuthRocket's
+Express middleware, in snake_case with the Express camelCase names as aliases
+so that templates ported from the Express guide keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
+
+from flask import current_app, g, request
+from werkzeug.local import LocalProxy
+from werkzeug.sansio.utils import get_current_url
+from werkzeug.wrappers import Response
+
+from .errors import ConfigurationError
+from .models import Membership, Org, Session, User
+
+if TYPE_CHECKING:
+    from .settings import Settings
+    from .tokens import Rejection
+
+#: Query parameters LoginRocket adds that must never stay in a bookmarkable URL.
+LOGIN_QUERY_PARAMETERS = frozenset({"token", "account", "session"})
+
+
+class AuthRocketRequest:
+    """What flask-authrocket knows about the current request.
+
+    Read it as ``g.authrocket`` in views and as ``authrocket`` in templates.
+
+    Attributes set by the request hook:
+
+    * ``current_session`` — the verified :class:`Session`, or ``None``;
+    * ``token_source`` — ``"query"``, ``"bearer"`` or ``"cookie"`` (or ``None``);
+    * ``rejection`` — why a token that was sent did not count, or ``None``;
+    * ``unavailable`` — a token was sent but LoginRocket's keys could not be fetched;
+    * ``cross_site`` — a cookie was ignored on a cross-site unsafe request.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current_session: Session | None = None
+        self.token_source: str | None = None
+        self.rejection: Rejection | None = None
+        self.unavailable = False
+        self.bearer_sent = False
+        self.cross_site = False
+        self._cookie_to_store: Session | None = None
+        self._clear_cookie = False
+        self._login_redirect: Response | None = None
+
+    def __repr__(self) -> str:
+        user = self.current_user.id if self.current_user else None
+        return f"<AuthRocketRequest user={user!r} source={self.token_source!r}>"
+
+    # -- who is logged in -------------------------------------------------
+
+    @property
+    def current_user(self) -> User | None:
+        """The logged-in :class:`User`, or ``None``."""
+        session = self.current_session
+        return session.user if session else None
+
+    @property
+    def current_membership(self) -> Membership | None:
+        """The selected membership, else the first; ``None`` when logged out or org-less."""
+        session = self.current_session
+        return session.current_membership if session else None
+
+    @property
+    def current_org(self) -> Org | None:
+        """The :class:`Org` (account) of :attr:`current_membership`."""
+        session = self.current_session
+        return session.current_org if session else None
+
+    @property
+    def is_authenticated(self) -> bool:
+        """True when a verified session belongs to this request."""
+        return self.current_session is not None
+
+    @property
+    def token(self) -> str | None:
+        """The raw token of the current session (to call APIs on the user's behalf)."""
+        session = self.current_session
+        return session.token if session else None
+
+    def has_permission(self, *names: str) -> bool:
+        """True when the current membership grants every one of ``names``."""
+        membership = self.current_membership
+        return membership is not None and membership.has_permission(*names)
+
+    # -- this app's URLs ----------------------------------------------------
+
+    def request_uri(self, path: str | None = None) -> str:
+        """The current absolute URL, or ``path`` resolved against it.
+
+        Built from Flask's view of the request, so ``SERVER_NAME`` (when set)
+        names the host and ``TRUSTED_HOSTS`` rejects forged ``Host`` headers.
+        """
+        current = get_current_url(request.scheme, _host(), request.root_path, request.path, request.query_string)
+        return current if path is None else urljoin(current, path)
+
+    def safe_this_uri(self) -> str:
+        """The current absolute URL, without ``token``, ``account`` and ``session`` on GET."""
+        if request.method != "GET" or not LOGIN_QUERY_PARAMETERS.intersection(request.args):
+            return self.request_uri()
+        kept = [(name, value) for name, value in request.args.items(multi=True) if name not in LOGIN_QUERY_PARAMETERS]
+        return get_current_url(request.scheme, _host(), request.root_path, request.path, urlencode(kept).encode("ascii"))
+
+    # -- LoginRocket URLs ---------------------------------------------------
+
+    def loginrocket_url(self, path: str, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """The LoginRocket URL with its path replaced by ``path``, plus query parameters.
+
+        Parameters come as keyword arguments or one mapping; ``None`` and
+        ``False`` values are left out, ``True`` becomes ``1``. Raises
+        :class:`ConfigurationError` when ``LOGINROCKET_URL`` is not set.
+        """
+        base = self.settings.loginrocket_url
+        if not base:
+            raise ConfigurationError("Missing LOGINROCKET_URL: set it to build LoginRocket links (login, signup, logout ...).")
+        parts = urlsplit(base)
+        return urlunsplit((parts.scheme, parts.netloc, path, _query(_merge(params, kwargs)), ""))
+
+    def ar_login_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """LoginRocket's login page; pass ``redirect_uri`` to come back somewhere specific."""
+        return self.loginrocket_url("/login", params, **kwargs)
+
+    def ar_signup_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """LoginRocket's signup page."""
+        return self.loginrocket_url("/signup", params, **kwargs)
+
+    def ar_profile_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """LoginRocket's profile page, e.g. ``ar_profile_url(redirect_uri=request_uri())``."""
+        return self.loginrocket_url("/profile", params, **kwargs)
+
+    def ar_accounts_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """LoginRocket's account switcher, with ``force=1`` unless ``force`` is given falsy."""
+        merged = _merge(params, kwargs)
+        merged.setdefault("force", 1)
+        return self.loginrocket_url("/accounts", merged)
+
+    def ar_account_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """The page of one account: ``id`` from the parameters or the current org.
+
+        Falls back to :meth:`ar_accounts_url` when there is neither.
+        """
+        merged = _merge(params, kwargs)
+        org = self.current_org
+        account_id = merged.pop("id", None) or (org.id if org else None)
+        if not account_id:
+            return self.ar_accounts_url(merged)
+        return self.loginrocket_url("/accounts/" + quote(str(account_id), safe=""), merged)
+
+    def ar_logout_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """LoginRocket's logout page, with ``session=<current session id>`` when logged in."""
+        merged = _merge(params, kwargs)
+        session = self.current_session
+        if session is not None and session.id:
+            merged.setdefault("session", session.id)
+        return self.loginrocket_url("/logout", merged)
+
+    # -- the cookie -----------------------------------------------------------
+
+    def clear_cookie(self) -> None:
+        """Clear the login cookie in this request's response (a local logout)."""
+        self._clear_cookie = True
+        self._cookie_to_store = None
+
+    # -- Express names ------------------------------------------------------
+
+    @property
+    def currentSession(self) -> Session | None:  # noqa: N802 - the Express name
+        """Alias of :attr:`current_session`."""
+        return self.current_session
+
+    @property
+    def currentUser(self) -> User | None:  # noqa: N802
+        """Alias of :attr:`current_user`."""
+        return self.current_user
+
+    @property
+    def currentMembership(self) -> Membership | None:  # noqa: N802
+        """Alias of :attr:`current_membership`."""
+        return self.current_membership
+
+    @property
+    def currentOrg(self) -> Org | None:  # noqa: N802
+        """Alias of :attr:`current_org`."""
+        return self.current_org
+
+    requestUri = request_uri  # noqa: N815
+    safeThisUri = safe_this_uri  # noqa: N815
+    arLoginUrl = ar_login_url  # noqa: N815
+    arSignupUrl = ar_signup_url  # noqa: N815
+    arProfileUrl = ar_profile_url  # noqa: N815
+    arAccountUrl = ar_account_url  # noqa: N815
+    arAccountsUrl = ar_accounts_url  # noqa: N815
+    arLogoutUrl = ar_logout_url  # noqa: N815
+    loginrocketUrl = loginrocket_url  # noqa: N815
+    hasPermission = has_permission  # noqa: N815
+
+
+def _host() -> str:
+    # SERVER_NAME, when set, is the app's one true host; otherwise Werkzeug
+    # checks the Host header against TRUSTED_HOSTS (400 when untrusted).
+    return current_app.config.get("SERVER_NAME") or request.host
+
+
+def app_origin() -> str:
+    """``scheme://host`` of this app, as Flask sees the request."""
+    return f"{request.scheme}://{_host()}"
+
+
+def _merge(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(params) if params else {}
+    merged.update(kwargs)
+    return merged
+
+
+def _query(params: Mapping[str, Any]) -> str:
+    pairs = []
+    for name, value in params.items():
+        if value is None or value is False:
+            continue
+        pairs.append((name, "1" if value is True else str(value)))
+    return urlencode(pairs)
+
+
+def current_authrocket() -> AuthRocketRequest:
+    """The :class:`AuthRocketRequest` of the current request (``g.authrocket``).
+
+    When a guard runs before the extension's hook (a blueprint guard registered
+    first, say), the request is loaded here, once.
+    """
+    found: AuthRocketRequest | None = g.get("authrocket")
+    if found is not None:
+        return found
+    extension = current_app.extensions.get("authrocket")
+    if extension is None:
+        raise RuntimeError("AuthRocket is not set up on this app: call AuthRocket(app) or authrocket.init_app(app).")
+    loaded: AuthRocketRequest = extension.load_request()
+    return loaded
+
+
+def _current_user() -> User | None:
+    return current_authrocket().current_user
+
+
+def _current_session() -> Session | None:
+    return current_authrocket().current_session
+
+
+def _current_membership() -> Membership | None:
+    return current_authrocket().current_membership
+
+
+def _current_org() -> Org | None:
+    return current_authrocket().current_org
+
+
+#: The logged-in :class:`User` (falsy when logged out): ``if current_user: ...``.
+current_user: User = LocalProxy(_current_user)  # type: ignore[assignment]
+#: The verified :class:`Session` of this request (falsy when logged out).
+current_session: Session = LocalProxy(_current_session)  # type: ignore[assignment]
+#: The selected (or first) :class:`Membership` of the logged-in user.
+current_membership: Membership = LocalProxy(_current_membership)  # type: ignore[assignment]
+#: The :class:`Org` (account) of the current membership.
+current_org: Org = LocalProxy(_current_org)  # type: ignore[assignment]

@@ -1,0 +1,267 @@
+"""TokenVerifier: a token string in, a Session (or a Rejection with its reason) out.
+
+This module knows nothing of Flask. It takes its settings as arguments, so one
+process can hold verifiers for several realms.
+
+Security choices made here:
+
+* The algorithm is pinned by the key (see :mod:`flask_authrocket.keys`); the
+  token's ``alg`` header only has to agree with it.
+* ``iss`` must be ``https://authrocket.com``; ``exp`` is required.
+* ``exp``, ``nbf`` and ``iat`` are checked with ``leeway`` seconds of clock
+  skew (default 5, as AuthRocket's own libraries).
+* Header fields that name keys elsewhere (``jku``, ``x5u``, ``jwk``, ``x5c``)
+  are ignored: keys only ever come from configuration or LoginRocket.
+* Tokens over 16 KB are rejected before any parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from .errors import ConfigurationError, KeysUnavailable
+from .keys import (
+    HS256_SECRET_MIN_BYTES,
+    JwksClient,
+    KeySource,
+    StaticKeySource,
+    UnknownKey,
+    VerificationKey,
+    static_key,
+)
+from .models import ClaimsError, Session, session_from_claims
+
+logger = logging.getLogger("flask_authrocket")
+
+ISSUER = "https://authrocket.com"
+#: Larger tokens are rejected unparsed: no AuthRocket token comes near this.
+MAX_TOKEN_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a token did not become a session.
+
+    ``reason`` is one short word for code and logs: ``malformed``, ``oversize``,
+    ``expired``, ``not_yet_valid``, ``too_old``, ``wrong_issuer``,
+    ``missing_claim``, ``bad_signature``, ``wrong_algorithm``, ``unknown_kid``,
+    ``bad_claims``, ``unavailable``. ``message`` says it in words (it never
+    contains the token). ``unavailable`` is true when the token could not be
+    checked at all because the LoginRocket keys could not be fetched: such a
+    token is not known to be bad.
+    """
+
+    reason: str
+    message: str
+    unavailable: bool = False
+
+
+_PYJWT_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.InvalidSignatureError, "bad_signature"),
+    (jwt.InvalidAlgorithmError, "wrong_algorithm"),
+    (jwt.InvalidIssuedAtError, "bad_claims"),
+    (jwt.DecodeError, "malformed"),
+)
+
+
+class TokenVerifier:
+    """Verifies AuthRocket login tokens against a static key or a LoginRocket key set.
+
+    :param jwt_key: an HS256 secret (up to 256 characters) or an RSA public key
+        (PEM or bare base64). When given, it is the only key.
+    :param loginrocket_url: used, when there is no ``jwt_key``, to fetch RS256
+        keys from ``<origin>/connect/jwks``.
+    :param leeway: seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``.
+    :param within: when set, reject tokens issued longer than this many seconds ago.
+    :param jwks_ttl: seconds a fetched key set is trusted before a refresh.
+    :param jwks_min_interval: least seconds between key fetches caused by
+        unknown ``kid`` values or failures.
+    :param http_timeout: seconds a key fetch may take in total.
+    :param cache_size: how many verified tokens to remember (0: none).
+
+    Raises :class:`ConfigurationError` when there is neither a key nor a URL.
+
+    >>> verifier = TokenVerifier(jwt_key="a-shared-secret-of-at-least-32-bytes!")
+    >>> verifier.session_from_token("not-a-token") is None
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        jwt_key: str | None = None,
+        loginrocket_url: str | None = None,
+        leeway: float = 5,
+        within: float | None = None,
+        jwks_ttl: float = 3600,
+        jwks_min_interval: float = 30,
+        http_timeout: float = 5,
+        cache_size: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.keys: KeySource
+        if jwt_key:
+            self.keys = StaticKeySource(static_key(jwt_key))
+        elif loginrocket_url:
+            self.keys = JwksClient(
+                loginrocket_url, ttl=jwks_ttl, min_interval=jwks_min_interval, timeout=http_timeout
+            )
+        else:
+            raise ConfigurationError(
+                "Neither AUTHROCKET_JWT_KEY nor LOGINROCKET_URL is set, so no token can be verified; "
+                "set LOGINROCKET_URL (Realm -> Integration -> Using LoginRocket)."
+            )
+        self.leeway = leeway
+        self.within = within
+        self._clock = clock
+        self._jwt = jwt.PyJWT()
+        self._cache = _VerifiedTokens(cache_size)
+
+    def verify(self, token: str) -> Session | Rejection:
+        """Check ``token`` and return its :class:`Session`, or a :class:`Rejection`.
+
+        Never raises for a bad token: every failure is a ``Rejection``.
+        """
+        if not isinstance(token, str) or not token:
+            return Rejection("malformed", "The token is empty.")
+        if len(token) > MAX_TOKEN_BYTES:
+            return Rejection("oversize", f"The token is larger than {MAX_TOKEN_BYTES} bytes.")
+        cached = self._cache.get(token)
+        if cached is not None:
+            session, key = cached
+            if self._still_valid(session) and self.keys.still_trusted(key):
+                return session
+            self._cache.discard(token)
+        try:
+            session, key = self._decode(token)
+        except _Rejected as rejected:
+            logger.debug("Rejected a token: %s", rejected.rejection.message)
+            return rejected.rejection
+        self._cache.put(token, session, key)
+        return session
+
+    def session_from_token(self, token: str) -> Session | None:
+        """The session for ``token``, or ``None`` for any token that does not verify."""
+        result = self.verify(token)
+        return result if isinstance(result, Session) else None
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds to suggest in ``Retry-After`` when keys were unavailable."""
+        return self.keys.retry_after if isinstance(self.keys, JwksClient) else 1
+
+    def _still_valid(self, session: Session) -> bool:
+        now = self._clock()
+        if now >= session.expires_at + self.leeway:
+            return False
+        return self.within is None or (session.created_at is not None and now - session.created_at <= self.within)
+
+    def _decode(self, token: str) -> tuple[Session, VerificationKey]:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self.keys.key_for(header)
+            claims = self._decode_claims(token, key)
+            session = session_from_claims(claims, token)
+        except UnknownKey as exc:
+            raise _Rejected("unknown_kid", str(exc)) from exc
+        except KeysUnavailable as exc:
+            raise _Rejected("unavailable", str(exc), unavailable=True) from exc
+        except ClaimsError as exc:
+            raise _Rejected("bad_claims", f"The token's claims are unusable: {exc}.") from exc
+        except jwt.InvalidTokenError as exc:
+            raise _Rejected(_reason_for(exc), _message_for(exc)) from exc
+        except (ValueError, TypeError) as exc:  # defensive: nothing a token holds may become a 500
+            raise _Rejected("malformed", "The token could not be parsed.") from exc
+        if self.within is not None:
+            if session.created_at is None:
+                raise _Rejected("missing_claim", "The token has no 'iat' claim, needed for AUTHROCKET_TOKEN_WITHIN.")
+            age = self._clock() - session.created_at
+            if age > self.within:
+                raise _Rejected("too_old", f"The token was issued {int(age)} s ago, over the {self.within:g} s allowed.")
+        return session, key
+
+    def _decode_claims(self, token: str, key: VerificationKey) -> dict[str, Any]:
+        options: Any = {"require": ["exp", "iss"], "verify_aud": False}
+        decode = self._jwt.decode
+        if isinstance(key.key, bytes) and len(key.key) < HS256_SECRET_MIN_BYTES:
+            # AuthRocket chose the secret; we warned once at configuration.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+                return decode(token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options)
+        return decode(token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options)
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.rejection = Rejection(reason, message, unavailable)
+
+
+def _reason_for(exc: jwt.InvalidTokenError) -> str:
+    for kind, reason in _PYJWT_REASONS:
+        if isinstance(exc, kind):
+            return reason
+    return "invalid"
+
+
+def _message_for(exc: jwt.InvalidTokenError) -> str:
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "The token has expired."
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return f"The token's issuer is not {ISSUER}."
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "The token's algorithm does not match the configured key."
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "The token's signature does not match."
+    return f"The token is invalid: {exc}"
+
+
+class _VerifiedTokens:
+    """A bounded LRU of verified tokens: the token string to (Session, key).
+
+    The cache only saves the signature check: every hit still re-checks
+    ``exp`` (and ``within``) and that the key is still trusted.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[Session, VerificationKey]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[Session, VerificationKey] | None:
+        if not self._size:
+            return None
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                self._entries.move_to_end(token)
+            return entry
+
+    def put(self, token: str, session: Session, key: VerificationKey) -> None:
+        if not self._size:
+            return
+        with self._lock:
+            self._entries[token] = (session, key)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def discard(self, token: str) -> None:
+        with self._lock:
+            self._entries.pop(token, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)

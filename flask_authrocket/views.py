@@ -1,0 +1,39 @@
+"""Logout views: full_logout (the app and LoginRocket) and local_logout (the app only).
+
+Register them yourself (``app.add_url_rule("/signout", view_func=full_logout)``)
+or let the extension add its default route at ``AUTHROCKET_LOGOUT_URL``.
+Both return to ``AUTHROCKET_POST_LOGOUT_PATH`` on this app.
+"""
+
+from __future__ import annotations
+
+from flask import redirect
+from werkzeug.wrappers import Response
+
+from .request import current_authrocket
+
+
+def full_logout() -> Response:
+    """Clear the login cookie and log out of LoginRocket too.
+
+    Redirects to LoginRocket's ``/logout`` with ``redirect_uri`` set to the
+    post-logout path on this app and ``session`` set to the current session.
+    """
+    authrocket = current_authrocket()
+    back = authrocket.request_uri(authrocket.settings.post_logout_path)
+    target = authrocket.ar_logout_url(redirect_uri=back)
+    authrocket.clear_cookie()
+    return _no_store(redirect(target, 302))
+
+
+def local_logout() -> Response:
+    """Clear the login cookie and return to the post-logout path; LoginRocket stays logged in."""
+    authrocket = current_authrocket()
+    target = authrocket.request_uri(authrocket.settings.post_logout_path)
+    authrocket.clear_cookie()
+    return _no_store(redirect(target, 302))
+
+
+def _no_store(answer: Response) -> Response:
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
