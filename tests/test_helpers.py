@@ -1,0 +1,176 @@
+"""Helpers on g.authrocket and `authrocket` in templates: who is logged in, and LoginRocket URLs."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import ACME, GLOBEX, HS_SECRET, token_for
+from flask import Flask, g, render_template_string
+
+from flask_authrocket import (
+    ConfigurationError,
+    current_membership,
+    current_org,
+    current_session,
+    current_user,
+)
+
+
+def _logged_in(app: Flask, token: str, path: str = "/", **kwargs):
+    ctx = app.test_request_context(path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    ctx.push()
+    app.preprocess_request()
+    return ctx
+
+
+def test_current_objects_when_logged_in(hs_app, hs_issuer):
+    token = token_for(hs_issuer, orgs=[ACME, GLOBEX], session_id="kss_42")
+    ctx = _logged_in(hs_app, token)
+    try:
+        authrocket = g.authrocket
+        assert authrocket.is_authenticated
+        assert authrocket.current_session.id == "kss_42"
+        assert authrocket.current_user.email == "ada@example.com"
+        assert authrocket.current_membership.id == "mb_ada_acme"  # none selected: the first
+        assert authrocket.current_org.name == "Acme Inc."
+        assert authrocket.has_permission("site:admin")
+        assert not authrocket.has_permission("site:admin", "billing:manage")
+        # The Express names are the same objects.
+        assert authrocket.currentUser is authrocket.current_user
+        assert authrocket.currentSession is authrocket.current_session
+        assert authrocket.currentMembership is authrocket.current_membership
+        assert authrocket.currentOrg is authrocket.current_org
+        # And so are the typed proxies.
+        assert current_user.id == "usr_ada"
+        assert current_session.token == token
+        assert current_membership.permissions == ("site:admin",)
+        assert current_org.id == "org_acme"
+    finally:
+        ctx.pop()
+
+
+def test_selected_membership_is_current(hs_app, hs_issuer):
+    token = token_for(hs_issuer, orgs=[ACME, {**GLOBEX, "selected": True}])
+    ctx = _logged_in(hs_app, token)
+    try:
+        assert g.authrocket.current_org.id == "org_globex"
+        assert not g.authrocket.has_permission("site:admin")
+    finally:
+        ctx.pop()
+
+
+def test_logged_out_everything_is_none(hs_app):
+    with hs_app.test_request_context("/"):
+        hs_app.preprocess_request()
+        authrocket = g.authrocket
+        assert not authrocket.is_authenticated
+        assert authrocket.current_user is None and authrocket.current_org is None
+        assert authrocket.current_membership is None and authrocket.token is None
+        assert not authrocket.has_permission("site:admin")
+        assert not current_user
+        assert not current_org
+
+
+def test_loginrocket_url_builders(hs_app, hs_issuer):
+    ctx = _logged_in(hs_app, token_for(hs_issuer, session_id="kss_7"), path="/page?x=1")
+    try:
+        ar = g.authrocket
+        assert ar.ar_login_url() == "https://myapp.e2.loginrocket.com/login"
+        assert ar.ar_signup_url() == "https://myapp.e2.loginrocket.com/signup"
+        back = ar.request_uri()
+        assert back == "http://localhost/page?x=1"
+        assert ar.ar_profile_url(redirect_uri=back) == (
+            "https://myapp.e2.loginrocket.com/profile?redirect_uri=http%3A%2F%2Flocalhost%2Fpage%3Fx%3D1"
+        )
+        assert ar.arProfileUrl({"redirect_uri": back}) == ar.ar_profile_url(redirect_uri=back)
+        assert ar.ar_accounts_url() == "https://myapp.e2.loginrocket.com/accounts?force=1"
+        assert ar.ar_accounts_url(force=False) == "https://myapp.e2.loginrocket.com/accounts"
+        assert ar.ar_account_url() == "https://myapp.e2.loginrocket.com/accounts/org_acme"
+        assert ar.ar_account_url(id="org_other") == "https://myapp.e2.loginrocket.com/accounts/org_other"
+        assert ar.ar_logout_url(redirect_uri="http://localhost/") == (
+            "https://myapp.e2.loginrocket.com/logout?redirect_uri=http%3A%2F%2Flocalhost%2F&session=kss_7"
+        )
+        assert ar.loginrocket_url("/custom", {"a": "b"}, c=None) == "https://myapp.e2.loginrocket.com/custom?a=b"
+    finally:
+        ctx.pop()
+
+
+def test_account_url_without_an_org_falls_back_to_accounts(hs_app, hs_issuer):
+    ctx = _logged_in(hs_app, token_for(hs_issuer, orgs=None))
+    try:
+        assert g.authrocket.ar_account_url() == "https://myapp.e2.loginrocket.com/accounts?force=1"
+        assert g.authrocket.current_user.memberships is None
+    finally:
+        ctx.pop()
+
+
+def test_loginrocket_path_is_replaced_and_host_kept(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL="https://login.example.com:8443/some/path?q=1")
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        assert g.authrocket.ar_login_url(redirect_uri="x") == "https://login.example.com:8443/login?redirect_uri=x"
+
+
+def test_safe_this_uri_drops_login_parameters_on_get(hs_app):
+    with hs_app.test_request_context("/p?token=abc&account=org_1&session=kss_1&keep=1&keep=2"):
+        hs_app.preprocess_request()
+        assert g.authrocket.safe_this_uri() == "http://localhost/p?keep=1&keep=2"
+        assert g.authrocket.request_uri("/other") == "http://localhost/other"
+
+
+def test_request_uri_uses_server_name_when_set(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, SERVER_NAME="app.example.com")
+    with app.test_request_context("/x", base_url="http://app.example.com", headers={"Host": "evil.example"}):
+        app.preprocess_request()
+        assert g.authrocket.request_uri() == "http://app.example.com/x"
+
+
+def test_untrusted_host_is_refused_instead_of_redirected_to(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, TRUSTED_HOSTS=["app.example.com"])
+    client = app.test_client()
+    evil = client.get("/private", headers={"Host": "evil.example"})
+    good = client.get("/private", headers={"Host": "app.example.com"})
+    assert evil.status_code == 400
+    assert good.status_code == 302
+    assert parse_qs(urlsplit(good.headers["Location"]).query)["redirect_uri"] == ["http://app.example.com/private"]
+
+
+def test_templates_can_use_the_express_helpers(hs_app, hs_issuer):
+    template = (
+        "{% if authrocket.currentUser %}"
+        "<span>Hi, {{ authrocket.currentUser.first_name }}!</span>"
+        "<a href=\"{{ authrocket.arProfileUrl({'redirect_uri': authrocket.requestUri()}) }}\">Manage Profile</a>"
+        "{% else %}<a href=\"{{ authrocket.arLoginUrl() }}\">Login</a>{% endif %}"
+    )
+
+    @hs_app.get("/nav")
+    def nav() -> str:
+        return render_template_string(template)
+
+    client = hs_app.test_client()
+    assert client.get("/nav").text == '<a href="https://myapp.e2.loginrocket.com/login">Login</a>'
+    client.set_cookie("arToken", token_for(hs_issuer))
+    html = client.get("/nav").text
+    assert "<span>Hi, Ada!</span>" in html
+    assert "/profile?redirect_uri=http%3A%2F%2Flocalhost%2Fnav" in html
+
+
+def test_url_builders_without_loginrocket_url_say_what_to_set(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=None)
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        with pytest.raises(ConfigurationError, match="LOGINROCKET_URL"):
+            g.authrocket.ar_login_url()
+
+
+def test_without_loginrocket_url_guards_answer_401_not_500(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=None)
+    answer = app.test_client().get("/private")
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_proxies_outside_a_request_say_so(hs_app):
+    with pytest.raises(RuntimeError):
+        _ = current_user.id

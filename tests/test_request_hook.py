@@ -1,0 +1,285 @@
+"""The request hook: ?token=, Bearer and cookie become a session; bad tokens never become a 500."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from conftest import ACME, HS_SECRET, token_for
+from flask import g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned(header: dict[str, Any], payload: Any, signature: bytes = b"sig") -> str:
+    return ".".join([_b64(json.dumps(header).encode()), _b64(json.dumps(payload).encode()), _b64(signature)])
+
+
+@pytest.fixture
+def bad_tokens(hs_issuer, rsa_issuer) -> dict[str, str]:
+    """One token of each bad kind, for an app trusting the HS256 secret."""
+    now = int(time.time())
+    good = token_for(hs_issuer)
+    head, payload, signature = good.split(".")
+    tampered_payload = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    tampered_payload["sub"] = "usr_mallory"
+    return {
+        "alg_none": _unsigned({"alg": "none", "typ": "JWT"}, {"sub": "usr_x", "iss": "https://authrocket.com", "exp": now + 60}, b""),
+        "wrong_key": token_for(rsa_issuer),
+        "wrong_iss": token_for(hs_issuer, claims={"iss": "https://evil.example"}),
+        "expired": token_for(hs_issuer, issued_at=now - 3600, expires_in=60),
+        "future_nbf": token_for(hs_issuer, claims={"nbf": now + 600}),
+        "tampered": ".".join([head, _b64(json.dumps(tampered_payload).encode()), signature]),
+        "two_segments": head + "." + payload,
+        "bad_base64": "@@@." + payload + "." + signature,
+        "not_an_object": hs_issuer.issue({"iss": "https://authrocket.com", "exp": now + 60}).split(".")[0]
+        + "."
+        + _b64(b"[1, 2, 3]")
+        + "."
+        + signature,
+        "oversize": "a" * (16 * 1024 + 1),
+    }
+
+
+# -- ?token= ---------------------------------------------------------------
+
+
+def test_valid_query_token_sets_cookie_expiring_with_the_token(hs_app, hs_issuer):
+    token = token_for(hs_issuer, expires_in=1800)
+    answer = hs_app.test_client().get(f"/?token={token}")
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "http://localhost/"
+    assert answer.headers["Cache-Control"] == "no-store"
+    set_cookie = answer.headers["Set-Cookie"]
+    assert set_cookie.startswith(f"arToken={token};")
+    assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/" in set_cookie
+    assert "Secure" not in set_cookie
+    exp = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["exp"]
+    assert time.strftime("%d %b %Y %H:%M:%S", time.gmtime(exp)) in set_cookie
+
+
+def test_invalid_query_token_is_ignored_and_the_page_renders_logged_out(hs_app, rsa_issuer):
+    answer = hs_app.test_client().get(f"/?token={token_for(rsa_issuer)}")
+    assert answer.status_code == 200
+    assert answer.text == "Logged out"
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_query_token_on_post_is_not_a_login(hs_app, hs_issuer):
+    answer = hs_app.test_client().post(f"/form?token={token_for(hs_issuer)}", headers={"Accept": "application/json"})
+    assert answer.status_code == 401
+
+
+def test_cookie_max_age_setting_replaces_token_expiry(make_app, hs_issuer):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_MAX_AGE=600)
+    answer = app.test_client().get(f"/?token={token_for(hs_issuer)}")
+    assert "Max-Age=600" in answer.headers["Set-Cookie"]
+
+
+def test_token_too_large_for_a_cookie_still_logs_the_request_in(make_app, hs_issuer, caplog):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    big = token_for(hs_issuer, user={"id": "usr_big", "first_name": "Big", "custom": {"bio": "x" * 5000}})
+    assert 4096 < len(big) < 16 * 1024
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        answer = app.test_client().get(f"/?token={big}")
+
+    assert answer.status_code == 200
+    assert answer.text == "Hi, Big!"
+    assert "Set-Cookie" not in answer.headers
+    assert "too large for a cookie" in caplog.text
+    assert big not in caplog.text
+
+
+# -- Bearer -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_bearer_token_logs_in_without_setting_a_cookie(hs_app, hs_issuer, scheme):
+    answer = hs_app.test_client().get("/api/me", headers={"Authorization": f"{scheme} {token_for(hs_issuer)}"})
+    assert answer.status_code == 200
+    assert answer.json == {"id": "usr_ada", "email": "ada@example.com", "org": "org_acme"}
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_other_authorization_schemes_are_not_tokens(hs_app):
+    answer = hs_app.test_client().get("/api/me", headers={"Authorization": "Basic dXNlcjpwYXNz", "Accept": "application/json"})
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="authrocket"'
+
+
+# -- cookie -----------------------------------------------------------------
+
+
+def test_valid_cookie_logs_in_and_is_left_alone(hs_app, hs_issuer):
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer))
+    answer = client.get("/private")
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_expired_cookie_is_cleared_with_the_same_attributes(hs_app, hs_issuer):
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer, issued_at=int(time.time()) - 7200, expires_in=60))
+    answer = client.get("/")
+    assert answer.text == "Logged out"
+    set_cookie = answer.headers["Set-Cookie"]
+    assert set_cookie.startswith("arToken=;")
+    assert "Expires=Thu, 01 Jan 1970" in set_cookie and "Max-Age=0" in set_cookie
+    assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/" in set_cookie
+    assert client.get_cookie("arToken") is None
+
+
+def test_cookie_name_none_disables_cookie_storage(make_app, hs_issuer):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_NAME=None)
+    client = app.test_client()
+    answer = client.get(f"/?token={token_for(hs_issuer)}")
+    assert answer.status_code == 200  # logged in for this request, nothing to remember it in
+    assert answer.text == "Hi, Ada!"
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_custom_cookie_name(make_app, hs_issuer):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_NAME="session_token")
+    client = app.test_client()
+    client.get(f"/?token={token_for(hs_issuer)}")
+    assert client.get_cookie("session_token") is not None
+    assert client.get("/private").status_code == 200
+
+
+# -- Secure, proxies -----------------------------------------------------------
+
+
+def test_cookie_is_secure_exactly_on_https(hs_app, hs_issuer):
+    token = token_for(hs_issuer)
+    over_https = hs_app.test_client().get(f"/?token={token}", base_url="https://localhost")
+    over_http = hs_app.test_client().get(f"/?token={token}")
+    assert "Secure" in over_https.headers["Set-Cookie"]
+    assert "Secure" not in over_http.headers["Set-Cookie"]
+    assert over_https.headers["Location"] == "https://localhost/"
+
+
+def test_forwarded_proto_counts_only_behind_proxy_fix(make_app, hs_issuer):
+    token = token_for(hs_issuer)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com"}
+
+    plain = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    answer = plain.test_client().get(f"/?token={token}", headers=forwarded)
+    assert "Secure" not in answer.headers["Set-Cookie"]
+
+    proxied = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    proxied.wsgi_app = ProxyFix(proxied.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    answer = proxied.test_client().get(f"/?token={token}", headers=forwarded)
+    assert "Secure" in answer.headers["Set-Cookie"]
+    assert answer.headers["Location"] == "https://app.example.com/"
+
+
+def test_forced_insecure_cookie_setting(make_app, hs_issuer):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_SECURE=False)
+    answer = app.test_client().get(f"/?token={token_for(hs_issuer)}", base_url="https://localhost")
+    assert "Secure" not in answer.headers["Set-Cookie"]
+
+
+# -- bad tokens, in every place a token can come from --------------------------
+
+BAD_KINDS = [
+    "alg_none",
+    "wrong_key",
+    "wrong_iss",
+    "expired",
+    "future_nbf",
+    "tampered",
+    "two_segments",
+    "bad_base64",
+    "not_an_object",
+    "oversize",
+]
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_bad_token_in_cookie_is_logged_out_and_cleared(hs_app, bad_tokens, kind):
+    # A raw header: the test client itself refuses to build a 16 KB cookie.
+    answer = hs_app.test_client(use_cookies=False).get("/", headers={"Cookie": f"arToken={bad_tokens[kind]}"})
+    assert answer.status_code == 200
+    assert answer.text == "Logged out"
+    assert answer.headers["Set-Cookie"].startswith("arToken=;")
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_bad_token_as_bearer_is_401_invalid_token(hs_app, bad_tokens, kind):
+    answer = hs_app.test_client().get("/api/me", headers={"Authorization": f"Bearer {bad_tokens[kind]}"})
+    assert answer.status_code == 401
+    assert answer.json["error"] == "invalid_token"
+    assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_bad_token_in_query_is_ignored(hs_app, bad_tokens, kind):
+    answer = hs_app.test_client().get("/?token=" + quote(bad_tokens[kind]))
+    assert answer.status_code == 200
+    assert answer.text == "Logged out"
+
+
+# -- no token, no work ---------------------------------------------------------
+
+
+def test_requests_without_a_token_fetch_no_keys(make_app, jwks_server):
+    app = make_app(LOGINROCKET_URL=jwks_server.url)
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get("/").text == "Logged out"
+    assert client.get("/private").status_code == 302
+    assert jwks_server.fetches == 0
+
+
+def test_dynamic_keys_log_in_and_are_fetched_once(make_app, jwks_server, rsa_issuer):
+    app = make_app(LOGINROCKET_URL=jwks_server.url)
+    client = app.test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+    for _ in range(5):
+        assert client.get("/private").status_code == 200
+    assert jwks_server.fetches == 1
+
+
+def test_unavailable_keys_keep_the_cookie(make_app, refused_url, rsa_issuer):
+    app = make_app(LOGINROCKET_URL=refused_url)
+    client = app.test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+
+    public = client.get("/")
+    guarded = client.get("/private")
+
+    assert public.text == "Logged out"
+    assert "Set-Cookie" not in public.headers
+    assert guarded.status_code == 503
+    assert int(guarded.headers["Retry-After"]) >= 1
+    assert client.get_cookie("arToken") is not None
+
+
+def test_legacy_format_token_logs_in(hs_app, hs_issuer):
+    token = token_for(hs_issuer, legacy=True)
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token)
+
+    answer = client.get("/api/me")
+    assert answer.status_code == 200
+    assert answer.json == {"id": "usr_ada", "email": None, "org": ACME["id"]}
+
+
+def test_g_authrocket_records_where_the_token_came_from(hs_app, hs_issuer):
+    token = token_for(hs_issuer)
+    with hs_app.test_request_context("/", headers={"Authorization": f"Bearer {token}"}):
+        hs_app.preprocess_request()
+        assert g.authrocket.token_source == "bearer"
+        assert g.authrocket.token == token
+        assert g.authrocket.rejection is None
