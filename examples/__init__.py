@@ -1,0 +1,1 @@
+"""The flask-authrocket example app, run by ``make run`` on the development LoginRocket."""
