@@ -140,7 +140,8 @@ def _is_exempt(endpoint: str | None) -> bool:
     if endpoint == "static" or endpoint.endswith(".static") or endpoint == LOGOUT_ENDPOINT:
         return True
     view = current_app.view_functions.get(endpoint)
-    return bool(getattr(view, _EXEMPT_ATTRIBUTE, False))
+    # Class-based views: as_view() returns a function; the mark may be on the class.
+    return bool(getattr(view, _EXEMPT_ATTRIBUTE, False) or getattr(getattr(view, "view_class", None), _EXEMPT_ATTRIBUTE, False))
 
 
 def _guarded(view: F, names: tuple[str, ...]) -> F:
@@ -215,7 +216,7 @@ def permission_denied_response(error: PermissionDenied) -> Response:
 def login_unavailable_response(error: LoginUnavailable) -> Response:
     """The answer to :class:`LoginUnavailable`: 503 with ``Retry-After``."""
     if wants_json(current_authrocket()):
-        answer = jsonify({"error": "login_unavailable", "message": str(error)})
+        answer: Response = jsonify({"error": "login_unavailable", "message": str(error)})
         answer.status_code = 503
     else:
         answer = ServiceUnavailable(str(error)).get_response()

@@ -129,10 +129,12 @@ class Settings:
             secure = None
         elif not isinstance(secure, bool):
             raise ConfigurationError(f"AUTHROCKET_COOKIE_SECURE must be 'auto', True or False, not {secure!r}.")
-        if samesite == "None" and secure is False:
-            raise ConfigurationError(
-                "AUTHROCKET_COOKIE_SAMESITE = 'None' needs a Secure cookie; set AUTHROCKET_COOKIE_SECURE to True or 'auto'."
-            )
+        if samesite == "None":
+            if secure is False:
+                raise ConfigurationError(
+                    "AUTHROCKET_COOKIE_SAMESITE = 'None' needs a Secure cookie; set AUTHROCKET_COOKIE_SECURE to True."
+                )
+            secure = True  # browsers drop SameSite=None cookies that are not Secure, even over http
         post_logout_path = get("AUTHROCKET_POST_LOGOUT_PATH")
         if not isinstance(post_logout_path, str) or not post_logout_path.startswith("/") or post_logout_path.startswith("//"):
             raise ConfigurationError(

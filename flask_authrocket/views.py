@@ -10,9 +10,13 @@ from __future__ import annotations
 from flask import redirect
 from werkzeug.wrappers import Response
 
+from .guards import login_exempt
 from .request import current_authrocket
 
 
+# Logging out never needs a login: both views stay public under protect()
+# and AUTHROCKET_REQUIRE_LOGIN, on whatever route an app registers them.
+@login_exempt
 def full_logout() -> Response:
     """Clear the login cookie and log out of LoginRocket too.
 
@@ -26,6 +30,7 @@ def full_logout() -> Response:
     return _no_store(redirect(target, 302))
 
 
+@login_exempt
 def local_logout() -> Response:
     """Clear the login cookie and return to the post-logout path; LoginRocket stays logged in."""
     authrocket = current_authrocket()

@@ -1,0 +1,152 @@
+"""The app factory of the development LoginRocket."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, abort, current_app, request
+
+from ..errors import ConfigurationError
+from ..keys import HS256_SECRET_MAX_LENGTH, HS256_SECRET_MIN_BYTES
+from .directory import Directory
+from .login_urls import check_login_urls
+from .pages import loginrocket
+from .realm import Realm
+from .signing import load_issuer, load_secret_key
+
+logger = logging.getLogger("flask_authrocket")
+
+#: The settings of the development LoginRocket and their defaults. Each may
+#: also come from an environment variable of the same name (config wins).
+DEFAULTS: dict[str, Any] = {
+    "DEV_LOGINROCKET_LOGIN_URLS": ["http://127.0.0.1:5000/"],
+    "DEV_LOGINROCKET_JWT_SECRET": None,
+    "DEV_LOGINROCKET_TOKEN_TTL": 3600,
+    "DEV_LOGINROCKET_INSTANCE_PATH": None,
+    "DEV_LOGINROCKET_ALLOW_REMOTE": False,
+}
+
+WARNING = "Development LoginRocket — for development only, never in production"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the development LoginRocket app.
+
+    ``config`` is merged into ``app.config`` (see :mod:`flask_authrocket.dev`
+    for the keys). The instance folder (``DEV_LOGINROCKET_INSTANCE_PATH``, else
+    Flask's default) is created when missing and holds the SQLite directory,
+    the RS256 signing key and the cookie secret.
+
+    Raises :class:`~flask_authrocket.ConfigurationError` naming the key when a
+    setting is unusable.
+    """
+    given = dict(config or {})
+    settings = {name: given.get(name, os.environ.get(name, default)) for name, default in DEFAULTS.items()}
+    instance_path = settings["DEV_LOGINROCKET_INSTANCE_PATH"]
+    app = Flask(
+        "flask_authrocket.dev",
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
+        static_folder=None,
+    )
+    app.config.update(settings)
+    app.config.update(given)
+    _make_instance_folder(app.instance_path)
+
+    login_urls = check_login_urls(_url_list(app.config["DEV_LOGINROCKET_LOGIN_URLS"]))
+    app.config["DEV_LOGINROCKET_LOGIN_URLS"] = login_urls
+    secret = app.config["DEV_LOGINROCKET_JWT_SECRET"] or None
+    _check_secret(secret)
+    token_ttl = _positive_int(app.config["DEV_LOGINROCKET_TOKEN_TTL"], "DEV_LOGINROCKET_TOKEN_TTL")
+    app.config["DEV_LOGINROCKET_ALLOW_REMOTE"] = _flag(app.config["DEV_LOGINROCKET_ALLOW_REMOTE"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+
+    app.extensions["dev_loginrocket"] = Realm(
+        directory=Directory.in_instance_folder(app.instance_path),
+        issuer=load_issuer(app.instance_path, secret=secret),
+        login_urls=tuple(login_urls),
+        token_ttl=token_ttl,
+    )
+    app.before_request(_refuse_remote_clients)
+    app.register_blueprint(loginrocket)
+    logger.warning(
+        "%s. Instance folder: %s; %s tokens; Login URLs: %s",
+        WARNING,
+        app.instance_path,
+        "HS256" if secret else "RS256",
+        ", ".join(login_urls),
+    )
+    return app
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost`` and loopback IP addresses (``127.0.0.0/8``, ``::1``)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _refuse_remote_clients() -> None:
+    # Defence in depth for `flask run --host 0.0.0.0`, which bypasses our CLI's check.
+    if not current_app.config["DEV_LOGINROCKET_ALLOW_REMOTE"] and not is_loopback(request.remote_addr):
+        abort(403, description="The development LoginRocket only answers this computer (loopback).")
+
+
+def _make_instance_folder(path: str) -> None:
+    if os.path.isdir(path):
+        return
+    os.makedirs(path, exist_ok=True)
+    # Keys and passwords live here: keep the whole folder out of version control.
+    with open(os.path.join(path, ".gitignore"), "w", encoding="ascii") as gitignore:
+        gitignore.write("*\n")
+
+
+def _url_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [url for url in re.split(r"[\s,]+", value) if url]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise ConfigurationError("DEV_LOGINROCKET_LOGIN_URLS must be a list of URLs (or one string of them).")
+
+
+def _check_secret(secret: Any) -> None:
+    if secret is None:
+        return
+    if not isinstance(secret, str) or len(secret) > HS256_SECRET_MAX_LENGTH:
+        raise ConfigurationError(
+            f"DEV_LOGINROCKET_JWT_SECRET must be a string of at most {HS256_SECRET_MAX_LENGTH} characters; "
+            "longer keys are read as RSA public keys by apps."
+        )
+    if len(secret.encode("utf-8")) < HS256_SECRET_MIN_BYTES:
+        logger.warning(
+            "DEV_LOGINROCKET_JWT_SECRET is shorter than %d bytes; fine for development only.", HS256_SECRET_MIN_BYTES
+        )
+
+
+def _positive_int(value: Any, setting: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise ConfigurationError(f"{setting} must be a positive number of seconds, not {value!r}.")
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

@@ -1,0 +1,290 @@
+"""Configuration: checked at init_app, Flask config before the environment, one instance for many apps."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import HS_SECRET, LOGINROCKET_URL, add_demo_routes, token_for
+from flask import Flask
+
+from flask_authrocket import AuthRocket, ConfigurationError
+from flask_authrocket.issuer import TokenIssuer
+
+OTHER_SECRET = "jsk_test_other_realm_secret_fedcba9876543210fedcba98"
+
+
+def new_app(**config: Any) -> Flask:
+    """A fresh app with the demo routes' config but no extension yet."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, **config)
+    return app
+
+
+def init_error(**config: Any) -> ConfigurationError:
+    with pytest.raises(ConfigurationError) as caught:
+        AuthRocket(new_app(**config))
+    return caught.value
+
+
+def login_host(app: Flask) -> str:
+    """The host an anonymous browser is sent to for logging in."""
+    answer = app.test_client().get("/private")
+    assert answer.status_code == 302
+    return urlsplit(answer.headers["Location"]).netloc
+
+
+# -- unusable settings fail at init_app, naming the key ---------------------------
+
+
+def test_neither_key_nor_loginrocket_url_is_an_error():
+    message = str(init_error())
+
+    assert "LOGINROCKET_URL" in message
+    assert "AUTHROCKET_JWT_KEY" in message
+
+
+@pytest.mark.parametrize("url", ["myapp.e2.loginrocket.com", "/login", "ftp://myapp.e2.loginrocket.com/", "https://"])
+def test_loginrocket_url_must_be_an_absolute_http_url(url):
+    message = str(init_error(LOGINROCKET_URL=url))
+
+    assert "LOGINROCKET_URL" in message
+    assert repr(url) in message
+
+
+def test_long_jwt_key_that_is_not_rsa_is_an_error():
+    message = str(init_error(AUTHROCKET_JWT_KEY="x" * 300))
+
+    assert "AUTHROCKET_JWT_KEY" in message
+    assert "not an RSA public key" in message
+
+
+def test_long_jwt_key_error_is_raised_for_the_environment_too(monkeypatch):
+    monkeypatch.setenv("AUTHROCKET_JWT_KEY", "MII" + "A" * 400)
+
+    assert "AUTHROCKET_JWT_KEY" in str(init_error())
+
+
+def test_rsa_public_key_as_jwt_key_is_accepted(rsa_issuer):
+    app = new_app(AUTHROCKET_JWT_KEY=rsa_issuer.public_key_pem(), LOGINROCKET_URL=LOGINROCKET_URL)
+    AuthRocket(app)
+    add_demo_routes(app)
+
+    answer = app.test_client().get("/private", headers={"Authorization": f"Bearer {token_for(rsa_issuer)}"})
+
+    assert answer.text == "private for usr_ada"
+
+
+@pytest.mark.parametrize("value", ["sso", "FULL", None])
+def test_logout_must_be_full_or_local(value):
+    assert "AUTHROCKET_LOGOUT" in str(init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT=value))
+
+
+@pytest.mark.parametrize("value", ["sideways", "", 1])
+def test_cookie_samesite_must_be_a_known_value(value):
+    assert "AUTHROCKET_COOKIE_SAMESITE" in str(
+        init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_SAMESITE=value)
+    )
+
+
+def test_samesite_none_needs_a_secure_cookie():
+    message = str(
+        init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_SAMESITE="None", AUTHROCKET_COOKIE_SECURE=False)
+    )
+
+    assert "AUTHROCKET_COOKIE_SAMESITE" in message
+    assert "AUTHROCKET_COOKIE_SECURE" in message
+
+
+def test_samesite_none_with_secure_auto_is_allowed(hs_issuer):
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_COOKIE_SAMESITE="none")
+    AuthRocket(app)
+    add_demo_routes(app)
+
+    answer = app.test_client().get(f"/?token={token_for(hs_issuer)}", base_url="https://localhost")
+
+    assert answer.status_code == 302
+    assert "; Secure;" in answer.headers["Set-Cookie"]
+    assert answer.headers["Set-Cookie"].endswith("SameSite=None")
+
+
+@pytest.mark.parametrize("path", ["//evil.example", "http://evil.example/", "goodbye", ""])
+def test_post_logout_path_must_be_a_local_path(path):
+    message = str(init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_POST_LOGOUT_PATH=path))
+
+    assert "AUTHROCKET_POST_LOGOUT_PATH" in message
+
+
+@pytest.mark.parametrize("value", [-1, -0.5, "soon"])
+def test_leeway_must_not_be_negative(value):
+    assert "AUTHROCKET_LEEWAY" in str(init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LEEWAY=value))
+
+
+@pytest.mark.parametrize("value", [0, -5, "soon", None, True])
+def test_http_timeout_must_be_a_positive_number(value):
+    assert "AUTHROCKET_HTTP_TIMEOUT" in str(init_error(LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_HTTP_TIMEOUT=value))
+
+
+def test_a_failed_init_app_leaves_the_app_unregistered():
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LEEWAY=-1)
+    with pytest.raises(ConfigurationError):
+        AuthRocket(app)
+
+    app.config["AUTHROCKET_LEEWAY"] = 5
+    AuthRocket(app)  # fixed config: may be registered now
+
+    assert isinstance(app.extensions["authrocket"], AuthRocket)
+
+
+# -- Flask config first, then the environment ------------------------------------------
+
+
+def test_loginrocket_url_from_the_environment_when_config_is_unset(monkeypatch):
+    monkeypatch.setenv("LOGINROCKET_URL", "https://from-env.loginrocket.example/")
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    AuthRocket(app)
+    add_demo_routes(app)
+
+    assert login_host(app) == "from-env.loginrocket.example"
+
+
+def test_loginrocket_url_in_config_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv("LOGINROCKET_URL", "https://from-env.loginrocket.example/")
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL="https://from-config.loginrocket.example/")
+    AuthRocket(app)
+    add_demo_routes(app)
+
+    assert login_host(app) == "from-config.loginrocket.example"
+
+
+def test_jwt_key_from_the_environment_when_config_is_unset(monkeypatch, hs_issuer):
+    monkeypatch.setenv("AUTHROCKET_JWT_KEY", HS_SECRET)
+    app = new_app(LOGINROCKET_URL=LOGINROCKET_URL)
+    AuthRocket(app)
+    add_demo_routes(app)
+
+    answer = app.test_client().get("/private", headers={"Authorization": f"Bearer {token_for(hs_issuer)}"})
+
+    assert answer.status_code == 200
+
+
+def test_jwt_key_in_config_wins_over_the_environment(monkeypatch, hs_issuer):
+    monkeypatch.setenv("AUTHROCKET_JWT_KEY", HS_SECRET)
+    app = new_app(LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_JWT_KEY=OTHER_SECRET)
+    AuthRocket(app)
+    add_demo_routes(app)
+    client = app.test_client()
+
+    env_token = client.get("/private", headers={"Authorization": f"Bearer {token_for(hs_issuer)}"})
+    config_token = client.get(
+        "/private", headers={"Authorization": f"Bearer {token_for(TokenIssuer(secret=OTHER_SECRET))}"}
+    )
+
+    assert env_token.status_code == 401
+    assert config_token.status_code == 200
+
+
+def test_settings_record_where_each_value_came_from(monkeypatch):
+    monkeypatch.setenv("AUTHROCKET_JWT_KEY", HS_SECRET)
+    app = new_app(LOGINROCKET_URL=LOGINROCKET_URL)
+    authrocket = AuthRocket(app)
+
+    with app.app_context():
+        sources = authrocket.settings.sources
+
+    assert sources["LOGINROCKET_URL"] == "config"
+    assert sources["AUTHROCKET_JWT_KEY"] == "environment"
+    assert sources["AUTHROCKET_API_KEY"] == "unset"
+
+
+# -- one extension, many apps -------------------------------------------------------------
+
+
+def test_init_app_twice_on_one_app_is_an_error():
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    authrocket = AuthRocket(app)
+
+    with pytest.raises(RuntimeError, match="already registered"):
+        authrocket.init_app(app)
+
+
+def test_a_second_instance_on_the_same_app_is_an_error():
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    first = AuthRocket(app)
+
+    with pytest.raises(RuntimeError, match="already registered"):
+        AuthRocket(app)
+    assert app.extensions["authrocket"] is first
+
+
+def test_factory_style_init_app():
+    authrocket = AuthRocket()
+
+    def create_app() -> Flask:
+        app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=LOGINROCKET_URL)
+        authrocket.init_app(app)
+        add_demo_routes(app)
+        return app
+
+    app = create_app()
+
+    assert app.extensions["authrocket"] is authrocket
+    assert app.test_client().get("/").text == "Logged out"
+
+
+def test_one_instance_serves_two_apps_with_their_own_secrets(hs_issuer):
+    authrocket = AuthRocket()
+    first = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=LOGINROCKET_URL)
+    second = new_app(AUTHROCKET_JWT_KEY=OTHER_SECRET, LOGINROCKET_URL=LOGINROCKET_URL)
+    for app in (first, second):
+        authrocket.init_app(app)
+        add_demo_routes(app)
+    first_token = {"Authorization": f"Bearer {token_for(hs_issuer)}"}
+    second_token = {"Authorization": f"Bearer {token_for(TokenIssuer(secret=OTHER_SECRET))}"}
+
+    assert first.test_client().get("/private", headers=first_token).status_code == 200
+    assert first.test_client().get("/private", headers=second_token).status_code == 401
+    assert second.test_client().get("/private", headers=second_token).status_code == 200
+    assert second.test_client().get("/private", headers=first_token).status_code == 401
+
+
+def test_one_instance_keeps_each_apps_settings(hs_issuer):
+    authrocket = AuthRocket()
+    local = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_LOGOUT="local")
+    full = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL="https://other.loginrocket.example/")
+    authrocket.init_app(local)
+    authrocket.init_app(full)
+
+    assert local.test_client().get("/logout").headers["Location"] == "http://localhost/"
+    assert full.test_client().get("/logout").headers["Location"].startswith("https://other.loginrocket.example/logout?")
+    with local.app_context():
+        assert authrocket.settings.logout == "local"
+    with full.app_context():
+        assert authrocket.settings.logout == "full"
+
+
+def test_instance_used_on_an_app_it_does_not_serve_says_so():
+    authrocket = AuthRocket()
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+
+    with app.app_context(), pytest.raises(RuntimeError, match="init_app"):
+        _ = authrocket.settings
+
+
+# -- secrets stay out of reprs ------------------------------------------------------------
+
+
+def test_settings_repr_hides_the_secrets():
+    app = new_app(
+        AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_API_KEY="ks_very_secret_api_key"
+    )
+    authrocket = AuthRocket(app)
+
+    with app.app_context():
+        settings = authrocket.settings
+    shown = repr(settings) + str(settings)
+
+    assert HS_SECRET not in shown
+    assert "ks_very_secret_api_key" not in shown
+    assert settings.jwt_key == HS_SECRET  # the secret is there, only not shown

@@ -1,0 +1,667 @@
+"""Guards: require_login, require_permission, protect, app-wide protection, and how they answer."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import ACME, GLOBEX, HS_SECRET, LOGINROCKET_URL, token_for
+from flask import Blueprint, Flask, abort, g
+from werkzeug.wrappers import Response
+
+from flask_authrocket import (
+    AuthRocket,
+    LoginRequired,
+    PermissionDenied,
+    full_logout,
+    local_logout,
+    login_exempt,
+    protect,
+    require_login,
+    require_permission,
+    verify_login_in_request,
+)
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+JSON = {"Accept": "application/json"}
+CLEARED_COOKIE = "arToken=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/; SameSite=Lax"
+
+
+def assert_login_redirect(answer: Response, redirect_uri: str) -> None:
+    """A 302 to LoginRocket's /login coming back to ``redirect_uri``."""
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["Location"])
+    assert (location.scheme, location.netloc, location.path) == ("https", "myapp.e2.loginrocket.com", "/login")
+    assert parse_qs(location.query) == {"redirect_uri": [redirect_uri]}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bare_app(**config: Any) -> Flask:
+    """A fresh app with no routes yet; AuthRocket is not registered."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_JWT_KEY=HS_SECRET, **config)
+    return app
+
+
+# -- require_login -----------------------------------------------------------
+
+
+def test_logged_in_cookie_passes_require_login(hs_app, hs_issuer):
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer))
+
+    answer = client.get("/private")
+
+    assert answer.status_code == 200
+    assert answer.text == "private for usr_ada"
+
+
+@pytest.mark.parametrize("headers", [{}, HTML], ids=["no-accept", "accept-html"])
+def test_browser_without_login_is_sent_to_loginrocket(hs_app, headers):
+    answer = hs_app.test_client().get("/private?page=2", headers=headers)
+
+    assert_login_redirect(answer, "http://localhost/private?page=2")
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_login_redirect_leaves_out_token_account_and_session(hs_app, rsa_issuer):
+    forged = token_for(rsa_issuer)  # signed by a key this app does not trust: ignored
+
+    answer = hs_app.test_client().get(f"/private?token={forged}&account=org_acme&session=kss_1&keep=yes", headers=HTML)
+
+    assert_login_redirect(answer, "http://localhost/private?keep=yes")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [JSON, {"X-Requested-With": "XMLHttpRequest"}, {"Accept": "application/json, text/html;q=0.5"}],
+    ids=["accept-json", "xhr", "json-preferred"],
+)
+def test_api_client_without_token_gets_401_json_without_error_attribute(hs_app, headers):
+    answer = hs_app.test_client().get("/api/me", headers=headers)
+
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="authrocket"'
+    assert "error=" not in answer.headers["WWW-Authenticate"]
+    assert answer.get_json() == {
+        "error": "login_required",
+        "message": "Log in, or send a token as 'Authorization: Bearer <token>'.",
+    }
+
+
+def test_expired_bearer_token_gets_401_invalid_token(hs_app, hs_issuer):
+    expired = token_for(hs_issuer, issued_at=int(time.time()) - 3600, expires_in=60)
+
+    # A Bearer header makes an API client, whatever it accepts.
+    answer = hs_app.test_client().get("/api/me", headers={**bearer(expired), **HTML})
+
+    assert answer.status_code == 401
+    challenge = answer.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="authrocket", error="invalid_token"')
+    assert 'error_description="The token has expired."' in challenge
+    assert answer.get_json() == {"error": "invalid_token", "message": "The token has expired."}
+
+
+def test_forged_bearer_token_gets_401_invalid_token(hs_app, rsa_issuer):
+    answer = hs_app.test_client().get("/api/me", headers=bearer(token_for(rsa_issuer)))
+
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="authrocket", error="invalid_token"')
+    assert answer.get_json()["error"] == "invalid_token"
+
+
+def test_forged_cookie_on_api_call_is_401_invalid_token_and_cleared(hs_app, rsa_issuer):
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+
+    answer = client.get("/api/me", headers=JSON)
+
+    assert answer.status_code == 401
+    assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
+    assert answer.headers.getlist("Set-Cookie") == [CLEARED_COOKIE]
+
+
+def test_forged_cookie_on_browser_navigation_redirects_and_clears_it(hs_app, rsa_issuer):
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+
+    answer = client.get("/private", headers=HTML)
+
+    assert_login_redirect(answer, "http://localhost/private")
+    assert answer.headers.getlist("Set-Cookie") == [CLEARED_COOKIE]
+    assert client.get_cookie("arToken") is None
+
+
+def test_require_login_guards_async_views(hs_app, hs_issuer):
+    client = hs_app.test_client()
+    assert_login_redirect(client.get("/async"), "http://localhost/async")
+
+    client.set_cookie("arToken", token_for(hs_issuer))
+    answer = client.get("/async")
+
+    assert answer.status_code == 200
+    assert answer.text == "async for usr_ada"
+
+
+def test_options_request_passes_require_login_untouched(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+
+    @app.route("/async-cors", methods=["GET", "OPTIONS"])
+    @require_login
+    async def async_cors() -> str:
+        return "preflight ok"
+
+    answer = app.test_client().options("/async-cors", headers={"Origin": "https://spa.example"})
+
+    assert answer.status_code == 200
+    assert answer.text == "preflight ok"
+
+
+# -- require_permission --------------------------------------------------------
+
+
+def test_permission_granted_by_the_current_membership_passes(hs_app, hs_issuer):
+    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer)))
+
+    assert answer.status_code == 200
+    assert answer.text == "admin"
+
+
+def test_missing_permission_is_403_html_for_browsers(hs_app, hs_issuer):
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer, orgs=(GLOBEX,)))
+
+    answer = client.get("/admin", headers=HTML)
+
+    assert answer.status_code == 403
+    assert answer.mimetype == "text/html"
+    assert "Missing permission: site:admin." in answer.text
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_missing_permission_is_403_json_for_api_clients(hs_app, hs_issuer):
+    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+
+    assert answer.status_code == 403
+    assert answer.get_json() == {
+        "error": "forbidden",
+        "message": "Missing permission: site:admin.",
+        "missing_permissions": ["site:admin"],
+    }
+
+
+def test_permission_comes_from_the_selected_membership_only(hs_app, hs_issuer):
+    # Ada may administer Acme, but she is working in Globex right now.
+    token = token_for(hs_issuer, orgs=(ACME, {**GLOBEX, "selected": True}))
+
+    answer = hs_app.test_client().get("/admin", headers=bearer(token))
+
+    assert answer.status_code == 403
+
+
+def test_require_permission_without_login_asks_for_a_login_first(hs_app):
+    assert_login_redirect(hs_app.test_client().get("/admin"), "http://localhost/admin")
+
+
+def test_require_permission_needs_every_name(make_app, hs_issuer):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+
+    @app.get("/books")
+    @require_permission("site:admin", "billing:edit")
+    def books() -> str:
+        return "books"
+
+    client = app.test_client()
+    only_admin = client.get("/books", headers=bearer(token_for(hs_issuer)))
+    both = {**ACME, "permissions": ["site:admin", "billing:edit"]}
+    admin_and_billing = client.get("/books", headers=bearer(token_for(hs_issuer, orgs=(both,))))
+
+    assert only_admin.status_code == 403
+    assert only_admin.get_json()["missing_permissions"] == ["billing:edit"]
+    assert admin_and_billing.status_code == 200
+    assert admin_and_billing.text == "books"
+
+
+def test_require_permission_guards_async_views(make_app, hs_issuer):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+
+    @app.get("/async-admin")
+    @require_permission("site:admin")
+    async def async_admin() -> str:
+        return "async admin"
+
+    client = app.test_client()
+    denied = client.get("/async-admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+    allowed = client.get("/async-admin", headers=bearer(token_for(hs_issuer)))
+
+    assert denied.status_code == 403
+    assert allowed.status_code == 200
+    assert allowed.text == "async admin"
+
+
+def test_options_request_passes_require_permission_untouched(hs_app):
+    answer = hs_app.test_client().options("/admin")
+
+    assert answer.status_code == 200
+    assert answer.text == "admin"
+
+
+def test_require_permission_without_names_is_a_type_error():
+    with pytest.raises(TypeError, match="one or more permission names"):
+        require_permission()
+
+
+def test_require_permission_used_without_parentheses_is_a_type_error():
+    def view() -> str:
+        return "oops"
+
+    with pytest.raises(TypeError):
+        require_permission(view)  # type: ignore[arg-type]
+
+
+# -- protect() and login_exempt ------------------------------------------------
+
+
+def reports_blueprint() -> Blueprint:
+    bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+    @bp.get("/")
+    def index() -> str:
+        return f"reports for {g.authrocket.current_user.id}"
+
+    @bp.get("/about")
+    @login_exempt
+    def about() -> str:
+        return "about reports"
+
+    @bp.get("/live")
+    async def live() -> str:
+        return f"live for {g.authrocket.current_user.id}"
+
+    return bp
+
+
+def test_protect_guards_every_view_of_a_blueprint(hs_issuer):
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(reports_blueprint()))
+    client = app.test_client()
+
+    assert_login_redirect(client.get("/reports/"), "http://localhost/reports/")
+    client.set_cookie("arToken", token_for(hs_issuer))
+    answer = client.get("/reports/")
+
+    assert answer.status_code == 200
+    assert answer.text == "reports for usr_ada"
+
+
+def test_protect_guards_async_views_of_a_blueprint(hs_issuer):
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(reports_blueprint()))
+    client = app.test_client()
+
+    denied = client.get("/reports/live", headers=JSON)
+    allowed = client.get("/reports/live", headers=bearer(token_for(hs_issuer)))
+
+    assert denied.status_code == 401
+    assert allowed.status_code == 200
+    assert allowed.text == "live for usr_ada"
+
+
+def test_protect_leaves_login_exempt_views_public():
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(reports_blueprint()))
+
+    answer = app.test_client().get("/reports/about")
+
+    assert answer.status_code == 200
+    assert answer.text == "about reports"
+
+
+def test_protect_does_not_reach_outside_its_blueprint(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    app.register_blueprint(protect(reports_blueprint()))
+
+    answer = app.test_client().get("/")
+
+    assert answer.status_code == 200
+    assert answer.text == "Logged out"
+
+
+def test_protect_lets_options_through():
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(reports_blueprint()))
+
+    answer = app.test_client().options("/reports/")
+
+    assert answer.status_code == 200
+    assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_protect_with_permission_needs_it(hs_issuer):
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(reports_blueprint(), permission="site:admin"))
+    client = app.test_client()
+
+    denied = client.get("/reports/", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+    allowed = client.get("/reports/", headers=bearer(token_for(hs_issuer)))
+
+    assert denied.status_code == 403
+    assert denied.get_json()["missing_permissions"] == ["site:admin"]
+    assert allowed.status_code == 200
+
+
+def test_protect_with_several_permissions_needs_them_all(hs_issuer):
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(reports_blueprint(), permission=["site:admin", "billing:edit"]))
+    client = app.test_client()
+
+    answer = client.get("/reports/", headers=bearer(token_for(hs_issuer)))
+
+    assert answer.status_code == 403
+    assert answer.get_json()["missing_permissions"] == ["billing:edit"]
+
+
+def test_protect_on_a_blueprint_before_the_extension_exists(hs_issuer):
+    app = bare_app()
+    app.register_blueprint(protect(reports_blueprint()))
+    AuthRocket(app)  # registered last: the guard must still see the session
+    client = app.test_client()
+
+    assert_login_redirect(client.get("/reports/"), "http://localhost/reports/")
+    client.set_cookie("arToken", token_for(hs_issuer))
+    assert client.get("/reports/").text == "reports for usr_ada"
+
+
+def test_protect_on_the_app_before_the_extension_exists(hs_issuer):
+    app = bare_app()
+
+    @app.get("/")
+    def home() -> str:
+        return f"home of {g.authrocket.current_user.id}"
+
+    protect(app)
+    AuthRocket(app)
+    client = app.test_client()
+
+    assert client.get("/", headers=JSON).status_code == 401
+    assert client.get("/", headers=bearer(token_for(hs_issuer))).text == "home of usr_ada"
+
+
+# -- AUTHROCKET_REQUIRE_LOGIN ------------------------------------------------------
+
+
+@pytest.fixture
+def walled_app(tmp_path) -> Flask:
+    """An app guarded as a whole, with a static folder and a public page."""
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "site.css").write_text("body { color: black; }\n")
+    app = Flask(__name__, static_folder=str(static))
+    app.config.update(
+        TESTING=True, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_REQUIRE_LOGIN=True
+    )
+    AuthRocket(app)
+
+    @app.get("/")
+    def home() -> str:
+        return f"home of {g.authrocket.current_user.id}"
+
+    @app.get("/pricing")
+    @login_exempt
+    def pricing() -> str:
+        return "pricing for everyone"
+
+    @app.get("/live")
+    async def live() -> str:
+        return f"live for {g.authrocket.current_user.id}"
+
+    return app
+
+
+def test_require_login_setting_guards_every_view(walled_app):
+    assert_login_redirect(walled_app.test_client().get("/"), "http://localhost/")
+
+
+def test_require_login_setting_lets_logged_in_users_in(walled_app, hs_issuer):
+    client = walled_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer))
+
+    assert client.get("/").text == "home of usr_ada"
+    assert client.get("/live").text == "live for usr_ada"
+
+
+def test_require_login_setting_guards_async_views(walled_app):
+    answer = walled_app.test_client().get("/live", headers=JSON)
+
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="authrocket"'
+
+
+def test_require_login_setting_leaves_static_files_public(walled_app):
+    with walled_app.test_client().get("/static/site.css") as answer:
+        assert answer.status_code == 200
+        assert answer.text == "body { color: black; }\n"
+
+
+def test_require_login_setting_leaves_login_exempt_views_public(walled_app):
+    answer = walled_app.test_client().get("/pricing")
+
+    assert answer.status_code == 200
+    assert answer.text == "pricing for everyone"
+
+
+def test_require_login_setting_leaves_the_logout_route_public(walled_app):
+    answer = walled_app.test_client().get("/logout")
+
+    assert answer.status_code == 302
+    assert (
+        answer.headers["Location"] == "https://myapp.e2.loginrocket.com/logout?redirect_uri=http%3A%2F%2Flocalhost%2F"
+    )
+
+
+def test_require_login_setting_leaves_logout_views_on_app_routes_public(walled_app):
+    walled_app.add_url_rule("/signout", view_func=full_logout)
+    walled_app.add_url_rule("/leave", view_func=local_logout)
+    client = walled_app.test_client()
+
+    signout = client.get("/signout")
+    leave = client.get("/leave")
+
+    assert signout.status_code == 302
+    assert (
+        signout.headers["Location"] == "https://myapp.e2.loginrocket.com/logout?redirect_uri=http%3A%2F%2Flocalhost%2F"
+    )
+    assert leave.status_code == 302
+    assert leave.headers["Location"] == "http://localhost/"
+
+
+def test_require_login_setting_answers_unknown_urls_404(walled_app):
+    assert walled_app.test_client().get("/nowhere").status_code == 404
+
+
+def test_require_login_setting_lets_options_through(walled_app):
+    answer = walled_app.test_client().options("/")
+
+    assert answer.status_code == 200
+    assert "GET" in answer.headers["Allow"]
+
+
+# -- keys unreachable: 503, the cookie kept -------------------------------------------
+
+
+@pytest.fixture
+def unreachable_app(make_app, refused_url) -> Flask:
+    """Dynamic keys from a LoginRocket that refuses connections."""
+    return make_app(LOGINROCKET_URL=refused_url)
+
+
+def test_unreachable_keys_make_guarded_views_503_for_browsers(unreachable_app, rsa_issuer):
+    client = unreachable_app.test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+
+    answer = client.get("/private", headers=HTML)
+
+    assert answer.status_code == 503
+    assert answer.mimetype == "text/html"
+    assert 1 <= int(answer.headers["Retry-After"]) <= 30
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_unreachable_keys_make_guarded_views_503_json_for_api_clients(unreachable_app, rsa_issuer):
+    answer = unreachable_app.test_client().get("/api/me", headers=bearer(token_for(rsa_issuer)))
+
+    assert answer.status_code == 503
+    assert answer.get_json()["error"] == "login_unavailable"
+    assert 1 <= int(answer.headers["Retry-After"]) <= 30
+
+
+def test_unreachable_keys_render_public_views_logged_out_and_keep_the_cookie(unreachable_app, rsa_issuer):
+    client = unreachable_app.test_client()
+    token = token_for(rsa_issuer)
+    client.set_cookie("arToken", token)
+
+    answer = client.get("/")
+
+    assert answer.status_code == 200
+    assert answer.text == "Logged out"
+    assert "Set-Cookie" not in answer.headers
+    assert client.get_cookie("arToken").value == token
+
+
+def test_hanging_loginrocket_is_503_within_the_timeout(make_app, jwks_server, rsa_issuer):
+    jwks_server.mode = "hang"
+    app = make_app(LOGINROCKET_URL=jwks_server.url, AUTHROCKET_HTTP_TIMEOUT=0.5)
+    client = app.test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+
+    started = time.monotonic()
+    answer = client.get("/private")
+    elapsed = time.monotonic() - started
+
+    assert answer.status_code == 503
+    assert "Retry-After" in answer.headers
+    assert "Set-Cookie" not in answer.headers
+    assert elapsed < 3
+    assert jwks_server.fetches == 1
+
+
+def test_reachable_keys_let_the_same_cookie_in(make_app, jwks_server, rsa_issuer):
+    # The contrast to the tests above: the token itself is fine.
+    client = make_app(LOGINROCKET_URL=jwks_server.url).test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+
+    assert client.get("/private").text == "private for usr_ada"
+
+
+# -- replacing the answers -------------------------------------------------------
+
+
+def test_unauthorized_handler_without_arguments_replaces_the_answer(hs_app):
+    authrocket = hs_app.extensions["authrocket"]
+
+    @authrocket.unauthorized_handler
+    def please_log_in() -> tuple[str, int]:
+        return "please log in", 401
+
+    answer = hs_app.test_client().get("/private")
+
+    assert answer.status_code == 401
+    assert answer.text == "please log in"
+    assert "Location" not in answer.headers
+
+
+def test_unauthorized_handler_may_take_the_error(hs_app, hs_issuer):
+    expired = token_for(hs_issuer, issued_at=int(time.time()) - 3600, expires_in=60)
+
+    @hs_app.extensions["authrocket"].unauthorized_handler
+    def explain(error: LoginRequired) -> tuple[dict[str, Any], int]:
+        return {"why": error.rejection.reason if error.rejection else None}, 401
+
+    client = hs_app.test_client()
+    with_expired = client.get("/private", headers=bearer(expired))
+    without_token = client.get("/private")
+
+    assert with_expired.get_json() == {"why": "expired"}
+    assert without_token.get_json() == {"why": None}
+
+
+def test_forbidden_handler_without_arguments_replaces_the_answer(hs_app, hs_issuer):
+    @hs_app.extensions["authrocket"].forbidden_handler
+    def go_away() -> tuple[str, int]:
+        return "not for you", 403
+
+    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+
+    assert answer.status_code == 403
+    assert answer.text == "not for you"
+
+
+def test_forbidden_handler_may_take_the_error(hs_app, hs_issuer):
+    @hs_app.extensions["authrocket"].forbidden_handler
+    async def explain(error: PermissionDenied) -> tuple[str, int]:
+        return "missing " + ",".join(error.missing), 418
+
+    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+
+    assert answer.status_code == 418
+    assert answer.text == "missing site:admin"
+
+
+# -- verify_login_in_request for custom decorators ---------------------------------
+
+
+def require_example_staff(view):
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not verify_login_in_request().user.email.endswith("@example.com"):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.fixture
+def staff_app(make_app) -> Flask:
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+
+    @app.get("/staff")
+    @require_example_staff
+    def staff() -> str:
+        return f"staff room for {g.authrocket.current_user.email}"
+
+    return app
+
+
+def test_custom_decorator_lets_the_extension_answer_a_missing_login(staff_app):
+    client = staff_app.test_client()
+
+    assert_login_redirect(client.get("/staff"), "http://localhost/staff")
+    assert client.get("/staff", headers=JSON).status_code == 401
+
+
+def test_custom_decorator_passes_with_a_login(staff_app, hs_issuer):
+    answer = staff_app.test_client().get("/staff", headers=bearer(token_for(hs_issuer)))
+
+    assert answer.status_code == 200
+    assert answer.text == "staff room for ada@example.com"
+
+
+def test_custom_decorator_makes_its_own_decision(staff_app, hs_issuer):
+    outsider = {"id": "usr_eve", "email": "eve@elsewhere.test"}
+
+    answer = staff_app.test_client().get("/staff", headers=bearer(token_for(hs_issuer, outsider)))
+
+    assert answer.status_code == 403
