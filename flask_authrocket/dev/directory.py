@@ -239,12 +239,19 @@ class Directory:
         """The user's membership of ``org_id``, or ``None``."""
         return next((item for item in self.memberships(user_id) if item.org_id == org_id), None)
 
-    def select_org(self, user_id: str, org_id: str) -> None:
-        """Remember ``org_id`` as the user's selected org. Raises :class:`DirectoryError` for a non-member."""
+    def select_org(self, user_id: str, org_id: str) -> DirectoryUser:
+        """Remember ``org_id`` as the user's selected org; returns the updated user.
+
+        Raises :class:`DirectoryError` when the user is not a member of ``org_id``.
+        """
         if self.membership(user_id, org_id) is None:
             raise DirectoryError("You are not a member of this account.")
         with self._connect() as db:
             db.execute("UPDATE users SET selected_org_id = ? WHERE id = ?", (org_id, user_id))
+        user = self.user(user_id)
+        if user is None:
+            raise DirectoryError("This user no longer exists.")
+        return user
 
     # Sessions --------------------------------------------------------------
 

@@ -141,15 +141,14 @@ def accounts() -> ResponseReturnValue:
     if request.method == "POST":
         _check_csrf()
         try:
-            directory.select_org(user.id, request.form.get("org_id", ""))
+            user = directory.select_org(user.id, request.form.get("org_id", ""))
         except DirectoryError:
             abort(404, description="You are not a member of this account.")
         return _back_to_app(user, session)
     memberships = directory.memberships(user.id)
     force = request.args.get("force", "").lower() not in ("", "0", "false", "no", "off")
     if len(memberships) == 1 and not force:
-        directory.select_org(user.id, memberships[0].org_id)
-        return _back_to_app(user, session)
+        return _back_to_app(directory.select_org(user.id, memberships[0].org_id), session)
     return render_template("accounts.html", user=user, memberships=memberships)
 
 
@@ -187,7 +186,7 @@ def logout() -> ResponseReturnValue:
 # Every page --------------------------------------------------------------------
 
 
-@loginrocket.context_processor
+@loginrocket.app_context_processor
 def _page_context() -> dict[str, Any]:
     redirect_uri = _redirect_uri()
 
