@@ -31,13 +31,21 @@ dashboard = protect(Blueprint("dashboard", __name__, url_prefix="/dashboard"))
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 api = Blueprint("api", __name__, url_prefix="/api")
 
+#: Projects of the development LoginRocket's demo orgs, so the dashboard has something to show.
+SAMPLE_PROJECTS = [("org_acme", "Rocket engine"), ("org_acme", "Launch pad"), ("org_globex", "Hammock district")]
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The example app. ``LOGINROCKET_URL`` comes from ``config`` or the environment."""
-    app = Flask(__name__, instance_path=os.environ.get("EXAMPLE_INSTANCE_PATH"))
+    """The example app. ``LOGINROCKET_URL`` comes from ``config`` or the environment.
+
+    ``INSTANCE_PATH`` in ``config`` (or ``EXAMPLE_INSTANCE_PATH``) says where the
+    projects database lives.
+    """
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("EXAMPLE_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance_path)
     app.config.from_mapping(DATABASE=os.path.join(app.instance_path, "projects.sqlite3"))
-    if config:
-        app.config.update(config)
+    app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
     authrocket.init_app(app)
     app.register_blueprint(home)
@@ -51,11 +59,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return render_template("403.html", error=error), 403
 
     with app.app_context():
-        _db().execute(
+        db = _db()
+        db.execute(
             "CREATE TABLE IF NOT EXISTS projects ("
             " id INTEGER PRIMARY KEY AUTOINCREMENT, ar_org_id TEXT NOT NULL, name TEXT NOT NULL)"
         )
-        _db().commit()
+        if db.execute("SELECT COUNT(*) FROM projects").fetchone()[0] == 0:
+            db.executemany("INSERT INTO projects (ar_org_id, name) VALUES (?, ?)", SAMPLE_PROJECTS)
+        db.commit()
     return app
 
 

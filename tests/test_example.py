@@ -14,7 +14,7 @@ from examples.app import create_app
 def example(tmp_path):
     app = create_app(
         {"TESTING": True, "AUTHROCKET_JWT_KEY": HS_SECRET, "LOGINROCKET_URL": "http://127.0.0.1:5001/",
-         "DATABASE": str(tmp_path / "projects.sqlite3")}
+         "INSTANCE_PATH": str(tmp_path)}
     )
     return app
 
@@ -45,8 +45,9 @@ def test_dashboard_lists_only_the_current_orgs_projects(example, hs_issuer):
     client.set_cookie("arToken", token_for(hs_issuer, orgs=[ACME]))
     acme = client.get("/dashboard/").text
 
-    assert "<li>Turbine</li>" in globex and "Rocket" not in globex
+    assert "<li>Turbine</li>" in globex and "<li>Rocket</li>" not in globex
     assert "<li>Rocket</li>" in acme and "Turbine" not in acme
+    assert "<li>Rocket engine</li>" in acme and "Rocket engine" not in globex
 
 
 def test_admin_needs_site_admin(example, hs_issuer):
