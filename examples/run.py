@@ -37,14 +37,37 @@ def main() -> int:
     }
     env.pop("AUTHROCKET_JWT_KEY", None)  # the example fetches RS256 keys from the dev LoginRocket
     loginrocket = subprocess.Popen(
-        [sys.executable, "-m", "flask_authrocket.dev", "--host", HOST, "--port", str(loginrocket_port),
-         "--login-url", app_url, "--instance", str(instance / "dev-loginrocket")],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "flask_authrocket.dev",
+            "--host",
+            HOST,
+            "--port",
+            str(loginrocket_port),
+            "--login-url",
+            app_url,
+            "--instance",
+            str(instance / "dev-loginrocket"),
+        ],
+        cwd=ROOT,
+        env=env,
     )
     example = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "examples.app:create_app", "run", "--host", HOST,
-         "--port", str(app_port)],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "examples.app:create_app",
+            "run",
+            "--host",
+            HOST,
+            "--port",
+            str(app_port),
+        ],
+        cwd=ROOT,
+        env=env,
     )
     processes = [loginrocket, example]
     try:

@@ -141,7 +141,9 @@ def _is_exempt(endpoint: str | None) -> bool:
         return True
     view = current_app.view_functions.get(endpoint)
     # Class-based views: as_view() returns a function; the mark may be on the class.
-    return bool(getattr(view, _EXEMPT_ATTRIBUTE, False) or getattr(getattr(view, "view_class", None), _EXEMPT_ATTRIBUTE, False))
+    return bool(
+        getattr(view, _EXEMPT_ATTRIBUTE, False) or getattr(getattr(view, "view_class", None), _EXEMPT_ATTRIBUTE, False)
+    )
 
 
 def _guarded(view: F, names: tuple[str, ...]) -> F:

@@ -143,52 +143,64 @@ def login_claims(
     now = int(time.time()) if issued_at is None else issued_at
     claims: dict[str, Any] = {"iat": now, "exp": now + expires_in}
     if legacy:
-        claims.update(_drop_none({
-            "uid": user["id"],
-            "un": user.get("username"),
-            "fn": user.get("first_name"),
-            "ln": user.get("last_name"),
-            "n": user.get("name"),
-            "cs": user.get("custom"),
-        }))
+        claims.update(
+            _drop_none(
+                {
+                    "uid": user["id"],
+                    "un": user.get("username"),
+                    "fn": user.get("first_name"),
+                    "ln": user.get("last_name"),
+                    "n": user.get("name"),
+                    "cs": user.get("custom"),
+                }
+            )
+        )
         if orgs is not None:
             claims["m"] = [
-                _drop_none({
-                    "mid": org.get("membership_id"),
-                    "p": list(org.get("permissions", [])),
-                    "cs": org.get("membership_custom"),
-                    "oid": org["id"],
-                    "o": org.get("name"),
-                    "ocs": org.get("custom"),
-                    "selected": org.get("selected") or None,
-                })
+                _drop_none(
+                    {
+                        "mid": org.get("membership_id"),
+                        "p": list(org.get("permissions", [])),
+                        "cs": org.get("membership_custom"),
+                        "oid": org["id"],
+                        "o": org.get("name"),
+                        "ocs": org.get("custom"),
+                        "selected": org.get("selected") or None,
+                    }
+                )
                 for org in orgs
             ]
         return claims
-    claims.update(_drop_none({
-        "sid": session_id or "kss_" + secrets.token_hex(10),
-        "sub": user["id"],
-        "rid": realm_id,
-        "preferred_username": user.get("username"),
-        "given_name": user.get("first_name"),
-        "family_name": user.get("last_name"),
-        "name": user.get("name") or _full_name(user),
-        "email": user.get("email"),
-        "email_verified": user.get("email_verified"),
-        "ref": user.get("reference"),
-        "cs": user.get("custom"),
-    }))
+    claims.update(
+        _drop_none(
+            {
+                "sid": session_id or "kss_" + secrets.token_hex(10),
+                "sub": user["id"],
+                "rid": realm_id,
+                "preferred_username": user.get("username"),
+                "given_name": user.get("first_name"),
+                "family_name": user.get("last_name"),
+                "name": user.get("name") or _full_name(user),
+                "email": user.get("email"),
+                "email_verified": user.get("email_verified"),
+                "ref": user.get("reference"),
+                "cs": user.get("custom"),
+            }
+        )
+    )
     if orgs is not None:
         claims["orgs"] = [
-            _drop_none({
-                "oid": org["id"],
-                "mid": org.get("membership_id") or "mb_" + secrets.token_hex(8),
-                "name": org.get("name"),
-                "perm": list(org.get("permissions", [])),
-                "selected": org.get("selected") or None,
-                "ref": org.get("reference"),
-                "cs": org.get("custom"),
-            })
+            _drop_none(
+                {
+                    "oid": org["id"],
+                    "mid": org.get("membership_id") or "mb_" + secrets.token_hex(8),
+                    "name": org.get("name"),
+                    "perm": list(org.get("permissions", [])),
+                    "selected": org.get("selected") or None,
+                    "ref": org.get("reference"),
+                    "cs": org.get("custom"),
+                }
+            )
             for org in orgs
         ]
     return claims

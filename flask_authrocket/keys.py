@@ -95,7 +95,9 @@ def static_key(value: str, *, setting: str = "AUTHROCKET_JWT_KEY") -> Verificati
     if len(value) <= HS256_SECRET_MAX_LENGTH:
         secret = value.encode("utf-8")
         if len(secret) < HS256_SECRET_MIN_BYTES:
-            logger.warning("%s is shorter than %d bytes; HS256 with a short secret is weak.", setting, HS256_SECRET_MIN_BYTES)
+            logger.warning(
+                "%s is shorter than %d bytes; HS256 with a short secret is weak.", setting, HS256_SECRET_MIN_BYTES
+            )
         return VerificationKey(algorithm="HS256", key=secret)
     return VerificationKey(algorithm="RS256", key=_rsa_key_from_text(value, setting))
 
@@ -308,7 +310,9 @@ class JwksClient:
 
     def _download(self) -> dict[str, VerificationKey]:
         deadline = time.monotonic() + self.timeout
-        with self._http.get(self.url, timeout=self.timeout, stream=True, headers={"Accept": "application/json"}) as answer:
+        with self._http.get(
+            self.url, timeout=self.timeout, stream=True, headers={"Accept": "application/json"}
+        ) as answer:
             answer.raise_for_status()
             body = bytearray()
             for chunk in answer.iter_content(8192):

@@ -110,7 +110,9 @@ class AuthRocketRequest:
         if request.method != "GET" or not LOGIN_QUERY_PARAMETERS.intersection(request.args):
             return self.request_uri()
         kept = [(name, value) for name, value in request.args.items(multi=True) if name not in LOGIN_QUERY_PARAMETERS]
-        return get_current_url(request.scheme, _host(), request.root_path, request.path, urlencode(kept).encode("ascii"))
+        return get_current_url(
+            request.scheme, _host(), request.root_path, request.path, urlencode(kept).encode("ascii")
+        )
 
     # -- LoginRocket URLs ---------------------------------------------------
 
@@ -123,7 +125,9 @@ class AuthRocketRequest:
         """
         base = self.settings.loginrocket_url
         if not base:
-            raise ConfigurationError("Missing LOGINROCKET_URL: set it to build LoginRocket links (login, signup, logout ...).")
+            raise ConfigurationError(
+                "Missing LOGINROCKET_URL: set it to build LoginRocket links (login, signup, logout ...)."
+            )
         parts = urlsplit(base)
         return urlunsplit((parts.scheme, parts.netloc, path, _query(_merge(params, kwargs)), ""))
 

@@ -8,6 +8,7 @@ naming the key.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -136,13 +137,19 @@ class Settings:
                 )
             secure = True  # browsers drop SameSite=None cookies that are not Secure, even over http
         post_logout_path = get("AUTHROCKET_POST_LOGOUT_PATH")
-        if not isinstance(post_logout_path, str) or not post_logout_path.startswith("/") or post_logout_path.startswith("//"):
+        if (
+            not isinstance(post_logout_path, str)
+            or not post_logout_path.startswith("/")
+            or post_logout_path.startswith("//")
+        ):
             raise ConfigurationError(
                 f"AUTHROCKET_POST_LOGOUT_PATH must be a path on this app starting with '/', not {post_logout_path!r}."
             )
         logout_url = get("AUTHROCKET_LOGOUT_URL")
         if logout_url is not None and (not isinstance(logout_url, str) or not logout_url.startswith("/")):
-            raise ConfigurationError(f"AUTHROCKET_LOGOUT_URL must be a path starting with '/' or None, not {logout_url!r}.")
+            raise ConfigurationError(
+                f"AUTHROCKET_LOGOUT_URL must be a path starting with '/' or None, not {logout_url!r}."
+            )
         cookie_name = get("AUTHROCKET_COOKIE_NAME")
         if cookie_name is not None and (not isinstance(cookie_name, str) or not cookie_name or ";" in cookie_name):
             raise ConfigurationError(f"AUTHROCKET_COOKIE_NAME must be a cookie name or None, not {cookie_name!r}.")
@@ -210,10 +217,8 @@ def _bool(get: Any, key: str) -> bool:
 def _number(get: Any, key: str, *, minimum: float) -> float:
     value = get(key)
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = float(value)
-        except ValueError:
-            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
         raise ConfigurationError(f"{key} must be a number of seconds of at least {minimum:g}, not {value!r}.")
     return float(value)

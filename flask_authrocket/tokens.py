@@ -116,9 +116,7 @@ class TokenVerifier:
         if jwt_key:
             self.keys = StaticKeySource(static_key(jwt_key))
         elif loginrocket_url:
-            self.keys = JwksClient(
-                loginrocket_url, ttl=jwks_ttl, min_interval=jwks_min_interval, timeout=http_timeout
-            )
+            self.keys = JwksClient(loginrocket_url, ttl=jwks_ttl, min_interval=jwks_min_interval, timeout=http_timeout)
         else:
             raise ConfigurationError(
                 "Neither AUTHROCKET_JWT_KEY nor LOGINROCKET_URL is set, so no token can be verified; "
@@ -190,7 +188,9 @@ class TokenVerifier:
                 raise _Rejected("missing_claim", "The token has no 'iat' claim, needed for AUTHROCKET_TOKEN_WITHIN.")
             age = self._clock() - session.created_at
             if age > self.within:
-                raise _Rejected("too_old", f"The token was issued {int(age)} s ago, over the {self.within:g} s allowed.")
+                raise _Rejected(
+                    "too_old", f"The token was issued {int(age)} s ago, over the {self.within:g} s allowed."
+                )
         return session, key
 
     def _decode_claims(self, token: str, key: VerificationKey) -> dict[str, Any]:
@@ -200,7 +200,9 @@ class TokenVerifier:
             # AuthRocket chose the secret; we warned once at configuration.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
-                return decode(token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options)
+                return decode(
+                    token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options
+                )
         return decode(token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options)
 
 

@@ -67,7 +67,7 @@ class JwksServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.fetches += 1
                 if server.delay:
                     time.sleep(server.delay)
@@ -147,7 +147,9 @@ def add_demo_routes(app: Flask) -> None:
     @require_login
     def api_me() -> Any:
         user = g.authrocket.current_user
-        return jsonify(id=user.id, email=user.email, org=g.authrocket.current_org.id if g.authrocket.current_org else None)
+        return jsonify(
+            id=user.id, email=user.email, org=g.authrocket.current_org.id if g.authrocket.current_org else None
+        )
 
     @app.get("/async")
     @require_login
@@ -186,6 +188,12 @@ def hs_app(make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture(autouse=True)
 def _no_auth_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests configure apps explicitly; a developer's shell must not leak in.
-    for name in ("LOGINROCKET_URL", "AUTHROCKET_JWT_KEY", "AUTHROCKET_URL", "AUTHROCKET_API_KEY",
-                 "AUTHROCKET_REALM", "AUTHROCKET_SERVICE"):
+    for name in (
+        "LOGINROCKET_URL",
+        "AUTHROCKET_JWT_KEY",
+        "AUTHROCKET_URL",
+        "AUTHROCKET_API_KEY",
+        "AUTHROCKET_REALM",
+        "AUTHROCKET_SERVICE",
+    ):
         monkeypatch.delenv(name, raising=False)

@@ -44,8 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET", "DEV_LOGINROCKET_TOKEN_TTL",
-                 "DEV_LOGINROCKET_INSTANCE_PATH", "DEV_LOGINROCKET_ALLOW_REMOTE"):
+    for name in (
+        "DEV_LOGINROCKET_LOGIN_URLS",
+        "DEV_LOGINROCKET_JWT_SECRET",
+        "DEV_LOGINROCKET_TOKEN_TTL",
+        "DEV_LOGINROCKET_INSTANCE_PATH",
+        "DEV_LOGINROCKET_ALLOW_REMOTE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -170,11 +175,18 @@ def test_one_click_login_returns_a_verified_rs256_token_with_memberships(dev: Fl
     assert session.expires_at - (session.created_at or 0) == 3600
     user = session.user
     assert (user.id, user.email, user.first_name, user.last_name, user.name) == (
-        "usr_ada", "ada@example.com", "Ada", "Lovelace", "Ada Lovelace")
+        "usr_ada",
+        "ada@example.com",
+        "Ada",
+        "Lovelace",
+        "Ada Lovelace",
+    )
     assert user.realm_id == "rl_dev"
     assert memberships_of(session) == {"Acme Inc.": ("site:admin",), "Globex": ()}
     assert [(m.id, m.org_id) for m in user.memberships or ()] == [
-        ("mb_ada_acme", "org_acme"), ("mb_ada_globex", "org_globex")]
+        ("mb_ada_acme", "org_acme"),
+        ("mb_ada_globex", "org_globex"),
+    ]
     assert not any(m.selected for m in user.memberships or ())
     assert session.current_org is not None and session.current_org.id == "org_acme"
 
@@ -221,8 +233,13 @@ def test_a_signed_up_user_logs_in_with_email_and_password(dev: Flask) -> None:
     signed_up = post_form(
         client,
         "/signup",
-        {"first_name": "Katherine", "last_name": "Johnson", "email": "kj@example.com", "password": "orbit-1962",
-         "org_name": "NASA Langley"},
+        {
+            "first_name": "Katherine",
+            "last_name": "Johnson",
+            "email": "kj@example.com",
+            "password": "orbit-1962",
+            "org_name": "NASA Langley",
+        },
         redirect_uri="http://127.0.0.1:5000/welcome",
     )
     assert signed_up.headers["Location"].startswith("http://127.0.0.1:5000/welcome?token=")
@@ -399,7 +416,9 @@ def test_picking_an_account_selects_its_org_in_the_token_and_is_remembered(dev: 
     assert [org.id if org else None for org in selected] == ["org_globex", "org_globex", "org_acme"]
     claims = jwt.decode(token_in(back), options={"verify_signature": False})
     assert [(entry["oid"], entry.get("selected", False)) for entry in claims["orgs"]] == [
-        ("org_acme", True), ("org_globex", False)]
+        ("org_acme", True),
+        ("org_globex", False),
+    ]
 
 
 def test_one_org_is_picked_at_once_unless_forced(client: FlaskClient) -> None:
@@ -407,8 +426,9 @@ def test_one_org_is_picked_at_once_unless_forced(client: FlaskClient) -> None:
 
     response = client.get("/accounts", query_string={"redirect_uri": APP})
     claims = jwt.decode(token_in(response), options={"verify_signature": False})
-    assert claims["orgs"] == [{"oid": "org_acme", "mid": "mb_grace_acme", "name": "Acme Inc.", "perm": [],
-                               "selected": True}]
+    assert claims["orgs"] == [
+        {"oid": "org_acme", "mid": "mb_grace_acme", "name": "Acme Inc.", "perm": [], "selected": True}
+    ]
 
     forced, html = page(client, "/accounts", force="1")
     assert forced.status_code == 200 and "Acme Inc." in html
@@ -439,7 +459,9 @@ def test_a_profile_change_reaches_the_app_in_a_fresh_token(dev: Flask) -> None:
     assert 'value="Ada"' in html and 'value="ada@example.com"' in html
 
     saved = post_form(
-        client, "/profile", {"first_name": "Augusta", "last_name": "King", "email": "augusta@example.com"},
+        client,
+        "/profile",
+        {"first_name": "Augusta", "last_name": "King", "email": "augusta@example.com"},
         redirect_uri="http://127.0.0.1:5000/settings",
     )
 
@@ -447,7 +469,11 @@ def test_a_profile_change_reaches_the_app_in_a_fresh_token(dev: Flask) -> None:
     with verifier_for(dev) as verifier:
         user = verified(verifier, token_in(saved)).user
     assert (user.id, user.first_name, user.name, user.email) == (
-        "usr_ada", "Augusta", "Augusta King", "augusta@example.com")
+        "usr_ada",
+        "Augusta",
+        "Augusta King",
+        "augusta@example.com",
+    )
     client.get("/logout")
     assert "Log in as Augusta King" in page(client, "/login")[1]
 
@@ -522,8 +548,17 @@ def test_the_signing_key_survives_a_restart(make_dev: Callable[..., Flask], tmp_
 
 def test_users_orgs_and_choices_survive_a_restart(make_dev: Callable[..., Flask]) -> None:
     client = make_dev().test_client()
-    post_form(client, "/signup", {"first_name": "Mary", "last_name": "Jackson", "email": "mary@example.com",
-                                  "password": "wind-tunnel", "org_name": "Langley"})
+    post_form(
+        client,
+        "/signup",
+        {
+            "first_name": "Mary",
+            "last_name": "Jackson",
+            "email": "mary@example.com",
+            "password": "wind-tunnel",
+            "org_name": "Langley",
+        },
+    )
     log_in_as(client, "usr_ada")
     post_form(client, "/accounts", {"org_id": "org_globex"})
 
@@ -576,7 +611,9 @@ def test_every_page_carries_the_development_banner(client: FlaskClient) -> None:
         assert BANNER in client.get(path).get_data(as_text=True), path
 
 
-def test_start_up_logs_a_development_only_warning(make_dev: Callable[..., Flask], caplog: pytest.LogCaptureFixture) -> None:
+def test_start_up_logs_a_development_only_warning(
+    make_dev: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level("WARNING", logger="flask_authrocket"):
         make_dev()
     assert any("for development only, never in production" in r.getMessage() for r in caplog.records)
@@ -597,7 +634,10 @@ def test_loopback_bind_addresses_are_accepted(host: str) -> None:
 def test_the_command_refuses_0_0_0_0(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "flask_authrocket.dev", "--host", "0.0.0.0", "--instance", str(tmp_path / "i")],
-        capture_output=True, text=True, timeout=30, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
     )
     assert result.returncode != 0
     assert "refusing to listen on '0.0.0.0'" in result.stderr
@@ -616,7 +656,11 @@ def test_flask_cli_finds_the_app_factory(tmp_path: Path) -> None:
     env = {**os.environ, "DEV_LOGINROCKET_INSTANCE_PATH": str(tmp_path / "cli")}
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "flask_authrocket.dev", "routes"],
-        capture_output=True, text=True, timeout=30, cwd=ROOT, env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     for rule in ("/login", "/signup", "/profile", "/accounts/<org_id>", "/logout", "/connect/jwks"):
@@ -627,7 +671,10 @@ def test_flask_cli_finds_the_app_factory(tmp_path: Path) -> None:
 def test_importing_flask_authrocket_does_not_import_the_dev_loginrocket() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "import flask_authrocket, sys; print('flask_authrocket.dev' in sys.modules)"],
-        capture_output=True, text=True, timeout=30, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
@@ -644,11 +691,18 @@ def test_bad_configuration_is_refused_naming_the_key(make_dev: Callable[..., Fla
         make_dev(DEV_LOGINROCKET_JWT_SECRET="x" * 300)
 
 
-def test_settings_can_come_from_the_environment(make_dev: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_can_come_from_the_environment(
+    make_dev: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DEV_LOGINROCKET_LOGIN_URLS", "http://localhost:9000/ http://127.0.0.1:5000/")
     response = log_in_as(make_dev().test_client(), "usr_ada", redirect_uri="http://127.0.0.1:5000/x")
     assert response.headers["Location"].startswith("http://127.0.0.1:5000/x?token=")
-    assert log_in_as(make_dev(folder="two").test_client(), "usr_ada").headers["Location"].startswith(
-        "http://localhost:9000/?token=")
+    assert (
+        log_in_as(make_dev(folder="two").test_client(), "usr_ada")
+        .headers["Location"]
+        .startswith("http://localhost:9000/?token=")
+    )
     assert json.loads(json.dumps(make_dev(folder="three").config["DEV_LOGINROCKET_LOGIN_URLS"])) == [
-        "http://localhost:9000/", "http://127.0.0.1:5000/"]
+        "http://localhost:9000/",
+        "http://127.0.0.1:5000/",
+    ]

@@ -13,8 +13,12 @@ from examples.app import create_app
 @pytest.fixture
 def example(tmp_path):
     app = create_app(
-        {"TESTING": True, "AUTHROCKET_JWT_KEY": HS_SECRET, "LOGINROCKET_URL": "http://127.0.0.1:5001/",
-         "INSTANCE_PATH": str(tmp_path)}
+        {
+            "TESTING": True,
+            "AUTHROCKET_JWT_KEY": HS_SECRET,
+            "LOGINROCKET_URL": "http://127.0.0.1:5001/",
+            "INSTANCE_PATH": str(tmp_path),
+        }
     )
     return app
 

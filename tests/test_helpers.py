@@ -141,7 +141,7 @@ def test_templates_can_use_the_express_helpers(hs_app, hs_issuer):
         "{% if authrocket.currentUser %}"
         "<span>Hi, {{ authrocket.currentUser.first_name }}!</span>"
         "<a href=\"{{ authrocket.arProfileUrl({'redirect_uri': authrocket.requestUri()}) }}\">Manage Profile</a>"
-        "{% else %}<a href=\"{{ authrocket.arLoginUrl() }}\">Login</a>{% endif %}"
+        '{% else %}<a href="{{ authrocket.arLoginUrl() }}">Login</a>{% endif %}'
     )
 
     @hs_app.get("/nav")

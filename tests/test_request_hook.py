@@ -32,7 +32,9 @@ def bad_tokens(hs_issuer, rsa_issuer) -> dict[str, str]:
     tampered_payload = json.loads(base64.urlsafe_b64decode(payload + "=="))
     tampered_payload["sub"] = "usr_mallory"
     return {
-        "alg_none": _unsigned({"alg": "none", "typ": "JWT"}, {"sub": "usr_x", "iss": "https://authrocket.com", "exp": now + 60}, b""),
+        "alg_none": _unsigned(
+            {"alg": "none", "typ": "JWT"}, {"sub": "usr_x", "iss": "https://authrocket.com", "exp": now + 60}, b""
+        ),
         "wrong_key": token_for(rsa_issuer),
         "wrong_iss": token_for(hs_issuer, claims={"iss": "https://evil.example"}),
         "expired": token_for(hs_issuer, issued_at=now - 3600, expires_in=60),
@@ -112,7 +114,9 @@ def test_bearer_token_logs_in_without_setting_a_cookie(hs_app, hs_issuer, scheme
 
 
 def test_other_authorization_schemes_are_not_tokens(hs_app):
-    answer = hs_app.test_client().get("/api/me", headers={"Authorization": "Basic dXNlcjpwYXNz", "Accept": "application/json"})
+    answer = hs_app.test_client().get(
+        "/api/me", headers={"Authorization": "Basic dXNlcjpwYXNz", "Accept": "application/json"}
+    )
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"] == 'Bearer realm="authrocket"'
 

@@ -31,4 +31,3 @@ def test_home_page_greets_the_user_from_the_cookie(hs_app, hs_issuer):
     assert client.get("/").text == "Logged out"
     client.set_cookie("arToken", token_for(hs_issuer))
     assert client.get("/").text == "Hi, Ada!"
-
