@@ -2,7 +2,9 @@
 
 The example reaches its keys over HTTP from the development LoginRocket's
 ``/connect/jwks``, exactly as production reaches LoginRocket. Both stop on Ctrl-C.
-Data and the development signing key live in ``instance/`` (never committed).
+Data and the development signing key live in ``instance/`` (never committed);
+``EXAMPLE_PORT``, ``LOGINROCKET_PORT`` and ``EXAMPLE_INSTANCE_ROOT`` change the
+ports (5000, 5001) and that folder.
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)  # `kill`, or a terminal closing, stops both servers too
     app_port = int(os.environ.get("EXAMPLE_PORT", "5000"))
     loginrocket_port = int(os.environ.get("LOGINROCKET_PORT", "5001"))
     for port in (app_port, loginrocket_port):
         if _port_in_use(port):
             print(f"Port {port} on {HOST} is in use; stop what runs there, or set EXAMPLE_PORT / LOGINROCKET_PORT.")
             return 1
-    instance = ROOT / "instance"
+    instance = Path(os.environ.get("EXAMPLE_INSTANCE_ROOT", ROOT / "instance"))
     app_url = f"http://{HOST}:{app_port}/"
     loginrocket_url = f"http://{HOST}:{loginrocket_port}/"
     env = {
@@ -84,7 +91,7 @@ def main() -> int:
     finally:
         for process in processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.terminate()
         for process in processes:
             try:
                 process.wait(timeout=5)

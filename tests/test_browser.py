@@ -11,6 +11,7 @@ temporary folder (printed at the end of the module). With
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -54,10 +55,13 @@ class Stack:
     screenshots: Path
     shots: list[Path] = field(default_factory=list)
 
-    def shot(self, page: object, name: str) -> Path:
+    def shot(self, page: object, name: str, *, docs: str | None = None) -> Path:
+        """Save a screenshot of ``page``; with ``UPDATE_DOCS_SCREENSHOTS=1``, also as ``docs/<docs>``."""
         path = self.screenshots / f"{len(self.shots) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
         self.shots.append(path)
+        if docs and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+            shutil.copy(path, DOCS / docs)
         return path
 
 
@@ -153,7 +157,7 @@ def test_login_from_the_home_page_returns_home_without_the_token(page, stack):
     stack.shot(page, "home-logged-out")
 
     page.get_by_role("link", name="Login", exact=True).click()
-    stack.shot(page, "loginrocket-login")
+    stack.shot(page, "loginrocket-login", docs="screenshot-loginrocket.png")
     first_button = page.locator("button").first
     expect(first_button).to_have_text(re.compile("Log in as"))
     _log_in_as(page, stack, "Ada Lovelace")
@@ -164,11 +168,36 @@ def test_login_from_the_home_page_returns_home_without_the_token(page, stack):
     expect(page.get_by_role("link", name="Manage Profile")).to_be_visible()
     expect(page.get_by_role("link", name="Logout")).to_be_visible()
     expect(page.get_by_role("link", name="Switch accounts")).to_be_visible()
-    home = stack.shot(page, "home-logged-in")
+    home = stack.shot(page, "home-logged-in", docs="screenshot-home.png")
     width, height = struct.unpack(">II", home.read_bytes()[16:24])
     assert (width, height) == (1000, 640)
-    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
-        shutil.copy(home, DOCS / "screenshot-home.png")
+    _assert_screenshot_shows_a_page(page, home)
+
+
+def _assert_screenshot_shows_a_page(page: object, png: Path) -> None:
+    """Open the saved PNG in the browser and check it is a rendered page, not a blank one.
+
+    The dark nav bar, the light body and the text give many colours; a blank or
+    failed render gives one or two.
+    """
+    data = base64.b64encode(png.read_bytes()).decode()
+    page.set_content(f'<img id="shot" src="data:image/png;base64,{data}">')  # type: ignore[attr-defined]
+    colours = page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+            const img = document.getElementById("shot");
+            const canvas = document.createElement("canvas");
+            canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+            const context = canvas.getContext("2d");
+            context.drawImage(img, 0, 0);
+            const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+            const seen = new Set();
+            for (let i = 0; i < pixels.length; i += 4) seen.add(pixels[i] << 16 | pixels[i + 1] << 8 | pixels[i + 2]);
+            const nav = context.getImageData(5, 5, 1, 1).data;
+            return {count: seen.size, nav: Array.from(nav.slice(0, 3))};
+        }"""
+    )
+    assert colours["count"] > 20
+    assert sum(colours["nav"]) < 3 * 100  # the nav bar is dark
 
 
 def test_protected_page_sends_to_login_and_back_to_that_page(page, stack):
@@ -180,9 +209,7 @@ def test_protected_page_sends_to_login_and_back_to_that_page(page, stack):
     expect(page.locator("#permissions")).to_contain_text("site:admin")
     expect(page.locator("#projects")).to_contain_text("Rocket engine")
     expect(page.locator("#projects")).not_to_contain_text("Hammock district")
-    dashboard = stack.shot(page, "dashboard")
-    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
-        shutil.copy(dashboard, DOCS / "screenshot-dashboard.png")
+    stack.shot(page, "dashboard", docs="screenshot-dashboard.png")
 
 
 def test_login_cookie_is_httponly_and_samesite_lax(page, stack):
