@@ -135,7 +135,7 @@ def key_from_jwk(jwk: Mapping[str, Any]) -> VerificationKey:
     if jwk.get("use", "sig") != "sig":
         raise ValueError(f"JWK {kid} is not for signatures")
     algorithm = jwk.get("alg", "RS256")
-    if algorithm not in RSA_ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in RSA_ALGORITHMS:
         raise ValueError(f"JWK {kid} names algorithm {algorithm!r}")
     x5c = jwk.get("x5c")
     if isinstance(x5c, list) and x5c and isinstance(x5c[0], str):
@@ -249,6 +249,9 @@ class JwksClient:
 
     def still_trusted(self, key: VerificationKey) -> bool:
         """True while ``key`` is still the set's key for its kid (refreshing when due)."""
+        fetched_at = self._fetched_at
+        if fetched_at is not None and self._clock() - fetched_at < self.ttl and self._keys.get(key.kid or "") is key:
+            return True  # the common case, without building a header
         try:
             return self.key_for({"kid": key.kid}) is key
         except (UnknownKey, KeysUnavailable):
@@ -323,7 +326,7 @@ class JwksClient:
                     raise requests.Timeout(f"the key set took over {self.timeout} s")
         try:
             document = json.loads(bytes(body))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             raise ValueError("the key set is not JSON") from exc
         entries = document.get("keys") if isinstance(document, dict) else None
         if not isinstance(entries, list):

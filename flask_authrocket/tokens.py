@@ -17,13 +17,16 @@ Security choices made here:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import jwt
@@ -43,6 +46,7 @@ from .models import ClaimsError, Session, session_from_claims
 logger = logging.getLogger("flask_authrocket")
 
 ISSUER = "https://authrocket.com"
+_EMPTY_HEADER: Mapping[str, Any] = MappingProxyType({})
 #: Larger tokens are rejected unparsed: no AuthRocket token comes near this.
 MAX_TOKEN_BYTES = 16 * 1024
 
@@ -54,7 +58,8 @@ class Rejection:
     ``reason`` is one short word for code and logs: ``malformed``, ``oversize``,
     ``expired``, ``not_yet_valid``, ``too_old``, ``wrong_issuer``,
     ``missing_claim``, ``bad_signature``, ``wrong_algorithm``, ``unknown_kid``,
-    ``bad_claims``, ``unavailable``. ``message`` says it in words (it never
+    ``bad_claims``, ``unavailable``; with managed sessions also ``session_ended``
+    (logged out elsewhere) and ``session_unavailable``. ``message`` says it in words (it never
     contains the token). ``unavailable`` is true when the token could not be
     checked at all because the LoginRocket keys could not be fetched: such a
     token is not known to be bad.
@@ -73,6 +78,14 @@ _PYJWT_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.InvalidSignatureError, "bad_signature"),
     (jwt.InvalidAlgorithmError, "wrong_algorithm"),
     (jwt.InvalidIssuedAtError, "bad_claims"),
+    *(
+        (error, "bad_claims")  # PyJWT 2.10 and later check that sub and jti are strings
+        for error in (
+            getattr(jwt.exceptions, "InvalidSubjectError", None),
+            getattr(jwt.exceptions, "InvalidJTIError", None),
+        )
+        if error is not None
+    ),
     (jwt.DecodeError, "malformed"),
 )
 
@@ -137,6 +150,10 @@ class TokenVerifier:
             return Rejection("malformed", "The token is empty.")
         if len(token) > MAX_TOKEN_BYTES:
             return Rejection("oversize", f"The token is larger than {MAX_TOKEN_BYTES} bytes.")
+        if not token.isascii():  # a JWT is ASCII: no need to parse this one
+            if len(token.encode()) > MAX_TOKEN_BYTES:
+                return Rejection("oversize", f"The token is larger than {MAX_TOKEN_BYTES} bytes.")
+            return Rejection("malformed", "The token holds characters no JWT has.")
         cached = self._cache.get(token)
         if cached is not None:
             session, key = cached
@@ -169,9 +186,11 @@ class TokenVerifier:
 
     def _decode(self, token: str) -> tuple[Session, VerificationKey]:
         try:
-            header = jwt.get_unverified_header(token)
+            # A static key ignores the header: skip parsing it a second time.
+            header = _EMPTY_HEADER if isinstance(self.keys, StaticKeySource) else jwt.get_unverified_header(token)
             key = self.keys.key_for(header)
             claims = self._decode_claims(token, key)
+            self._check_times(claims)
             session = session_from_claims(claims, token)
         except UnknownKey as exc:
             raise _Rejected("unknown_kid", str(exc)) from exc
@@ -181,20 +200,48 @@ class TokenVerifier:
             raise _Rejected("bad_claims", f"The token's claims are unusable: {exc}.") from exc
         except jwt.InvalidTokenError as exc:
             raise _Rejected(_reason_for(exc), _message_for(exc)) from exc
-        except (ValueError, TypeError) as exc:  # defensive: nothing a token holds may become a 500
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            # Defensive: nothing a token holds may become a 500.
             raise _Rejected("malformed", "The token could not be parsed.") from exc
+        return session, key
+
+    def _check_times(self, claims: Mapping[str, Any]) -> None:
+        """``exp``, ``nbf``, ``iat`` and ``within``, against this verifier's clock, with leeway.
+
+        PyJWT's own time checks are off (see :meth:`_decode_claims`) so that a
+        first-seen token and a cached one are judged by the same clock.
+        """
+        times: dict[str, float] = {}
+        for name in ("exp", "nbf", "iat"):
+            value = claims.get(name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise _Rejected("malformed", f"The token's {name!r} claim is not a number of seconds.")
+            times[name] = value
+        now = self._clock()
+        if now >= times["exp"] + self.leeway:
+            raise _Rejected("expired", "The token has expired.")
+        if times.get("nbf", now) > now + self.leeway or times.get("iat", now) > now + self.leeway:
+            raise _Rejected("not_yet_valid", "The token is not valid yet (nbf or iat in the future).")
         if self.within is not None:
-            if session.created_at is None:
+            if "iat" not in times:
                 raise _Rejected("missing_claim", "The token has no 'iat' claim, needed for AUTHROCKET_TOKEN_WITHIN.")
-            age = self._clock() - session.created_at
+            age = now - times["iat"]
             if age > self.within:
                 raise _Rejected(
                     "too_old", f"The token was issued {int(age)} s ago, over the {self.within:g} s allowed."
                 )
-        return session, key
 
     def _decode_claims(self, token: str, key: VerificationKey) -> dict[str, Any]:
-        options: Any = {"require": ["exp", "iss"], "verify_aud": False}
+        # Times are checked by _check_times, with this verifier's clock.
+        options: Any = {
+            "require": ["exp", "iss"],
+            "verify_aud": False,
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+        }
         decode = self._jwt.decode
         if isinstance(key.key, bytes) and len(key.key) < HS256_SECRET_MIN_BYTES:
             # AuthRocket chose the secret; we warned once at configuration.
@@ -244,13 +291,13 @@ class _VerifiedTokens:
         self._lock = threading.Lock()
 
     def get(self, token: str) -> tuple[Session, VerificationKey] | None:
-        if not self._size:
-            return None
-        with self._lock:
-            entry = self._entries.get(token)
-            if entry is not None:
+        # No lock on a hit: each OrderedDict operation is atomic under the GIL,
+        # and a concurrent eviction only makes move_to_end miss.
+        entry = self._entries.get(token)
+        if entry is not None:
+            with contextlib.suppress(KeyError):
                 self._entries.move_to_end(token)
-            return entry
+        return entry
 
     def put(self, token: str, session: Session, key: VerificationKey) -> None:
         if not self._size:

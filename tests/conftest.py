@@ -15,6 +15,8 @@ from flask import Flask, g, jsonify, render_template_string, request
 
 from flask_authrocket import AuthRocket, require_login, require_permission
 from flask_authrocket.issuer import TokenIssuer, login_claims
+from flask_authrocket.models import Session
+from flask_authrocket.tokens import Rejection
 
 LOGINROCKET_URL = "https://myapp.e2.loginrocket.com/"
 HS_SECRET = "jsk_test_shared_secret_0123456789abcdef0123456789"
@@ -50,16 +52,29 @@ def token_for(issuer: TokenIssuer, user: dict[str, Any] | None = None, orgs: Any
     return issuer.issue(claims)
 
 
+def outcome(result: Session | Rejection) -> str:
+    """``"accepted"`` for a session, else the rejection's reason: one word for a test to assert on."""
+    return result.reason if isinstance(result, Rejection) else "accepted"
+
+
+def pem_body(pem: str) -> str:
+    """The bare base64 of a PEM key, as AuthRocket shows it: the armour lines dropped."""
+    return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+
+
 class JwksServer:
     """A real JWK-set server on 127.0.0.1 that counts its fetches.
 
     ``mode``: ``"ok"`` serves ``issuers``' keys; ``"error"`` answers 500;
     ``"garbage"`` answers a non-JSON body; ``"hang"`` accepts and never answers
-    (until the test ends); ``delay`` slows every answer.
+    (until the test ends); ``delay`` slows every answer. In mode ``"ok"``,
+    ``body`` (when set) is served as it is instead of the issuers' key set:
+    hand-written JWKs, oversize or odd answers.
     """
 
     def __init__(self) -> None:
         self.issuers: list[TokenIssuer] = []
+        self.body: bytes | None = None
         self.fetches = 0
         self.mode = "ok"
         self.delay = 0.0
@@ -82,6 +97,8 @@ class JwksServer:
                     return
                 if server.mode == "garbage":
                     body = b"<html>not a key set</html>"
+                elif server.body is not None:
+                    body = server.body
                 else:
                     body = json.dumps({"keys": [issuer.jwk() for issuer in server.issuers]}).encode()
                 self.send_response(200)
@@ -99,10 +116,31 @@ class JwksServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
 
+    def serve_jwks(self, *jwks: Any) -> None:
+        """Serve exactly these JWK entries (dicts, or anything else a broken set may hold)."""
+        self.body = json.dumps({"keys": list(jwks)}).encode()
+
+    def release_hanging(self) -> None:
+        """End the answers held by ``"hang"`` now: they close without a response."""
+        self._release.set()
+
     def close(self) -> None:
         self._release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Clock:
+    """A clock that moves only when the test says so: pass it as ``clock=`` and call ``advance``."""
+
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture
@@ -110,6 +148,15 @@ def jwks_server(rsa_issuer: TokenIssuer) -> Iterator[JwksServer]:
     """A JWK-set server on 127.0.0.1 serving ``rsa_issuer``'s key (kid ``k1``)."""
     server = JwksServer()
     server.issuers.append(rsa_issuer)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def other_jwks_server(other_rsa_issuer: TokenIssuer) -> Iterator[JwksServer]:
+    """A second JWK-set server, serving ``other_rsa_issuer``'s key (kid ``k2``): another realm, or an attacker's."""
+    server = JwksServer()
+    server.issuers.append(other_rsa_issuer)
     yield server
     server.close()
 

@@ -1,0 +1,530 @@
+"""TokenVerifier on its own, without Flask: a token string in, a Session or a Rejection out."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+from conftest import ACME, ADA, GLOBEX, HS_SECRET, Clock, outcome, pem_body, token_for
+
+from flask_authrocket import ConfigurationError
+from flask_authrocket.issuer import TokenIssuer, login_claims
+from flask_authrocket.models import Membership, Org, Session, User
+from flask_authrocket.tokens import ISSUER, MAX_TOKEN_BYTES, Rejection, TokenVerifier
+
+# -- helpers -------------------------------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hand_signed(header: dict[str, Any], payload: Any, secret: bytes | str | None) -> str:
+    """A token assembled by hand, HMAC-SHA256-signed with ``secret`` (whatever it is) or unsigned.
+
+    PyJWT refuses to sign some of these (an RSA public key as an HMAC secret), which is the point.
+    """
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
+    if secret is None:
+        return signing_input + "."
+    key = secret.encode() if isinstance(secret, str) else secret
+    return signing_input + "." + b64url(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())
+
+
+def fresh_claims(**overrides: Any) -> dict[str, Any]:
+    """The claims of a valid login token for Ada in Acme, issued now by AuthRocket."""
+    return {"iss": ISSUER, **login_claims(ADA, [ACME]), **overrides}
+
+
+def payload_of(token: str) -> dict[str, Any]:
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+
+
+def hs_verifier(**settings: Any) -> TokenVerifier:
+    return TokenVerifier(jwt_key=HS_SECRET, **settings)
+
+
+def rs_verifier(issuer: TokenIssuer, **settings: Any) -> TokenVerifier:
+    return TokenVerifier(jwt_key=issuer.public_key_pem(), **settings)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+# -- the three ways of trusting keys ---------------------------------------------
+
+
+def test_hs256_token_verifies_with_the_shared_secret(hs_issuer):
+    token = token_for(hs_issuer, issued_at=now(), expires_in=1800)
+
+    session = hs_verifier().verify(token)
+
+    assert isinstance(session, Session)
+    assert session.token == token
+    assert session.user.id == "usr_ada"
+    assert session.user.email == "ada@example.com"
+    assert session.current_org is not None and session.current_org.id == "org_acme"
+    assert session.expires_at - session.created_at == 1800
+
+
+def test_rs256_token_verifies_with_the_public_key_as_pem(rsa_issuer):
+    session = rs_verifier(rsa_issuer).verify(token_for(rsa_issuer))
+    assert outcome(session) == "accepted"
+    assert session.user.id == "usr_ada"
+
+
+@pytest.mark.parametrize("layout", ["one line", "64-column lines"])
+def test_rs256_token_verifies_with_the_bare_base64_public_key(rsa_issuer, layout):
+    body = pem_body(rsa_issuer.public_key_pem())
+    if layout == "64-column lines":
+        body = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    verifier = TokenVerifier(jwt_key=body)
+
+    assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
+
+
+def test_rs256_token_verifies_with_keys_fetched_from_loginrocket(jwks_server, rsa_issuer):
+    # Any LoginRocket URL: the key set is always at its origin's /connect/jwks.
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url + "login?redirect_uri=x")
+
+    session = verifier.verify(token_for(rsa_issuer))
+
+    assert outcome(session) == "accepted"
+    assert session.user.id == "usr_ada"
+    assert jwks_server.fetches == 1
+
+
+def test_a_verifier_needs_a_key_or_a_loginrocket_url():
+    with pytest.raises(ConfigurationError, match=r"AUTHROCKET_JWT_KEY.*LOGINROCKET_URL"):
+        TokenVerifier()
+
+
+# -- the algorithm is pinned by the key, never chosen by the token -----------------
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+def test_unsigned_alg_none_token_is_rejected_by_a_secret_and_by_a_public_key(rsa_issuer, alg):
+    token = hand_signed({"alg": alg, "typ": "JWT"}, fresh_claims(), secret=None)
+
+    assert outcome(hs_verifier().verify(token)) == "wrong_algorithm"
+    assert outcome(rs_verifier(rsa_issuer).verify(token)) == "wrong_algorithm"
+
+
+def test_unsigned_alg_none_token_naming_a_known_kid_is_rejected_by_a_loginrocket_verifier(jwks_server):
+    token = hand_signed({"alg": "none", "typ": "JWT", "kid": "k1"}, fresh_claims(), secret=None)
+    assert outcome(TokenVerifier(loginrocket_url=jwks_server.url).verify(token)) == "wrong_algorithm"
+
+
+@pytest.mark.parametrize("form", ["pem", "bare base64"])
+def test_hs256_token_signed_with_the_rsa_public_key_as_secret_is_rejected(rsa_issuer, form):
+    # The classic forgery: the public key is public, so an attacker can HMAC with its text.
+    public_key = rsa_issuer.public_key_pem() if form == "pem" else pem_body(rsa_issuer.public_key_pem())
+    forged = hand_signed({"alg": "HS256", "typ": "JWT", "kid": "k1"}, fresh_claims(sub="usr_mallory"), public_key)
+
+    assert outcome(TokenVerifier(jwt_key=public_key).verify(forged)) == "wrong_algorithm"
+
+
+def test_hs256_token_signed_with_the_public_key_is_rejected_by_a_loginrocket_verifier(jwks_server, rsa_issuer):
+    forged = hand_signed(
+        {"alg": "HS256", "typ": "JWT", "kid": "k1"}, fresh_claims(), rsa_issuer.public_key_pem().encode()
+    )
+    assert outcome(TokenVerifier(loginrocket_url=jwks_server.url).verify(forged)) == "wrong_algorithm"
+
+
+def test_rs256_token_is_rejected_by_an_hs256_verifier(rsa_issuer):
+    assert outcome(hs_verifier().verify(token_for(rsa_issuer))) == "wrong_algorithm"
+
+
+# -- claims: iss, exp, nbf, iat, within ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("iss", "reason"),
+    [
+        ("https://evil.example", "wrong_issuer"),
+        ("https://authrocket.com/", "wrong_issuer"),
+        ("http://authrocket.com", "wrong_issuer"),
+        (None, "missing_claim"),
+    ],
+)
+def test_issuer_must_be_exactly_authrocket(iss, reason):
+    claims = fresh_claims()
+    if iss is None:
+        del claims["iss"]
+    else:
+        claims["iss"] = iss
+    assert outcome(hs_verifier().verify(hand_signed({"alg": "HS256"}, claims, HS_SECRET))) == reason
+
+
+def test_a_token_without_exp_is_rejected(hs_issuer):
+    claims = fresh_claims()
+    del claims["exp"]
+    assert outcome(hs_verifier().verify(hs_issuer.issue(claims))) == "missing_claim"
+
+
+def test_a_token_expired_beyond_the_leeway_is_rejected(hs_issuer):
+    token = token_for(hs_issuer, issued_at=now() - 3600, expires_in=3600 - 30)
+    result = hs_verifier().verify(token)
+    assert outcome(result) == "expired"
+    assert result.message == "The token has expired."
+
+
+def test_a_token_expired_within_the_default_five_seconds_of_leeway_is_accepted(hs_issuer):
+    token = token_for(hs_issuer, issued_at=now() - 3600, expires_in=3600 - 2)
+    assert outcome(hs_verifier().verify(token)) == "accepted"
+    assert outcome(hs_verifier(leeway=0).verify(token)) == "expired"
+
+
+@pytest.mark.parametrize(("offset", "expected"), [(600, "not_yet_valid"), (2, "accepted")])
+def test_a_token_not_valid_before_a_future_time_is_rejected_beyond_the_leeway(hs_issuer, offset, expected):
+    token = token_for(hs_issuer, claims={"nbf": now() + offset})
+    assert outcome(hs_verifier().verify(token)) == expected
+
+
+@pytest.mark.parametrize(("offset", "expected"), [(600, "not_yet_valid"), (2, "accepted")])
+def test_a_token_issued_in_the_future_is_rejected_beyond_the_leeway(hs_issuer, offset, expected):
+    token = token_for(hs_issuer, issued_at=now() + offset)
+    assert outcome(hs_verifier().verify(token)) == expected
+
+
+@pytest.mark.parametrize(("age", "expected"), [(100, "accepted"), (400, "too_old")])
+def test_within_rejects_tokens_issued_longer_ago_than_allowed(hs_issuer, age, expected):
+    token = token_for(hs_issuer, issued_at=now() - age, expires_in=3600)
+    result = hs_verifier(within=300).verify(token)
+    assert outcome(result) == expected
+    assert outcome(hs_verifier().verify(token)) == "accepted"  # without `within`, age does not matter
+
+
+def test_within_needs_the_iat_claim(hs_issuer):
+    claims = fresh_claims()
+    del claims["iat"]
+    token = hs_issuer.issue(claims)
+
+    assert outcome(hs_verifier(within=300).verify(token)) == "missing_claim"
+    assert outcome(hs_verifier().verify(token)) == "accepted"
+
+
+# -- malformed and tampered tokens ----------------------------------------------------
+
+
+@pytest.mark.parametrize("issuer_name", ["hs_issuer", "rsa_issuer"])
+def test_a_tampered_payload_breaks_the_signature(request, issuer_name):
+    issuer = request.getfixturevalue(issuer_name)
+    token = token_for(issuer)
+    head, _, signature = token.split(".")
+    claims = {**payload_of(token), "sub": "usr_mallory"}
+
+    tampered = ".".join([head, b64url(json.dumps(claims).encode()), signature])
+
+    assert outcome(TokenVerifier(jwt_key=issuer.verification_key()).verify(tampered)) == "bad_signature"
+
+
+@pytest.mark.parametrize("shape", ["two segments", "four segments", "one segment", "empty segments"])
+def test_a_token_with_the_wrong_number_of_segments_is_malformed(hs_issuer, shape):
+    token = token_for(hs_issuer)
+    head, payload, signature = token.split(".")
+    broken = {
+        "two segments": f"{head}.{payload}",
+        "four segments": f"{token}.{signature}",
+        "one segment": head,
+        "empty segments": "..",
+    }[shape]
+    assert outcome(hs_verifier().verify(broken)) == "malformed"
+
+
+@pytest.mark.parametrize("segment", [0, 1, 2])
+def test_bad_base64_in_any_segment_is_rejected(hs_issuer, segment):
+    parts = token_for(hs_issuer).split(".")
+    parts[segment] = "@@@!"
+    assert outcome(hs_verifier().verify(".".join(parts))) == "malformed"
+
+
+@pytest.mark.parametrize("payload", [[1, 2, 3], 42, "a string", None])
+def test_a_correctly_signed_payload_that_is_not_an_object_is_malformed(payload):
+    token = hand_signed({"alg": "HS256", "typ": "JWT"}, payload, HS_SECRET)
+    assert outcome(hs_verifier().verify(token)) == "malformed"
+
+
+def test_a_correctly_signed_header_that_is_not_an_object_is_malformed():
+    signing_input = b64url(b"[1, 2]") + "." + b64url(json.dumps(fresh_claims()).encode())
+    signature = hmac.new(HS_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    assert outcome(hs_verifier().verify(signing_input + "." + b64url(signature))) == "malformed"
+
+
+@pytest.mark.parametrize("token", ["", None, 42, b"bytes.are.not-a-str"])
+def test_an_empty_or_non_string_token_is_malformed(token):
+    assert outcome(hs_verifier().verify(token)) == "malformed"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": ""},
+        {"orgs": "org_acme"},
+        {"orgs": [{"oid": "org_acme", "perm": "site:admin"}]},
+        {"email": ["ada@example.com"]},
+        {"cs": "not an object"},
+    ],
+    ids=["empty sub", "orgs not a list", "perm not a list", "email not a string", "custom not an object"],
+)
+def test_claims_of_impossible_types_are_rejected_as_bad_claims(hs_issuer, claims):
+    assert outcome(hs_verifier().verify(token_for(hs_issuer, claims=claims))) == "bad_claims"
+
+
+@pytest.mark.parametrize("claims", [{"sub": 42}, {"jti": 42}], ids=["numeric sub", "numeric jti"])
+def test_a_sub_or_jti_that_is_not_a_string_is_rejected_as_bad_claims(hs_issuer, claims):
+    assert outcome(hs_verifier().verify(token_for(hs_issuer, claims=claims))) == "bad_claims"
+
+
+def test_a_token_naming_no_user_is_rejected_as_bad_claims(hs_issuer):
+    claims = fresh_claims()
+    del claims["sub"]
+    assert outcome(hs_verifier().verify(hs_issuer.issue(claims))) == "bad_claims"
+
+
+def test_an_oversize_token_is_rejected_before_its_kid_is_even_looked_up(jwks_server):
+    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "k1"}).encode())
+    token = f"{header}.{'A' * MAX_TOKEN_BYTES}.sig"
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url)
+
+    result = verifier.verify(token)
+
+    assert outcome(result) == "oversize"
+    assert jwks_server.fetches == 0
+
+
+def test_a_large_token_under_the_limit_is_accepted(hs_issuer):
+    token = token_for(hs_issuer, user={**ADA, "custom": {"bio": "x" * 11_800}})
+    assert 15 * 1024 < len(token) <= MAX_TOKEN_BYTES
+    assert outcome(hs_verifier().verify(token)) == "accepted"
+
+
+def test_a_token_over_16_kb_in_utf8_is_rejected_unparsed_even_with_fewer_characters(jwks_server):
+    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "k1"}).encode())
+    token = f"{header}.{'é' * 9000}.sig"
+    assert len(token) <= MAX_TOKEN_BYTES < len(token.encode())
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url)
+
+    assert outcome(verifier.verify(token)) == "oversize"
+    assert jwks_server.fetches == 0
+
+
+def test_a_token_with_characters_no_jwt_has_is_rejected_unparsed(jwks_server, rsa_issuer):
+    head, payload, signature = token_for(rsa_issuer).split(".")
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url)
+
+    assert outcome(verifier.verify(f"{head}.{payload}é.{signature}")) == "malformed"
+    assert jwks_server.fetches == 0
+
+
+# -- header fields that name keys elsewhere are ignored ------------------------------------
+
+
+@pytest.mark.parametrize("field", ["jwk", "x5c", "jku", "x5u"])
+def test_a_token_signed_by_an_attacker_who_names_their_own_key_is_rejected(
+    jwks_server, other_jwks_server, rsa_issuer, other_rsa_issuer, field
+):
+    attacker = other_rsa_issuer
+    names_the_attacker_key = {
+        "jwk": attacker.jwk(),
+        "x5c": attacker.jwk()["x5c"],
+        "jku": other_jwks_server.url + "connect/jwks",
+        "x5u": other_jwks_server.url + "cert.pem",
+    }[field]
+    forged = attacker.issue(fresh_claims(sub="usr_mallory"), headers={"kid": "k1", field: names_the_attacker_key})
+
+    assert outcome(rs_verifier(rsa_issuer).verify(forged)) == "bad_signature"
+    assert outcome(TokenVerifier(loginrocket_url=jwks_server.url).verify(forged)) == "bad_signature"
+    assert other_jwks_server.fetches == 0
+
+
+def test_a_valid_token_with_a_jku_elsewhere_verifies_with_the_configured_keys_only(
+    jwks_server, other_jwks_server, rsa_issuer
+):
+    token = rsa_issuer.issue(fresh_claims(), headers={"jku": other_jwks_server.url + "connect/jwks"})
+
+    assert outcome(TokenVerifier(loginrocket_url=jwks_server.url).verify(token)) == "accepted"
+    assert jwks_server.fetches == 1
+    assert other_jwks_server.fetches == 0
+
+
+def test_a_token_naming_a_key_only_the_jku_server_holds_is_unknown(jwks_server, other_jwks_server, other_rsa_issuer):
+    token = other_rsa_issuer.issue(fresh_claims(), headers={"jku": other_jwks_server.url + "connect/jwks"})
+
+    assert outcome(TokenVerifier(loginrocket_url=jwks_server.url).verify(token)) == "unknown_kid"
+    assert other_jwks_server.fetches == 0
+
+
+# -- both claim formats make the same objects ---------------------------------------------
+
+ADA_IN_FULL = {**ADA, "name": "Ada Lovelace", "custom": {"team": "engines"}}
+ADA_ORGS = [{**ACME, "custom": {"plan": "pro"}}, {**GLOBEX, "selected": True}]
+
+
+def facts(session: Session) -> dict[str, Any]:
+    """What both token formats say about a login, as plain values."""
+    user = session.user
+    assert user.memberships is not None
+    return {
+        "session": (session.user_id, session.created_at, session.expires_at),
+        "user": (user.id, user.username, user.first_name, user.last_name, user.name, dict(user.custom)),
+        "memberships": [
+            (m.id, m.user_id, m.org_id, m.permissions, m.selected, dict(m.custom), m.org and m.org.id)
+            for m in user.memberships
+        ],
+        "orgs": [(m.org.name, dict(m.org.custom)) for m in user.memberships if m.org],
+        "current": (session.current_membership and session.current_membership.id, session.current_org.id),
+    }
+
+
+def test_current_and_legacy_claims_make_the_same_objects(hs_issuer):
+    issued_at = now()
+    current = hs_verifier().verify(token_for(hs_issuer, ADA_IN_FULL, ADA_ORGS, issued_at=issued_at))
+    legacy = hs_verifier().verify(token_for(hs_issuer, ADA_IN_FULL, ADA_ORGS, issued_at=issued_at, legacy=True))
+
+    assert "uid" in legacy.claims and "sub" not in legacy.claims
+    for session in (current, legacy):
+        assert isinstance(session, Session)
+        assert isinstance(session.user, User)
+        assert all(isinstance(m, Membership) and isinstance(m.org, Org) for m in session.user.memberships)
+    assert facts(legacy) == facts(current)
+    assert facts(current)["current"] == ("mb_ada_globex", "org_globex")
+    assert facts(current)["memberships"][0][3] == ("site:admin",)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
+@pytest.mark.parametrize(("orgs", "memberships"), [(None, None), ([], ())], ids=["no membership data", "no orgs"])
+def test_membership_data_left_out_differs_from_no_memberships(hs_issuer, legacy, orgs, memberships):
+    session = hs_verifier().verify(token_for(hs_issuer, orgs=orgs, legacy=legacy))
+    assert session.user.memberships == memberships
+    assert session.current_membership is None and session.current_org is None
+
+
+# -- the verified-token cache ---------------------------------------------------------------
+
+
+def test_a_second_verify_of_a_token_is_served_from_the_cache(hs_issuer):
+    token = token_for(hs_issuer)
+    cached, uncached = hs_verifier(), hs_verifier(cache_size=0)
+
+    # Every signature check builds a new Session; the cache hands back the one it kept.
+    assert cached.verify(token) is cached.verify(token)
+    first = uncached.verify(token)
+    assert uncached.verify(token) is not first
+    assert uncached.verify(token) == first
+
+
+def test_a_cached_token_is_served_while_the_key_set_cannot_be_fetched(jwks_server, rsa_issuer):
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url)
+    token = token_for(rsa_issuer)
+    session = verifier.verify(token)
+    jwks_server.mode = "error"
+
+    assert verifier.verify(token) is session
+    assert jwks_server.fetches == 1
+
+
+def test_a_cached_token_that_grows_older_than_within_is_rejected_not_served(hs_issuer):
+    clock = Clock()
+    verifier = hs_verifier(within=300, clock=clock)
+    token = token_for(hs_issuer, issued_at=int(clock.now))
+    session = verifier.verify(token)
+    assert verifier.verify(token) is session
+
+    clock.advance(301)
+
+    assert outcome(verifier.verify(token)) == "too_old"
+
+
+def test_a_cached_token_past_its_exp_is_rejected_as_expired(hs_issuer):
+    clock = Clock()
+    verifier = hs_verifier(clock=clock)
+    token = token_for(hs_issuer, issued_at=int(clock.now), expires_in=60)
+    assert outcome(verifier.verify(token)) == "accepted"
+
+    clock.advance(60 + 5 + 1)
+
+    assert outcome(verifier.verify(token)) == "expired"
+
+
+def test_the_cache_keeps_at_most_cache_size_tokens_dropping_the_least_recently_used(hs_issuer):
+    verifier = hs_verifier(cache_size=2)
+    a, b, c = (token_for(hs_issuer) for _ in range(3))
+    session_a, session_b = verifier.verify(a), verifier.verify(b)
+    assert verifier.verify(a) is session_a  # a is now the most recently used
+
+    verifier.verify(c)  # evicts b, not a
+
+    assert verifier.verify(a) is session_a
+    assert verifier.verify(b) is not session_b
+    assert outcome(verifier.verify(b)) == "accepted"
+
+
+def test_the_cache_never_grows_past_cache_size(hs_issuer):
+    verifier = hs_verifier(cache_size=8)
+    for _ in range(50):
+        assert outcome(verifier.verify(token_for(hs_issuer))) == "accepted"
+    assert len(verifier._cache) == 8
+
+
+def test_rejected_tokens_are_not_cached(hs_issuer):
+    verifier = hs_verifier()
+    verifier.verify(token_for(hs_issuer, issued_at=now() - 7200))
+    verifier.verify("not.a.token")
+    assert len(verifier._cache) == 0
+
+
+# -- rejections are readable, distinct, and never leak the token ----------------------------
+
+
+def bad_tokens(hs_issuer: TokenIssuer, rsa_issuer: TokenIssuer) -> dict[str, str]:
+    """One token for each reason an HS256 verifier gives (``within=300``)."""
+    no_exp = fresh_claims()
+    del no_exp["exp"]
+    head, payload, _ = token_for(hs_issuer).split(".")
+    return {
+        "malformed": f"{head}.{payload}",
+        "oversize": "x" * (MAX_TOKEN_BYTES + 1),
+        "expired": token_for(hs_issuer, issued_at=now() - 3600, expires_in=60),
+        "not_yet_valid": token_for(hs_issuer, claims={"nbf": now() + 600}),
+        "too_old": token_for(hs_issuer, issued_at=now() - 600),
+        "wrong_issuer": token_for(hs_issuer, claims={"iss": "https://evil.example"}),
+        "missing_claim": hs_issuer.issue(no_exp),
+        "bad_signature": hand_signed({"alg": "HS256"}, fresh_claims(), "another-secret-of-at-least-32-bytes!!"),
+        "wrong_algorithm": token_for(rsa_issuer),
+        "bad_claims": token_for(hs_issuer, claims={"orgs": "org_acme"}),
+    }
+
+
+def test_every_rejection_has_its_own_reason_and_a_message_without_the_token(hs_issuer, rsa_issuer, caplog):
+    verifier = hs_verifier(within=300)
+    with caplog.at_level(logging.DEBUG, logger="flask_authrocket"):
+        results = {reason: verifier.verify(token) for reason, token in bad_tokens(hs_issuer, rsa_issuer).items()}
+
+    for reason, result in results.items():
+        assert isinstance(result, Rejection)
+        assert (result.reason, result.unavailable) == (reason, False)
+        assert result.message.startswith("The token")
+    assert len({result.message for result in results.values()}) == len(results)
+    assert "Rejected a token: The token has expired." in caplog.text
+    for token in bad_tokens(hs_issuer, rsa_issuer).values():
+        assert token not in caplog.text
+        assert token.split(".")[-1] not in caplog.text
+
+
+def test_unknown_kid_and_unavailable_keys_are_reasons_of_their_own(jwks_server, refused_url, rsa_issuer):
+    unknown = TokenVerifier(loginrocket_url=jwks_server.url).verify(
+        rsa_issuer.issue(fresh_claims(), headers={"kid": "k9"})
+    )
+    unavailable = TokenVerifier(loginrocket_url=refused_url, http_timeout=1).verify(token_for(rsa_issuer))
+
+    assert (outcome(unknown), unknown.unavailable) == ("unknown_kid", False)
+    assert (outcome(unavailable), unavailable.unavailable) == ("unavailable", True)
+    assert "k9" in unknown.message
