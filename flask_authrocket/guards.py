@@ -148,6 +148,8 @@ def _is_exempt(endpoint: str | None) -> bool:
 
 def _guarded(view: F, names: tuple[str, ...]) -> F:
     def check() -> None:
+        if not names and current_authrocket().current_session is not None:
+            return  # the common case, first: logged in, nothing more to check
         if request.method == "OPTIONS":
             return
         if names:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from flask import current_app, g, request
+from flask import after_this_request, current_app, g, request
 from werkzeug.local import LocalProxy
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Response
@@ -52,6 +52,7 @@ class AuthRocketRequest:
         self.cross_site = False
         self._cookie_to_store: Session | None = None
         self._clear_cookie = False
+        self._cookie_write_scheduled = False
         self._login_redirect: Response | None = None
 
     def __repr__(self) -> str:
@@ -175,6 +176,49 @@ class AuthRocketRequest:
         """Clear the login cookie in this request's response (a local logout)."""
         self._clear_cookie = True
         self._cookie_to_store = None
+        self._schedule_cookie_write()
+
+    def _store_cookie(self, session: Session) -> None:
+        """Keep ``session``'s token in the login cookie, in this request's response."""
+        self._cookie_to_store = session
+        self._clear_cookie = False
+        self._schedule_cookie_write()
+
+    def _schedule_cookie_write(self) -> None:
+        # Only requests that change the cookie pay for a response hook.
+        if not self._cookie_write_scheduled and self.settings.cookie_name:
+            self._cookie_write_scheduled = True
+            after_this_request(self._write_cookie)
+
+    def _write_cookie(self, response: Response) -> Response:
+        settings = self.settings
+        name = settings.cookie_name
+        if not name:
+            return response
+        secure = request.is_secure if settings.cookie_secure is None else settings.cookie_secure
+        session = self._cookie_to_store
+        if session is not None:
+            response.set_cookie(
+                name,
+                session.token,
+                max_age=settings.cookie_max_age,
+                expires=None if settings.cookie_max_age is not None else session.expires_at,
+                path=settings.cookie_path,
+                domain=settings.cookie_domain,
+                secure=secure,
+                httponly=settings.cookie_httponly,
+                samesite=settings.cookie_samesite,
+            )
+        elif self._clear_cookie:
+            response.delete_cookie(
+                name,
+                path=settings.cookie_path,
+                domain=settings.cookie_domain,
+                secure=secure,
+                httponly=settings.cookie_httponly,
+                samesite=settings.cookie_samesite,
+            )
+        return response
 
     # -- Express names ------------------------------------------------------
 

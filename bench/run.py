@@ -1,0 +1,504 @@
+"""``make bench``: what ``@require_login`` costs a Flask app, under gunicorn and wrk.
+
+What it measures
+----------------
+Throughput of one route, ``GET /hello``, served by gunicorn (``-w 1 -k sync``)
+on 127.0.0.1 and driven by ``wrk``, in six configurations (see ``bench/app.py``):
+
+* ``bare``: a plain Flask app without the extension: the baseline;
+* ``hs256``, ``rs256``, ``dynamic``: the same route behind ``@require_login``,
+  reading ``current_user``, the login token sent in the ``arToken`` cookie. Keys:
+  an HS256 secret, a static RSA public key, or (``dynamic``) RS256 keys the
+  worker fetches from a JWK set served by this process on 127.0.0.1;
+* ``pyjwt-hs256``, ``pyjwt-rs256``: no extension; the route calls
+  ``jwt.decode`` on the cookie itself, on every request (the hand-written check).
+
+Each configuration has its own gunicorn, started once. After a warm-up, the
+rounds are interleaved (every configuration once per round, the order rotating
+from round to round), so that a noisy neighbour hurts every configuration
+alike. Bare requests carry no cookie; the others carry the token, so reading
+the cookie header is charged to the protected side.
+
+It prints the median requests/s of each configuration, its ratio to the bare
+app (median over median, and the range of the per-round ratios), the verdict
+against the target of 0.90 for every key kind, and then, in process, the cost
+of verifying a first-seen token (a signature check) and a returning one (a hit
+in the verified-token cache) for each key kind.
+
+Usage: ``python bench/run.py [--rounds N] [--duration S] [--warmup S]
+[--connections N] [--tokens N] [--quick]``. The exit status is 0 whether or not
+the target is met, 1 when something failed to run (a server that does not
+start, a wrong answer, wrk errors). Nothing is written inside the project:
+server logs go to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from flask_authrocket.issuer import TokenIssuer, login_claims
+from flask_authrocket.tokens import ISSUER, TokenVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+#: The same names as bench/app.py (run.py is started as a script, not as ``bench.run``).
+PATH = "/hello"
+COOKIE_NAME = "arToken"
+USER = {"id": "usr_bench", "email": "bench@example.com", "first_name": "Bench", "last_name": "Mark"}
+ORG = {"id": "org_bench", "name": "Bench Inc.", "permissions": ["site:admin"]}
+#: The issue's target: protected/bare throughput for every key kind.
+TARGET = 0.90
+#: LoginRocket's hosted pages for the static-key apps; never contacted.
+UNUSED_LOGINROCKET_URL = "https://bench.loginrocket.invalid/"
+#: Environment variables of the caller that must not leak into the servers.
+AUTH_ENVIRONMENT = (
+    "LOGINROCKET_URL",
+    "AUTHROCKET_JWT_KEY",
+    "AUTHROCKET_URL",
+    "AUTHROCKET_API_KEY",
+    "AUTHROCKET_REALM",
+    "AUTHROCKET_SERVICE",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One gunicorn-served configuration: the app, its environment, the cookie it is sent."""
+
+    kind: str
+    label: str
+    environment: dict[str, str]
+    token: str | None
+    #: The key-kind rows are judged against the target; the PyJWT rows are for comparison.
+    judged: bool = False
+
+
+@dataclass
+class Server:
+    """A running gunicorn of one configuration, and what it measured."""
+
+    config: Config
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    rates: list[float] = field(default_factory=list)
+
+
+class BenchmarkFailed(Exception):
+    """Something did not run as it must: the numbers would mean nothing."""
+
+
+# -- the JWK set LoginRocket would serve ----------------------------------------
+
+
+@contextlib.contextmanager
+def jwks_server(issuer: TokenIssuer) -> Iterator[tuple[str, Callable[[], int]]]:
+    """Serve ``issuer``'s JWK set at ``/connect/jwks`` on 127.0.0.1, in a thread.
+
+    Yields the LoginRocket URL and a function counting the fetches so far.
+    """
+    body = json.dumps(issuer.jwks()).encode()
+    fetches = 0
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            nonlocal fetches
+            if self.path != "/connect/jwks":
+                self.send_error(404)
+                return
+            fetches += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer((HOST, 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{httpd.server_address[1]}/", lambda: fetches
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# -- gunicorn and wrk -------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(config: Config, logs: Path) -> Server:
+    """Start one gunicorn (one sync worker) serving ``config``'s app on a free loopback port."""
+    port = free_port()
+    log = logs / f"gunicorn-{config.kind}.log"
+    environment = {name: value for name, value in os.environ.items() if name not in AUTH_ENVIRONMENT}
+    environment.update(config.environment)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers=1",
+        "--worker-class=sync",
+        "--log-level=warning",
+        "--no-control-socket",  # several gunicorns would share ~/.gunicorn/gunicorn.ctl
+        f"--bind={HOST}:{port}",
+        f"--chdir={ROOT}",
+        f"--worker-tmp-dir={logs}",
+        f"bench.app:create_app(kind={config.kind!r})",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Server(config, process, port, log)
+
+
+def stop_server(server: Server) -> None:
+    """Stop a gunicorn started by :func:`start_server` (its worker with it)."""
+    if server.process.poll() is not None:
+        return
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        # The session was started for this gunicorn alone: its arbiter and worker.
+        os.killpg(server.process.pid, 9)
+        server.process.wait()
+
+
+def wait_until_ready(server: Server, timeout: float = 30) -> None:
+    """Poll the port until gunicorn accepts connections; raise if it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise BenchmarkFailed(f"gunicorn for {server.config.kind} exited:\n{server.log.read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, server.port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise BenchmarkFailed(f"gunicorn for {server.config.kind} did not listen within {timeout:g} s")
+
+
+def fetch(server: Server) -> tuple[int, str]:
+    """One request as wrk sends it: the status and the body."""
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=10)
+    try:
+        headers = {"Cookie": f"{COOKIE_NAME}={server.config.token}"} if server.config.token else {}
+        connection.request("GET", PATH, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What one wrk run reported."""
+
+    requests_per_second: float
+    requests: int
+    errors: str | None
+
+
+def run_wrk(wrk: str, server: Server, *, duration: int, connections: int) -> WrkResult:
+    """Drive ``server`` with one wrk thread for ``duration`` seconds and parse its summary."""
+    command = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", f"http://{HOST}:{server.port}{PATH}"]
+    if server.config.token:
+        command[1:1] = ["-H", f"Cookie: {COOKIE_NAME}={server.config.token}"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchmarkFailed(f"wrk on {server.config.kind} did not finish within {duration + 30} s") from exc
+    output = done.stdout + done.stderr
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    total = re.search(r"^\s*(\d+) requests in ", output, re.MULTILINE)
+    if done.returncode != 0 or rate is None or total is None:
+        raise BenchmarkFailed(f"wrk failed on {server.config.kind} (status {done.returncode}):\n{output}")
+    problems = []
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        problems.append(f"{non_2xx.group(1)} non-2xx/3xx answers")
+    sockets = re.search(r"Socket errors: (.*)", output)
+    if sockets:
+        problems.append(f"socket errors: {sockets.group(1)}")
+    return WrkResult(float(rate.group(1)), int(total.group(1)), "; ".join(problems) or None)
+
+
+# -- the in-process cost of one verification -----------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationCost:
+    """Microseconds per call, each the median of several repeats."""
+
+    first_seen: float
+    cached: float
+    pyjwt_decode: float
+
+
+def verification_cost(
+    verifier: TokenVerifier, issuer: TokenIssuer, key: Any, *, tokens: int, repeats: int
+) -> VerificationCost:
+    """Time ``verifier`` on first-seen and on returning tokens, and PyJWT's decode alone.
+
+    First-seen tokens are all distinct (each has its own session id), so the
+    verified-token cache cannot help; each repeat signs a fresh batch.
+    """
+    warm = new_token(issuer)
+    if verifier.session_from_token(warm) is None:  # also fetches the JWK set, untimed
+        raise BenchmarkFailed("the in-process verifier rejected a fresh token")
+    first_seen, cached, decoded = [], [], []
+    for _ in range(repeats):
+        batch = [new_token(issuer) for _ in range(tokens)]
+        first_seen.append(_per_call(batch, verifier.verify))
+        cached.append(_per_call([warm] * (tokens * 20), verifier.verify))
+        decoded.append(
+            _per_call(batch, lambda token: jwt.decode(token, key, algorithms=[issuer.algorithm], issuer=ISSUER))
+        )
+    return VerificationCost(statistics.median(first_seen), statistics.median(cached), statistics.median(decoded))
+
+
+def _per_call(tokens: Sequence[str], call: Callable[[str], object]) -> float:
+    gc.collect()
+    started = time.perf_counter()
+    for token in tokens:
+        call(token)
+    return (time.perf_counter() - started) / len(tokens) * 1e6
+
+
+def new_token(issuer: TokenIssuer) -> str:
+    """A fresh login token for the benchmark user, valid for an hour."""
+    return issuer.issue(login_claims(USER, [ORG]))
+
+
+# -- the run ------------------------------------------------------------------------
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; ``--quick`` overrides the sizes for a smoke run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds of wrk per configuration per round")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk per configuration before round 1")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (one wrk thread)")
+    parser.add_argument("--tokens", type=int, default=400, help="distinct tokens per first-seen timing")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 s: a smoke run, not a measurement")
+    arguments = parser.parse_args(argv)
+    if arguments.quick:
+        arguments.rounds, arguments.duration, arguments.warmup, arguments.tokens = 2, 1, 1, 100
+    if min(arguments.rounds, arguments.duration, arguments.connections, arguments.tokens) < 1 or arguments.warmup < 0:
+        parser.error("--rounds, --duration, --connections and --tokens must be positive (whole seconds for wrk)")
+    return arguments
+
+
+def describe_machine(wrk: str) -> None:
+    """Print what the numbers were measured on."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 0
+    wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False).stdout.split()
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"Machine: {platform.machine()} {platform.system()} {platform.release()}")
+    print(f"CPUs: {os.cpu_count()} ({usable} usable by this process); load average {load}")
+    print(
+        f"Python {platform.python_version()}; Flask {version('flask')}, Werkzeug {version('werkzeug')}, "
+        f"PyJWT {version('pyjwt')}, cryptography {version('cryptography')}, gunicorn {version('gunicorn')}, "
+        f"wrk {wrk_version[1] if len(wrk_version) > 1 else '?'}"
+    )
+    print("Numbers are from one interleaved run on a shared machine: read the ratios, not the absolute rates.")
+
+
+def configurations(hs: TokenIssuer, rsa: TokenIssuer, jwks_url: str) -> list[Config]:
+    """The six configurations, each with its keys in the environment and its token."""
+    hs_token, rsa_token = new_token(hs), new_token(rsa)
+    static_hs = {"AUTHROCKET_JWT_KEY": hs.verification_key(), "LOGINROCKET_URL": UNUSED_LOGINROCKET_URL}
+    static_rsa = {"AUTHROCKET_JWT_KEY": rsa.public_key_pem(), "LOGINROCKET_URL": UNUSED_LOGINROCKET_URL}
+    return [
+        Config("bare", "bare Flask, no extension", {}, None),
+        Config("hs256", "require_login, HS256", static_hs, hs_token, judged=True),
+        Config("rs256", "require_login, RS256 static key", static_rsa, rsa_token, judged=True),
+        Config("dynamic", "require_login, RS256 from JWK set", {"LOGINROCKET_URL": jwks_url}, rsa_token, judged=True),
+        Config("pyjwt-hs256", "plain jwt.decode, HS256", static_hs, hs_token),
+        Config("pyjwt-rs256", "plain jwt.decode, RS256", static_rsa, rsa_token),
+    ]
+
+
+def check_servers(servers: list[Server]) -> None:
+    """Wait for every server, then check each answers 200 with the very same body."""
+    expected = f"Hello, {USER['id']}!"
+    for server in servers:
+        wait_until_ready(server)
+        status, body = fetch(server)
+        if (status, body) != (200, expected):
+            raise BenchmarkFailed(f"{server.config.kind} answered {status} {body[:200]!r}, not 200 {expected!r}")
+
+
+def measure(wrk: str, servers: list[Server], arguments: argparse.Namespace) -> list[str]:
+    """Warm up, then run the interleaved rounds; returns the wrk problems seen."""
+    problems = []
+    print(f"\nWarm-up: {arguments.warmup} s per configuration ...", flush=True)
+    for server in servers:
+        if arguments.warmup > 0:
+            run_wrk(wrk, server, duration=arguments.warmup, connections=arguments.connections)
+    width = max(len(server.config.kind) for server in servers)
+    for round_number in range(arguments.rounds):
+        shift = round_number % len(servers)
+        order = servers[shift:] + servers[:shift]
+        for server in order:
+            result = run_wrk(wrk, server, duration=arguments.duration, connections=arguments.connections)
+            server.rates.append(result.requests_per_second)
+            if result.errors:
+                problems.append(f"round {round_number + 1}, {server.config.kind}: {result.errors}")
+        line = "  ".join(f"{server.config.kind:>{width}} {server.rates[-1]:7.0f}" for server in servers)
+        print(f"round {round_number + 1}/{arguments.rounds}: {line}  req/s", flush=True)
+    return problems
+
+
+def report_throughput(servers: list[Server]) -> list[str]:
+    """Print the throughput table; returns the labels of judged rows below the target."""
+    bare = servers[0]
+    bare_median = statistics.median(bare.rates)
+    below = []
+    print(
+        f"\n{'configuration':<36} {'median req/s':>12} {'µs/req':>7} {'vs bare':>8} {'per-round range':>16}"
+        f"  target {TARGET:.2f}"
+    )
+    for server in servers:
+        median = statistics.median(server.rates)
+        if server is bare:
+            print(f"{server.config.label:<36} {median:12.0f} {1e6 / median:7.1f} {1:8.3f} {'':>16}  (baseline)")
+            continue
+        ratio = median / bare_median
+        per_round = [rate / base for rate, base in zip(server.rates, bare.rates, strict=True)]
+        spread = f"{min(per_round):.3f}-{max(per_round):.3f}"
+        if server.config.judged:
+            verdict = "PASS" if ratio >= TARGET else "below target"
+            if ratio < TARGET:
+                below.append(server.config.label)
+        else:
+            verdict = "(comparison)"
+        extra = f"+{1e6 / median - 1e6 / bare_median:.1f}"
+        print(f"{server.config.label:<36} {median:12.0f} {extra:>7} {ratio:8.3f} {spread:>16}  {verdict}")
+    print(
+        "\nReference ratios (from the issue): AuthRocket's Express middleware keeps 0.42 of its bare"
+        "\nthroughput with HS256 and 0.14 with RS256; a plain PyJWT check in Flask keeps about 0.65."
+    )
+    return below
+
+
+def report_server_logs(servers: list[Server]) -> None:
+    """Show anything gunicorn logged at warning level or above (a restarted worker, say)."""
+    for server in servers:
+        text = server.log.read_text(errors="replace").strip()
+        if text:
+            print(f"\ngunicorn for {server.config.kind} logged (check the run is sound):\n{text[-2000:]}")
+
+
+def report_verification_costs(hs: TokenIssuer, rsa: TokenIssuer, jwks_url: str, arguments: argparse.Namespace) -> None:
+    """Print the in-process cost of first-seen and returning tokens for each key kind."""
+    repeats = 5
+    print(
+        f"\nIn-process TokenVerifier.verify, microseconds per token (median of {repeats} repeats of "
+        f"{arguments.tokens} distinct tokens):"
+    )
+    print(f"{'key kind':<28} {'first-seen':>11} {'cached hit':>11} {'jwt.decode alone':>17}")
+    rsa_public = rsa.private_key.public_key() if rsa.private_key else None
+    kinds = [
+        ("HS256", TokenVerifier(jwt_key=hs.verification_key()), hs, hs.verification_key()),
+        ("RS256 static key", TokenVerifier(jwt_key=rsa.public_key_pem()), rsa, rsa_public),
+        ("RS256 from JWK set", TokenVerifier(loginrocket_url=jwks_url), rsa, rsa_public),
+    ]
+    for label, verifier, issuer, key in kinds:
+        cost = verification_cost(verifier, issuer, key, tokens=arguments.tokens, repeats=repeats)
+        print(f"{label:<28} {cost.first_seen:11.1f} {cost.cached:11.2f} {cost.pyjwt_decode:17.1f}")
+    print("(first-seen: a signature check plus building the Session; cached: the LRU hit with its exp check)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 when it ran (target met or not), 1 when something failed to run."""
+    arguments = parse_arguments(argv)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed: `make bench` installs it (apt-get install wrk), or put it on PATH.")
+        return 1
+    print("flask-authrocket benchmark: @require_login versus a bare Flask route")
+    describe_machine(wrk)
+    print(
+        f"Method: gunicorn -w 1 -k sync per configuration on {HOST}; wrk -t1 -c{arguments.connections}; "
+        f"{arguments.rounds} interleaved rounds of {arguments.duration} s after {arguments.warmup} s of warm-up."
+    )
+    print(
+        "The bare app has no extension and gets no cookie; the others get the token in the arToken cookie"
+        "\n(cookie parsing is charged to them). Same route, same body; median of the rounds."
+    )
+
+    hs = TokenIssuer(secret="bench-" + secrets.token_urlsafe(33))
+    rsa = TokenIssuer.with_new_rsa_key(kid="bench-1")
+    try:
+        with contextlib.ExitStack() as stack:
+            jwks_url, jwks_fetches = stack.enter_context(jwks_server(rsa))
+            logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="authrocket-bench-")))
+            servers: list[Server] = []
+            with contextlib.ExitStack() as running:
+                for config in configurations(hs, rsa, jwks_url):
+                    servers.append(start_server(config, logs))
+                    running.callback(stop_server, servers[-1])
+                check_servers(servers)
+                problems = measure(wrk, servers, arguments)
+            below = report_throughput(servers)
+            report_verification_costs(hs, rsa, jwks_url, arguments)
+            print(f"JWK set fetches: {jwks_fetches()} (expected 2: the gunicorn worker, the in-process verifier)")
+            report_server_logs(servers)
+    except BenchmarkFailed as failure:
+        print(f"\nBenchmark failed: {failure}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nInterrupted; the servers are stopped.", file=sys.stderr)
+        return 130
+    if problems:
+        print("\nwrk reported problems; the run does not count:\n  " + "\n  ".join(problems))
+        return 1
+    if below:
+        print(f"\nBelow the {TARGET:.2f} target: {'; '.join(below)}.")
+    else:
+        print(f"\nEvery key kind keeps at least {TARGET:.2f} of the bare throughput: PASS.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
