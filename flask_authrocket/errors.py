@@ -59,3 +59,72 @@ class PermissionDenied(AuthRocketError):
     def __init__(self, missing: Sequence[str]) -> None:
         self.missing = tuple(missing)
         super().__init__("Missing permission: " + ", ".join(self.missing) + ".")
+
+
+class ApiError(AuthRocketError):
+    """The AuthRocket Core API answered with an error, or did not answer.
+
+    ``status`` is the HTTP status (``None`` when there was no answer),
+    ``errors`` the API's own messages and ``retry_after`` the seconds the API
+    asked to wait (``Retry-After``, on 429 and 503), when it said. The message
+    names the call (``GET users/usr_123``) but never the API key, and login
+    tokens in the path are shown as ``<token>``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: Sequence[str] = (),
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = tuple(errors)
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r}, status={self.status!r})"
+
+
+class AccountInactive(ApiError):
+    """402: the AuthRocket account is inactive."""
+
+
+class AccessDenied(ApiError):
+    """403: the API key is wrong, or lacks the permission for this call."""
+
+
+class RecordNotFound(ApiError):
+    """404: no such record (raised by ``get``; ``find`` returns ``None`` instead)."""
+
+
+class ValidationError(ApiError):
+    """409 or 422: the API refused the change; ``errors`` lists its messages."""
+
+
+class RateLimited(ApiError):
+    """429: too many requests; ``retry_after`` says how many seconds to wait, when the API says."""
+
+    def __init__(
+        self, message: str, *, status: int | None = 429, errors: Sequence[str] = (), retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status, errors=errors, retry_after=retry_after)
+
+
+class ClientError(ApiError):
+    """Another 4xx answer: the request was wrong."""
+
+
+class ServerError(ApiError):
+    """A 5xx answer: the API failed (502, 503 and 504 are retried for idempotent calls)."""
+
+
+class ApiUnavailable(ApiError):
+    """No usable answer: the connection was refused, the call timed out, or the body was not the API's JSON.
+
+    ``status`` is ``None`` when nothing answered (such calls are retried when
+    they are idempotent), else the status of the unreadable answer (which
+    usually means ``AUTHROCKET_URL`` points somewhere other than the API).
+    """

@@ -40,13 +40,91 @@ environment variables of the same name; the mapping wins):
     The instance folder. Default: Flask's instance folder for ``flask_authrocket.dev``.
 ``DEV_LOGINROCKET_ALLOW_REMOTE``
     Answer clients other than loopback. Default ``False`` (they get 403).
+``DEV_LOGINROCKET_API_KEY``
+    The key of the Core API under ``/v2`` (also ``--api-key KEY``). Default:
+    ``ks_dev_`` and 32 hex digits, generated once and kept in the instance folder.
 ``SECRET_KEY``
     Signs the LoginRocket's own cookie. Default: generated once and kept in the instance folder.
 
 The instance folder holds ``dev_loginrocket.sqlite3`` (users, orgs,
 memberships, sessions), ``dev_loginrocket_signing_key.pem`` (the RS256 key; its
-``kid`` is its RFC 7638 thumbprint, stable across restarts) and
-``dev_loginrocket_secret_key``. A folder it creates gets a ``.gitignore`` of ``*``.
+``kid`` is its RFC 7638 thumbprint, stable across restarts),
+``dev_loginrocket_secret_key`` and ``dev_loginrocket_api_key``. A folder it
+creates gets a ``.gitignore`` of ``*``. A database written by an older version
+is brought up to date on start.
+
+The Core API
+------------
+
+Under ``/v2``, in the wire format of AuthRocket's Core API and on the same
+users, orgs, memberships and sessions as the pages, so an app's
+:class:`~flask_authrocket.AuthRocketClient` (and managed sessions) work
+against it unchanged::
+
+    AUTHROCKET_URL=http://127.0.0.1:5001/v2  AUTHROCKET_API_KEY=<the key>  AUTHROCKET_REALM=rl_dev
+
+The key: ``python -m flask_authrocket.dev`` logs these three lines at start;
+in Python it is ``app.extensions["dev_loginrocket"].api_key``; on disk,
+``<instance>/dev_loginrocket_api_key``. Every call must send it as
+``Authrocket-Api-Key`` (wrong or missing: 403 ``{"errors": [...]}``).
+``Authrocket-Realm`` may be left out or be ``rl_dev``; any other realm is
+refused with 403, as a key without access to that realm would be.
+
+Records are JSON objects with ``object`` and ``id``. Lists answer
+``{"collection": [...], "more_results": bool}``, ordered by id: at most
+``max_results`` records (default 100, at most 1000) after the id ``after``.
+Create and update take the fields in the root element (``{"user": {...}}``;
+unknown fields are refused); refusals are 422 (invalid) or 409 (a taken email
+or username, a second membership of one org) with ``{"errors": ["..."]}``;
+unknown ids and endpoints are 404 with ``{"errors": [...]}``. Deletes answer
+``{"object": ..., "id": ...}``.
+
+==========================================================  ==================================================
+``GET /v2/users`` (``email``, ``state``)                    ``POST /v2/users`` (``email`` required)
+``GET|PUT|DELETE /v2/users/<id>``                           deleting a user also deletes their memberships
+                                                            and sessions
+``POST /v2/users/<id, email or username>/authenticate``     ``{"user": {"password"}}``: a session with its
+                                                            ``token`` (a real login token); wrong: 422
+``PUT /v2/users/<id>/update_password``                      ``current_password`` (checked when sent),
+                                                            ``password``, ``password_confirmation``
+``PUT /v2/users/<id>/profile``                              email, names, username, password
+``POST /v2/users/<id>/generate_password_token``             a ``token`` object; then
+``POST /v2/users/reset_password_with_token``                ``{"user": {"token", "password"}}``: a session
+``POST /v2/users/<id>/request_email_verification``          a ``token`` object; then
+``POST /v2/users/verify_email``                             ``{"user": {"token"}}``: the verified user
+``POST /v2/users/authenticate_token``                       always 422: the development realm has no second
+                                                            factors
+``GET /v2/orgs`` (``state``), ``POST /v2/orgs``             ``GET|PUT|DELETE /v2/orgs/<id>``
+``GET /v2/memberships`` (``user_id``, ``org_id``)           ``POST /v2/memberships`` (``user_id``,
+                                                            ``org_id``, ``permissions``);
+                                                            ``GET|PUT|DELETE /v2/memberships/<id>``
+``GET /v2/sessions`` (``user_id``): sessions still on       ``POST /v2/sessions`` ``{"session": {"user_id"}}``:
+                                                            a login without a password, with its token
+``GET /v2/sessions/<id or token>``                          404 once logged out anywhere (``/logout``,
+                                                            ``DELETE``), and for tokens that do not verify
+``DELETE /v2/sessions/<id or token>``                       ends the session: a logout everywhere
+``GET /v2/realms``, ``GET /v2/realms/rl_dev``               the one realm
+==========================================================  ==================================================
+
+For tests and benchmarks (API key required; these calls are neither counted
+nor faulted):
+
+``GET /v2/_dev/stats``
+    ``{"total": n, "counts": {"GET /v2/users/<user_id>": n, ...}, "recent": [...]}``:
+    calls counted per method and route (tokens never appear in the keys), and
+    the last 200 calls with ``method``, ``path``, ``query``, ``status``,
+    ``accept_language``, ``realm``, ``service`` and ``user_agent``.
+    ``DELETE /v2/_dev/stats`` starts again from zero.
+``POST /v2/_dev/faults``
+    Queue an error answer: ``{"status": 503, "count": 2, "retry_after": 1}``
+    answers the next 2 calls with 503, ``Retry-After: 1`` and
+    ``{"errors": ["Service unavailable."]}``. Optional: ``errors`` (the
+    messages), ``method`` and ``path`` (only calls of that method, to that
+    path under ``/v2/`` or below it, e.g. ``"users"``), and ``apply``:
+    ``"before"`` (default: the call is not handled) or ``"after"`` (the call is
+    handled, then its answer replaced: an answer lost on the way back). Faults
+    are used in order, each by the first calls it matches.
+    ``GET /v2/_dev/faults`` lists those left; ``DELETE /v2/_dev/faults`` drops them.
 
 Demo data, seeded on first start (password ``password`` for each):
 

@@ -13,11 +13,13 @@ from flask import Flask, abort, current_app, request
 
 from ..errors import ConfigurationError
 from ..keys import HS256_SECRET_MAX_LENGTH, HS256_SECRET_MIN_BYTES
+from ..tokens import TokenVerifier
+from .api import core_api
 from .directory import Directory
 from .login_urls import check_login_urls
 from .pages import loginrocket
 from .realm import Realm
-from .signing import load_issuer, load_secret_key
+from .signing import API_KEY_FILE, load_api_key, load_issuer, load_secret_key
 
 logger = logging.getLogger("flask_authrocket")
 
@@ -29,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "DEV_LOGINROCKET_TOKEN_TTL": 3600,
     "DEV_LOGINROCKET_INSTANCE_PATH": None,
     "DEV_LOGINROCKET_ALLOW_REMOTE": False,
+    "DEV_LOGINROCKET_API_KEY": None,
 }
 
 WARNING = "Development LoginRocket — for development only, never in production"
@@ -65,21 +68,33 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["DEV_LOGINROCKET_ALLOW_REMOTE"] = _flag(app.config["DEV_LOGINROCKET_ALLOW_REMOTE"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+    api_key = _api_key(app.config["DEV_LOGINROCKET_API_KEY"]) or load_api_key(app.instance_path)
+    app.config["DEV_LOGINROCKET_API_KEY"] = api_key
 
+    issuer = load_issuer(app.instance_path, secret=secret)
     app.extensions["dev_loginrocket"] = Realm(
         directory=Directory.in_instance_folder(app.instance_path),
-        issuer=load_issuer(app.instance_path, secret=secret),
+        issuer=issuer,
         login_urls=tuple(login_urls),
         token_ttl=token_ttl,
+        api_key=api_key,
+        verifier=TokenVerifier(jwt_key=issuer.verification_key()),
     )
     app.before_request(_refuse_remote_clients)
     app.register_blueprint(loginrocket)
+    app.register_blueprint(core_api)
     logger.warning(
         "%s. Instance folder: %s; %s tokens; Login URLs: %s",
         WARNING,
         app.instance_path,
         "HS256" if secret else "RS256",
         ", ".join(login_urls),
+    )
+    logger.info(
+        "The Core API is at /v2 (AUTHROCKET_URL = this LoginRocket's URL + 'v2'); its API key is %s.",
+        "DEV_LOGINROCKET_API_KEY"
+        if given.get("DEV_LOGINROCKET_API_KEY") or os.environ.get("DEV_LOGINROCKET_API_KEY")
+        else f"in {os.path.join(app.instance_path, API_KEY_FILE)}",
     )
     return app
 
@@ -134,6 +149,17 @@ def _check_secret(secret: Any) -> None:
         logger.warning(
             "DEV_LOGINROCKET_JWT_SECRET is shorter than %d bytes; fine for development only.", HS256_SECRET_MIN_BYTES
         )
+
+
+def _api_key(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) < 8 or any(char.isspace() for char in value):
+        raise ConfigurationError(
+            "DEV_LOGINROCKET_API_KEY must be a string of at least 8 characters without spaces "
+            "(or unset: a key is generated and kept in the instance folder)."
+        )
+    return value
 
 
 def _positive_int(value: Any, setting: str) -> int:

@@ -11,29 +11,37 @@ user                email                memberships (org: permissions)
 ``usr_grace``       grace@example.com    ``org_acme`` Acme Inc.: none
 ==================  ===================  ==========================================
 
+The demo users also have usernames (``ada``, ``grace``). The Core API under
+``/v2`` (:mod:`flask_authrocket.dev.api`) reads and changes the same records.
+
 Each connection is opened and closed per call, so one :class:`Directory`
 serves a threaded server without sharing a connection between threads.
+Lists are ordered by id and continue ``after`` an id, so a page boundary
+never skips or repeats a record, even while records are added or deleted.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 DATABASE_FILE = "dev_loginrocket.sqlite3"
 DEMO_PASSWORD = "password"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+# Version 1: what 0.1 wrote. Never changed: databases of that version are migrated from it.
+_SCHEMA_V1 = """
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -65,6 +73,22 @@ CREATE TABLE sessions (
 );
 """
 
+# Version 2: the fields the Core API serves.
+_SCHEMA_V2 = """
+ALTER TABLE users ADD COLUMN username TEXT;
+CREATE UNIQUE INDEX users_username ON users (username COLLATE NOCASE);
+ALTER TABLE users ADD COLUMN reference TEXT;
+ALTER TABLE users ADD COLUMN custom TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE users ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE users ADD COLUMN last_login_at INTEGER;
+ALTER TABLE orgs ADD COLUMN reference TEXT;
+ALTER TABLE orgs ADD COLUMN custom TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE orgs ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE memberships ADD COLUMN created_at INTEGER;
+"""
+
+_DEMO_USERNAMES = (("usr_ada", "ada"), ("usr_grace", "grace"))
+
 # (id, email, first name, last name), in the order of the login page's buttons.
 _DEMO_USERS = (
     ("usr_ada", "ada@example.com", "Ada", "Lovelace"),
@@ -83,8 +107,16 @@ class DirectoryError(ValueError):
     """A change the directory refuses; the message can be shown to the user."""
 
 
-class EmailTakenError(DirectoryError):
+class ConflictError(DirectoryError):
+    """The change collides with another record (a taken email, a second membership of one org)."""
+
+
+class EmailTakenError(ConflictError):
     """Another user already has this email address."""
+
+
+class UsernameTakenError(ConflictError):
+    """Another user already has this username."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +132,13 @@ class DirectoryUser:
     demo_order: int | None
     #: The org picked on ``/accounts``, marked ``selected`` in the user's tokens.
     selected_org_id: str | None
+    username: str | None = None
+    reference: str | None = None
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    #: ``"active"`` or ``"inactive"``.
+    state: str = "active"
+    created_at: int | None = None
+    last_login_at: int | None = None
 
     @property
     def name(self) -> str:
@@ -113,6 +152,18 @@ class DirectoryUser:
 
 
 @dataclass(frozen=True)
+class DirectoryOrg:
+    """An org (an account) of the development realm."""
+
+    id: str
+    name: str
+    state: str
+    reference: str | None
+    custom: Mapping[str, Any]
+    created_at: int
+
+
+@dataclass(frozen=True)
 class DirectoryMembership:
     """A user's membership of an org, with the org's name and the permissions it grants."""
 
@@ -120,6 +171,10 @@ class DirectoryMembership:
     org_id: str
     org_name: str
     permissions: tuple[str, ...]
+    user_id: str
+    #: True when this is the org the user picked on ``/accounts``.
+    selected: bool = False
+    created_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +224,26 @@ class Directory:
             ).fetchall()
         return [_user(row) for row in rows]
 
+    def user_by_login(self, login: str) -> DirectoryUser | None:
+        """The user whose id, email or username is ``login``, or ``None``."""
+        login = login.strip()
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE id = ? OR email = ? OR username = ? COLLATE NOCASE"
+                " ORDER BY id = ? DESC LIMIT 1",
+                (login, login, login, login),
+            ).fetchone()
+        return _user(row) if row else None
+
+    def list_users(
+        self, *, limit: int, after: str | None = None, email: str | None = None, state: str | None = None
+    ) -> tuple[list[DirectoryUser], bool]:
+        """Up to ``limit`` users ordered by id, after the id ``after``; and whether more follow."""
+        where, args = _filters({"email = ?": email, "state = ?": state})
+        with self._connect() as db:
+            rows, more = _page(db, f"SELECT {_USER_COLUMNS} FROM users", "id", where, args, after, limit)
+        return [_user(row) for row in rows], more
+
     def authenticate(self, email: str, password: str) -> DirectoryUser | None:
         """The user with this email and password, or ``None`` when either is wrong."""
         with self._connect() as db:
@@ -179,61 +254,234 @@ class Directory:
             return None
         return _user(row[:-1])
 
+    def check_password(self, user_id: str, password: str) -> bool:
+        """True when ``password`` is the password of user ``user_id``."""
+        with self._connect() as db:
+            row = db.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+        return row is not None and check_password_hash(row[0], password)
+
+    def password_fingerprint(self, user_id: str) -> str | None:
+        """A short digest of the user's password hash: it changes whenever the password does."""
+        with self._connect() as db:
+            row = db.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+        return hashlib.sha256(row[0].encode("utf-8")).hexdigest()[:16] if row else None
+
     def create_user(
-        self, *, email: str, password: str, first_name: str = "", last_name: str = "", org_name: str | None = None
+        self,
+        *,
+        email: str,
+        password: str | None,
+        first_name: str = "",
+        last_name: str = "",
+        org_name: str | None = None,
+        username: str | None = None,
+        reference: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        email_verified: bool = False,
+        state: str = "active",
     ) -> DirectoryUser:
         """Sign up a user; with ``org_name``, also a new org where they are ``site:admin``.
 
-        Raises :class:`EmailTakenError` when the email address is in use.
+        A user created without a password cannot log in with one until it is
+        set. Raises :class:`EmailTakenError` or :class:`UsernameTakenError`.
         """
         user_id = _new_id("usr")
         now = int(time.time())
+        # Without a password, the hash of a random one: nobody knows it.
+        password_hash = generate_password_hash(password if password is not None else secrets.token_urlsafe(24))
         try:
             with self._connect() as db:
                 db.execute(
-                    "INSERT INTO users (id, email, first_name, last_name, password_hash, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (user_id, email, first_name, last_name, generate_password_hash(password), now),
+                    "INSERT INTO users (id, email, first_name, last_name, password_hash, email_verified, created_at,"
+                    " username, reference, custom, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        user_id,
+                        email,
+                        first_name,
+                        last_name,
+                        password_hash,
+                        int(email_verified),
+                        now,
+                        username,
+                        reference,
+                        json.dumps(dict(custom or {})),
+                        state,
+                    ),
                 )
                 if org_name:
                     org_id = _new_id("org")
                     db.execute("INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)", (org_id, org_name, now))
                     db.execute(
-                        "INSERT INTO memberships (id, user_id, org_id, permissions) VALUES (?, ?, ?, ?)",
-                        (_new_id("mb"), user_id, org_id, json.dumps(["site:admin"])),
+                        "INSERT INTO memberships (id, user_id, org_id, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
+                        (_new_id("mb"), user_id, org_id, json.dumps(["site:admin"]), now),
                     )
         except sqlite3.IntegrityError as exc:
-            raise EmailTakenError(f"{email} already has an account; log in instead.") from exc
+            raise _user_conflict(exc, email, username, "already has an account; log in instead") from exc
         user = self.user(user_id)
         assert user is not None
         return user
 
-    def update_profile(self, user_id: str, *, first_name: str, last_name: str, email: str) -> DirectoryUser:
-        """Change a user's names and email. Raises :class:`EmailTakenError` when the email is in use."""
-        try:
-            with self._connect() as db:
-                db.execute(
-                    "UPDATE users SET first_name = ?, last_name = ?, email = ? WHERE id = ?",
-                    (first_name, last_name, email, user_id),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise EmailTakenError(f"{email} is already used by another account.") from exc
+    def update_user(self, user_id: str, changes: Mapping[str, Any]) -> DirectoryUser:
+        """Change the given fields of a user and return them.
+
+        ``changes`` may hold ``email``, ``first_name``, ``last_name``,
+        ``username``, ``reference``, ``custom``, ``state``, ``email_verified``
+        and ``password``. Raises :class:`EmailTakenError`,
+        :class:`UsernameTakenError`, or :class:`DirectoryError` when the user
+        does not exist.
+        """
+        columns = dict(changes)
+        if "password" in columns:
+            columns["password_hash"] = generate_password_hash(columns.pop("password"))
+        if "custom" in columns:
+            columns["custom"] = json.dumps(dict(columns["custom"] or {}))
+        if "email_verified" in columns:
+            columns["email_verified"] = int(bool(columns["email_verified"]))
+        unknown = set(columns) - _USER_UPDATABLE
+        if unknown:
+            raise ValueError(f"users have no field {', '.join(sorted(unknown))}")
+        if columns:
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            try:
+                with self._connect() as db:
+                    db.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*columns.values(), user_id))
+            except sqlite3.IntegrityError as exc:
+                raise _user_conflict(
+                    exc, changes.get("email"), changes.get("username"), "is already used by another account"
+                ) from exc
         user = self.user(user_id)
         if user is None:
             raise DirectoryError("This user no longer exists.")
         return user
+
+    def update_profile(self, user_id: str, *, first_name: str, last_name: str, email: str) -> DirectoryUser:
+        """Change a user's names and email. Raises :class:`EmailTakenError` when the email is in use."""
+        return self.update_user(user_id, {"first_name": first_name, "last_name": last_name, "email": email})
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete a user with their memberships and sessions; ``False`` when there was no such user."""
+        with self._connect() as db:
+            db.execute("DELETE FROM memberships WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            deleted = db.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount
+        return deleted > 0
+
+    # Orgs ------------------------------------------------------------------
+
+    def org(self, org_id: str) -> DirectoryOrg | None:
+        """The org with this id, or ``None``."""
+        with self._connect() as db:
+            row = db.execute(f"SELECT {_ORG_COLUMNS} FROM orgs WHERE id = ?", (org_id,)).fetchone()
+        return _org(row) if row else None
+
+    def list_orgs(
+        self, *, limit: int, after: str | None = None, state: str | None = None
+    ) -> tuple[list[DirectoryOrg], bool]:
+        """Up to ``limit`` orgs ordered by id, after the id ``after``; and whether more follow."""
+        where, args = _filters({"state = ?": state})
+        with self._connect() as db:
+            rows, more = _page(db, f"SELECT {_ORG_COLUMNS} FROM orgs", "id", where, args, after, limit)
+        return [_org(row) for row in rows], more
+
+    def create_org(
+        self,
+        *,
+        name: str,
+        reference: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        state: str = "active",
+    ) -> DirectoryOrg:
+        """Create an org and return it."""
+        org_id = _new_id("org")
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO orgs (id, name, created_at, reference, custom, state) VALUES (?, ?, ?, ?, ?, ?)",
+                (org_id, name, int(time.time()), reference, json.dumps(dict(custom or {})), state),
+            )
+        org = self.org(org_id)
+        assert org is not None
+        return org
+
+    def update_org(self, org_id: str, changes: Mapping[str, Any]) -> DirectoryOrg | None:
+        """Change ``name``, ``reference``, ``custom`` or ``state`` of an org; ``None`` when there is no such org."""
+        columns = dict(changes)
+        if "custom" in columns:
+            columns["custom"] = json.dumps(dict(columns["custom"] or {}))
+        unknown = set(columns) - _ORG_UPDATABLE
+        if unknown:
+            raise ValueError(f"orgs have no field {', '.join(sorted(unknown))}")
+        if columns:
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            with self._connect() as db:
+                db.execute(f"UPDATE orgs SET {assignments} WHERE id = ?", (*columns.values(), org_id))
+        return self.org(org_id)
+
+    def delete_org(self, org_id: str) -> bool:
+        """Delete an org and its memberships; ``False`` when there was no such org."""
+        with self._connect() as db:
+            db.execute("DELETE FROM memberships WHERE org_id = ?", (org_id,))
+            db.execute("UPDATE users SET selected_org_id = NULL WHERE selected_org_id = ?", (org_id,))
+            deleted = db.execute("DELETE FROM orgs WHERE id = ?", (org_id,)).rowcount
+        return deleted > 0
 
     # Memberships -----------------------------------------------------------
 
     def memberships(self, user_id: str) -> list[DirectoryMembership]:
         """The user's memberships, oldest first."""
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT m.id, m.org_id, o.name, m.permissions FROM memberships m JOIN orgs o ON o.id = m.org_id"
-                " WHERE m.user_id = ? ORDER BY m.rowid",
-                (user_id,),
-            ).fetchall()
-        return [DirectoryMembership(row[0], row[1], row[2], tuple(json.loads(row[3]))) for row in rows]
+            rows = db.execute(f"{_MEMBERSHIP_SELECT} WHERE m.user_id = ? ORDER BY m.rowid", (user_id,)).fetchall()
+        return [_membership(row) for row in rows]
+
+    def membership_by_id(self, membership_id: str) -> DirectoryMembership | None:
+        """The membership with this id, or ``None``."""
+        with self._connect() as db:
+            row = db.execute(f"{_MEMBERSHIP_SELECT} WHERE m.id = ?", (membership_id,)).fetchone()
+        return _membership(row) if row else None
+
+    def list_memberships(
+        self, *, limit: int, after: str | None = None, user_id: str | None = None, org_id: str | None = None
+    ) -> tuple[list[DirectoryMembership], bool]:
+        """Up to ``limit`` memberships ordered by id, after the id ``after``; and whether more follow."""
+        where, args = _filters({"m.user_id = ?": user_id, "m.org_id = ?": org_id})
+        with self._connect() as db:
+            rows, more = _page(db, _MEMBERSHIP_SELECT, "m.id", where, args, after, limit)
+        return [_membership(row) for row in rows], more
+
+    def create_membership(self, *, user_id: str, org_id: str, permissions: Sequence[str] = ()) -> DirectoryMembership:
+        """Make ``user_id`` a member of ``org_id``.
+
+        Raises :class:`DirectoryError` when the user or org does not exist, and
+        :class:`ConflictError` when the user is a member already.
+        """
+        if self.user(user_id) is None:
+            raise DirectoryError("User not found.")
+        if self.org(org_id) is None:
+            raise DirectoryError("Org not found.")
+        membership_id = _new_id("mb")
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO memberships (id, user_id, org_id, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (membership_id, user_id, org_id, json.dumps(list(permissions)), int(time.time())),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError("User is already a member of this org.") from exc
+        membership = self.membership_by_id(membership_id)
+        assert membership is not None
+        return membership
+
+    def update_membership(self, membership_id: str, *, permissions: Sequence[str]) -> DirectoryMembership | None:
+        """Replace a membership's permissions; ``None`` when there is no such membership."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE memberships SET permissions = ? WHERE id = ?", (json.dumps(list(permissions)), membership_id)
+            )
+        return self.membership_by_id(membership_id)
+
+    def delete_membership(self, membership_id: str) -> bool:
+        """Delete a membership; ``False`` when there was no such membership."""
+        with self._connect() as db:
+            return db.execute("DELETE FROM memberships WHERE id = ?", (membership_id,)).rowcount > 0
 
     def membership(self, user_id: str, org_id: str) -> DirectoryMembership | None:
         """The user's membership of ``org_id``, or ``None``."""
@@ -263,7 +511,20 @@ class Directory:
                 "INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)",
                 (session.id, session.user_id, session.created_at),
             )
+            db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (session.created_at, user_id))
         return session
+
+    def list_sessions(
+        self, *, limit: int, after: str | None = None, user_id: str | None = None
+    ) -> tuple[list[LoginSession], bool]:
+        """Up to ``limit`` sessions still on (not logged out), ordered by id; and whether more follow."""
+        where, args = _filters({"user_id = ?": user_id})
+        where.append("ended_at IS NULL")
+        with self._connect() as db:
+            rows, more = _page(
+                db, "SELECT id, user_id, created_at, ended_at FROM sessions", "id", where, args, after, limit
+            )
+        return [LoginSession(*row) for row in rows], more
 
     def session(self, session_id: str) -> LoginSession | None:
         """The session with this id, ended or not, or ``None``."""
@@ -273,12 +534,13 @@ class Directory:
             ).fetchone()
         return LoginSession(*row) if row else None
 
-    def end_session(self, session_id: str) -> None:
-        """Mark the session ended (a logout). Unknown or already ended sessions are left alone."""
+    def end_session(self, session_id: str) -> bool:
+        """Mark the session ended (a logout); ``False`` when it was unknown or had ended already."""
         with self._connect() as db:
-            db.execute(
+            changed = db.execute(
                 "UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (int(time.time()), session_id)
-            )
+            ).rowcount
+        return changed > 0
 
     # Storage ---------------------------------------------------------------
 
@@ -291,23 +553,53 @@ class Directory:
                 yield db
 
     def _create_if_new(self) -> None:
+        """Create the database, or bring one written by an older version up to date."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # two processes starting together must not both seed
             (version,) = db.execute("PRAGMA user_version").fetchone()
             if version >= SCHEMA_VERSION:
                 return
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            _seed(db)
+            if version < 1:
+                _run_script(db, _SCHEMA_V1)
+                _seed(db)
+            if version < 2:
+                _run_script(db, _SCHEMA_V2)
+                for user_id, username in _DEMO_USERNAMES:
+                    db.execute("UPDATE users SET username = ? WHERE id = ?", (username, user_id))
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-_USER_COLUMNS = "id, email, first_name, last_name, email_verified, demo_order, selected_org_id"
+_USER_COLUMNS = (
+    "id, email, first_name, last_name, email_verified, demo_order, selected_org_id,"
+    " username, reference, custom, state, created_at, last_login_at"
+)
+_USER_UPDATABLE = frozenset(
+    {"email", "first_name", "last_name", "username", "reference", "custom", "state", "email_verified", "password_hash"}
+)
+_ORG_COLUMNS = "id, name, state, reference, custom, created_at"
+_ORG_UPDATABLE = frozenset({"name", "reference", "custom", "state"})
+_MEMBERSHIP_SELECT = (
+    "SELECT m.id, m.org_id, o.name, m.permissions, m.user_id, COALESCE(u.selected_org_id = m.org_id, 0),"
+    " m.created_at FROM memberships m JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id"
+)
 
 
 def _user(row: tuple[object, ...] | sqlite3.Row) -> DirectoryUser:
-    user_id, email, first_name, last_name, verified, demo_order, selected = tuple(row)
+    (
+        user_id,
+        email,
+        first_name,
+        last_name,
+        verified,
+        demo_order,
+        selected,
+        username,
+        reference,
+        custom,
+        state,
+        created_at,
+        last_login_at,
+    ) = tuple(row)
     return DirectoryUser(
         id=str(user_id),
         email=str(email),
@@ -316,7 +608,74 @@ def _user(row: tuple[object, ...] | sqlite3.Row) -> DirectoryUser:
         email_verified=bool(verified),
         demo_order=demo_order if isinstance(demo_order, int) else None,
         selected_org_id=selected if isinstance(selected, str) else None,
+        username=username if isinstance(username, str) else None,
+        reference=reference if isinstance(reference, str) else None,
+        custom=json.loads(str(custom)),
+        state=str(state),
+        created_at=created_at if isinstance(created_at, int) else None,
+        last_login_at=last_login_at if isinstance(last_login_at, int) else None,
     )
+
+
+def _org(row: tuple[object, ...] | sqlite3.Row) -> DirectoryOrg:
+    org_id, name, state, reference, custom, created_at = tuple(row)
+    return DirectoryOrg(
+        id=str(org_id),
+        name=str(name),
+        state=str(state),
+        reference=reference if isinstance(reference, str) else None,
+        custom=json.loads(str(custom)),
+        created_at=int(created_at) if isinstance(created_at, int) else 0,
+    )
+
+
+def _membership(row: tuple[object, ...] | sqlite3.Row) -> DirectoryMembership:
+    membership_id, org_id, org_name, permissions, user_id, selected, created_at = tuple(row)
+    return DirectoryMembership(
+        id=str(membership_id),
+        org_id=str(org_id),
+        org_name=str(org_name),
+        permissions=tuple(json.loads(str(permissions))),
+        user_id=str(user_id),
+        selected=bool(selected),
+        created_at=created_at if isinstance(created_at, int) else None,
+    )
+
+
+def _filters(conditions: Mapping[str, str | None]) -> tuple[list[str], list[object]]:
+    """The SQL conditions whose value is given, and their values."""
+    given = [(condition, value) for condition, value in conditions.items() if value is not None]
+    return [condition for condition, _ in given], [value for _, value in given]
+
+
+def _page(
+    db: sqlite3.Connection,
+    select: str,
+    id_column: str,
+    where: list[str],
+    args: list[object],
+    after: str | None,
+    limit: int,
+) -> tuple[list[Any], bool]:
+    """Up to ``limit`` rows of ``select`` ordered by id, after the id ``after``; and whether more follow."""
+    if after is not None:
+        where = [*where, f"{id_column} > ?"]
+        args = [*args, after]
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = db.execute(f"{select}{condition} ORDER BY {id_column} LIMIT ?", (*args, limit + 1)).fetchall()
+    return rows[:limit], len(rows) > limit
+
+
+def _user_conflict(exc: sqlite3.IntegrityError, email: Any, username: Any, what: str) -> ConflictError:
+    if "username" in str(exc):
+        return UsernameTakenError(f"The username {username} {what}.")
+    return EmailTakenError(f"{email} {what}.")
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _seed(db: sqlite3.Connection) -> None:

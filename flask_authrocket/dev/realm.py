@@ -1,21 +1,25 @@
-"""The development realm: its directory, its token issuer and its Login URLs, held together.
+"""The development realm: its directory, its token issuer, its Login URLs and its API key, held together.
 
 One :class:`Realm` lives in ``app.extensions["dev_loginrocket"]``; the pages
-ask it for tokens and for where to send the browser.
+ask it for tokens and for where to send the browser, the Core API under
+``/v2`` for its API key and for the sessions behind tokens.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 from flask import current_app
 
 from ..issuer import TokenIssuer, login_claims
-from .directory import Directory, DirectoryUser
+from ..models import Session
+from ..tokens import TokenVerifier
+from .directory import Directory, DirectoryUser, LoginSession
 from .login_urls import redirect_target
+from .traffic import Traffic
 
 #: The ``rid`` of every token the development LoginRocket issues.
 REALM_ID = "rl_dev"
@@ -23,12 +27,21 @@ REALM_ID = "rl_dev"
 
 @dataclass(frozen=True)
 class Realm:
-    """What the development LoginRocket serves: users (``directory``), tokens (``issuer``), Login URLs."""
+    """What the development LoginRocket serves: users (``directory``), tokens (``issuer``), Login URLs.
+
+    ``api_key`` is the key every call to the Core API under ``/v2`` must
+    carry; ``verifier`` checks this realm's own tokens (the real
+    :class:`~flask_authrocket.tokens.TokenVerifier`, with the issuer's key);
+    ``traffic`` counts the API's calls and holds the faults queued for it.
+    """
 
     directory: Directory
     issuer: TokenIssuer
     login_urls: tuple[str, ...]
     token_ttl: int
+    api_key: str = field(repr=False)
+    verifier: TokenVerifier = field(repr=False)
+    traffic: Traffic = field(default_factory=Traffic, repr=False)
 
     def token_for(self, user: DirectoryUser, session_id: str) -> str:
         """A fresh login token for ``user`` in the current AuthRocket format, ``sid`` = ``session_id``.
@@ -65,6 +78,25 @@ class Realm:
                 warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
                 return self.issuer.issue(claims)
         return self.issuer.issue(claims)
+
+    def log_in(self, user: DirectoryUser) -> tuple[LoginSession, str]:
+        """A new LoginRocket session for ``user`` and a login token for it."""
+        session = self.directory.start_session(user.id)
+        return session, self.token_for(user, session.id)
+
+    def session_for_token(self, token: str) -> tuple[LoginSession, Session] | None:
+        """The live session behind a token of this realm, with the verified token; ``None`` when there is none.
+
+        ``None`` for a token that does not verify (forged, expired, another
+        realm's) and for one whose session was logged out or never existed.
+        """
+        verified = self.verifier.session_from_token(token)
+        if verified is None or verified.id is None:
+            return None
+        session = self.directory.session(verified.id)
+        if session is None or session.ended_at is not None or session.user_id != verified.user_id:
+            return None
+        return session, verified
 
     def redirect_target(self, redirect_uri: str | None) -> str:
         """``redirect_uri`` when a Login URL allows it, else the default Login URL."""

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler
 
 from .app import create_app, is_loopback
 
 logger = logging.getLogger("flask_authrocket")
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, logging login tokens in paths (``/v2/sessions/<token>``) as ``<token>``."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log the request line with any login token in it hidden."""
+        self.path = _TOKEN.sub("<token>", self.path)
+        super().log_request(code, size)
 
 
 def check_bind_host(host: str, *, allow_remote: bool = False) -> None:
@@ -44,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--secret", metavar="HS256SECRET", help="sign HS256 tokens with this shared secret")
     parser.add_argument("--instance", metavar="PATH", help="the instance folder for users, keys and the cookie secret")
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the key of the Core API under /v2 (default: generated once and kept in the instance folder)",
+    )
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (never in production)")
     args = parser.parse_args(argv)
     try:
@@ -59,10 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         config["DEV_LOGINROCKET_JWT_SECRET"] = args.secret
     if args.instance:
         config["DEV_LOGINROCKET_INSTANCE_PATH"] = args.instance
+    if args.api_key:
+        config["DEV_LOGINROCKET_API_KEY"] = args.api_key
     app = create_app(config)
     url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
     hs256 = app.extensions["dev_loginrocket"].issuer.algorithm == "HS256"
     trust = "AUTHROCKET_JWT_KEY=<the same secret>" if hs256 else "no AUTHROCKET_JWT_KEY (keys come from /connect/jwks)"
     logger.info("Configure your app with LOGINROCKET_URL=%s and %s.", url, trust)
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, load_dotenv=False)
+    # A development key on a loopback-only server: shown so that it can be pasted into the app's settings.
+    logger.info(
+        "Core API for your app: AUTHROCKET_URL=%sv2 AUTHROCKET_API_KEY=%s AUTHROCKET_REALM=rl_dev",
+        url,
+        app.extensions["dev_loginrocket"].api_key,
+    )
+    app.run(
+        host=args.host,
+        port=args.port,
+        debug=False,
+        use_reloader=False,
+        load_dotenv=False,
+        request_handler=RequestHandler,
+    )
     return 0

@@ -1,4 +1,4 @@
-"""The development LoginRocket's signing key, kept in the instance folder.
+"""The development LoginRocket's signing key (and its other secrets), kept in the instance folder.
 
 RS256 (the default): an RSA key is generated on first start and written to
 ``dev_loginrocket_signing_key.pem`` (mode 0600). It is a development key: it
@@ -8,6 +8,10 @@ the same across restarts and changes only with the key.
 
 HS256: when a shared secret is configured, tokens are signed with it instead
 and the key set at ``/connect/jwks`` is empty.
+
+The cookie secret (``dev_loginrocket_secret_key``) and the Core API's key
+(``dev_loginrocket_api_key``) are generated and kept the same way, when they
+are not configured.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ..issuer import TokenIssuer, generate_rsa_key, private_key_from_pem, privat
 
 SIGNING_KEY_FILE = "dev_loginrocket_signing_key.pem"
 SECRET_KEY_FILE = "dev_loginrocket_secret_key"
+API_KEY_FILE = "dev_loginrocket_api_key"
 
 
 def load_issuer(instance_path: str, *, secret: str | None = None) -> TokenIssuer:
@@ -41,6 +46,12 @@ def load_secret_key(instance_path: str) -> str:
     """The secret that signs the LoginRocket's own cookie, generated once and kept."""
     path = os.path.join(instance_path, SECRET_KEY_FILE)
     return read_or_create(path, lambda: secrets.token_urlsafe(32).encode("ascii")).decode("ascii").strip()
+
+
+def load_api_key(instance_path: str) -> str:
+    """The key of the development Core API (``ks_dev_...``), generated once and kept."""
+    path = os.path.join(instance_path, API_KEY_FILE)
+    return read_or_create(path, lambda: f"ks_dev_{secrets.token_hex(16)}".encode("ascii")).decode("ascii").strip()
 
 
 def key_thumbprint(key: rsa.RSAPrivateKey) -> str:
