@@ -39,12 +39,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The example app. ``LOGINROCKET_URL`` comes from ``config`` or the environment.
 
     ``INSTANCE_PATH`` in ``config`` (or ``EXAMPLE_INSTANCE_PATH``) says where the
-    projects database lives.
+    projects database lives. Any other setting can come from ``EXAMPLE_``-prefixed
+    environment variables (Flask's ``from_prefixed_env``, values parsed as JSON), e.g.
+    ``EXAMPLE_AUTHROCKET_MANAGED_SESSIONS=true EXAMPLE_AUTHROCKET_CACHE=redis://127.0.0.1:6379/0``.
     """
     config = dict(config or {})
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("EXAMPLE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path)
     app.config.from_mapping(DATABASE=os.path.join(app.instance_path, "projects.sqlite3"))
+    app.config.from_prefixed_env("EXAMPLE")
     app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
     authrocket.init_app(app)

@@ -16,19 +16,24 @@ Requests that carry no token do no verification work at all.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, redirect, request
 from werkzeug.wrappers import Response
 
 from . import guards, views
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .managed import SessionCheck, SessionState
 from .models import Session
 from .request import AuthRocketRequest, app_origin
 from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings
 from .tokens import Rejection, TokenVerifier
+
+if TYPE_CHECKING:
+    from .client import AuthRocketClient
 
 logger = logging.getLogger("flask_authrocket")
 
@@ -40,11 +45,59 @@ _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class _AppState:
-    """What the extension keeps for one app: its settings and verifier."""
+    """What the extension keeps for one app: its settings, verifier, API client and session check."""
 
     def __init__(self, settings: Settings, verifier: TokenVerifier) -> None:
         self.settings = settings
         self.verifier = verifier
+        self._client: AuthRocketClient | None = None
+        self._client_lock = threading.Lock()
+        self.session_check: SessionCheck | None = None
+        if settings.managed_sessions:
+            # Its own client, without retries: a request waits at most one
+            # AUTHROCKET_HTTP_TIMEOUT for the API, then the failure mode decides.
+            self.session_check = SessionCheck(
+                self._new_client(retries=0).sessions,
+                settings.cache,
+                ttl=settings.session_check_ttl,
+                failure=settings.session_check_failure,
+            )
+
+    @property
+    def client(self) -> AuthRocketClient:
+        """The app's Core API client, built on first use from its settings."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._new_client()
+        return self._client
+
+    def _new_client(self, **options: Any) -> AuthRocketClient:
+        from .client import AuthRocketClient  # apps without API calls never load it
+
+        settings = self.settings
+        return AuthRocketClient(
+            url=settings.api_url,
+            api_key=settings.api_key,
+            realm=settings.realm,
+            service=settings.service,
+            locale=settings.locale,
+            timeout=settings.http_timeout,
+            cache=settings.cache,
+            **options,
+        )
+
+    def verify(self, token: str) -> Session | Rejection:
+        """Verify ``token``; with managed sessions, also ask the API whether its session lives."""
+        result = self.verifier.verify(token)
+        if self.session_check is None or not isinstance(result, Session):
+            return result
+        state = self.session_check.state(result)
+        if state is SessionState.KNOWN:
+            return result
+        if state is SessionState.ENDED:
+            return Rejection("session_ended", "the session was logged out")
+        return Rejection("session_unavailable", "the AuthRocket API could not confirm the session", unavailable=True)
 
 
 class AuthRocket:
@@ -96,19 +149,13 @@ class AuthRocket:
         app.extensions["authrocket"] = self
 
         def load_session() -> Response | None:
-            authrocket = g.get("authrocket") or _load_request(state)
+            app_globals = g._get_current_object()  # one proxy lookup, not several
+            authrocket = app_globals.get("authrocket") or _load_request(state, app_globals)
             return authrocket._login_redirect
-
-        def store_cookie(response: Response) -> Response:
-            authrocket: AuthRocketRequest | None = g.get("authrocket")
-            if authrocket is not None and (authrocket._cookie_to_store or authrocket._clear_cookie):
-                _write_cookie(settings, authrocket, response)
-            return response
 
         # First of all before-request functions, so that every other hook and
         # guard already sees the session.
         app.before_request_funcs.setdefault(None, []).insert(0, load_session)
-        app.after_request(store_cookie)
         app.context_processor(_template_context)
         app.register_error_handler(LoginRequired, self._answer_login_required)
         app.register_error_handler(PermissionDenied, self._answer_permission_denied)
@@ -139,6 +186,19 @@ class AuthRocket:
     def settings(self) -> Settings:
         """The checked settings of the current app."""
         return self._state().settings
+
+    @property
+    def client(self) -> AuthRocketClient:
+        """The current app's Core API client, configured from ``AUTHROCKET_URL``, ``AUTHROCKET_API_KEY`` ...
+
+        >>> authrocket.client.users.get("usr_0vKhXCrhd5Gp4wXY7h2aaz")  # doctest: +SKIP
+        """
+        return self._state().client
+
+    @property
+    def session_check(self) -> SessionCheck | None:
+        """The managed-sessions check of the current app, or ``None`` when they are off."""
+        return self._state().session_check
 
     @property
     def verifier(self) -> TokenVerifier:
@@ -179,23 +239,31 @@ class AuthRocket:
         return guards.permission_denied_response(error)
 
 
-def _load_request(state: _AppState) -> AuthRocketRequest:
-    """Turn the query token, the Bearer header or the cookie into ``g.authrocket``."""
+def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketRequest:
+    """Turn the query token, the Bearer header or the cookie into ``g.authrocket``.
+
+    This runs on every request, so it reads the WSGI environ directly and does
+    nothing more when no token was sent.
+    """
     settings = state.settings
     authrocket = AuthRocketRequest(settings)
-    g.authrocket = authrocket
-    verify = state.verifier.verify
+    target = app_globals if app_globals is not None else g
+    target.authrocket = authrocket
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
+    method = req.method
+    verify = state.verify if state.session_check is not None else state.verifier.verify
 
     # 1. ?token= on GET. A cheap byte test first: most requests have no token.
-    if request.method == "GET" and b"token=" in request.query_string:
-        token = request.args.get("token")
+    if method == "GET" and b"token=" in req.query_string:
+        token = req.args.get("token")
         if token:
             result = verify(token)
             if isinstance(result, Session):
                 authrocket.current_session = result
                 authrocket.token_source = "query"
                 if _cookie_can_hold(settings, result):
-                    authrocket._cookie_to_store = result
+                    authrocket._store_cookie(result)
                     answer = redirect(authrocket.safe_this_uri(), 302)
                     answer.headers["Cache-Control"] = "no-store"
                     authrocket._login_redirect = answer
@@ -203,7 +271,7 @@ def _load_request(state: _AppState) -> AuthRocketRequest:
             _note_rejection(authrocket, result)
 
     # 2. Authorization: Bearer <token> (the scheme is case-insensitive).
-    authorization = request.headers.get("Authorization")
+    authorization = environ.get("HTTP_AUTHORIZATION")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
         credentials = credentials.strip()
@@ -217,10 +285,11 @@ def _load_request(state: _AppState) -> AuthRocketRequest:
             _note_rejection(authrocket, result)
 
     # 3. The cookie.
-    if settings.cookie_name:
-        token = request.cookies.get(settings.cookie_name)
+    cookie_name = settings.cookie_name
+    if cookie_name:
+        token = _cookie_value(req, cookie_name)
         if token:
-            if request.method in _UNSAFE_METHODS and _is_cross_site():
+            if method in _UNSAFE_METHODS and _is_cross_site():
                 # A form post from another site: the browser attached the
                 # cookie, but the user did not mean to act here.
                 authrocket.cross_site = True
@@ -232,8 +301,27 @@ def _load_request(state: _AppState) -> AuthRocketRequest:
             else:
                 _note_rejection(authrocket, result)
                 if not result.unavailable:
-                    authrocket._clear_cookie = True
+                    authrocket.clear_cookie()
     return authrocket
+
+
+def _cookie_value(req: Any, name: str) -> str | None:
+    """The value of cookie ``name``, without parsing every cookie of the request.
+
+    Login tokens are base64url and dots, never quoted; anything unusual is
+    left to Werkzeug's full parser, so the answer is always Werkzeug's.
+    """
+    raw: str | None = req.environ.get("HTTP_COOKIE")
+    if not raw or name not in raw:
+        return None
+    for part in raw.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            if '"' in value or "\\" in value or "%" in value:
+                break
+            return value.strip() or None
+    found: str | None = req.cookies.get(name)
+    return found
 
 
 def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection) -> None:
@@ -263,35 +351,6 @@ def _cookie_can_hold(settings: Settings, session: Session) -> bool:
         )
         return False
     return True
-
-
-def _write_cookie(settings: Settings, authrocket: AuthRocketRequest, response: Response) -> None:
-    name = settings.cookie_name
-    if not name:
-        return
-    secure = request.is_secure if settings.cookie_secure is None else settings.cookie_secure
-    session = authrocket._cookie_to_store
-    if session is not None:
-        response.set_cookie(
-            name,
-            session.token,
-            max_age=settings.cookie_max_age,
-            expires=None if settings.cookie_max_age is not None else session.expires_at,
-            path=settings.cookie_path,
-            domain=settings.cookie_domain,
-            secure=secure,
-            httponly=settings.cookie_httponly,
-            samesite=settings.cookie_samesite,
-        )
-    elif authrocket._clear_cookie:
-        response.delete_cookie(
-            name,
-            path=settings.cookie_path,
-            domain=settings.cookie_domain,
-            secure=secure,
-            httponly=settings.cookie_httponly,
-            samesite=settings.cookie_samesite,
-        )
 
 
 def _template_context() -> dict[str, Any]:

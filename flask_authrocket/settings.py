@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from cachelib import BaseCache, SimpleCache
+
 from .errors import ConfigurationError
 
 #: Read from the environment when the Flask config leaves them unset (REFERENCE.md).
@@ -47,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "AUTHROCKET_HTTP_TIMEOUT": 5,
     "AUTHROCKET_JWKS_TTL": 3600,
     "AUTHROCKET_JWKS_MIN_INTERVAL": 30,
+    "AUTHROCKET_MANAGED_SESSIONS": False,
+    "AUTHROCKET_SESSION_CHECK_TTL": 300,
+    "AUTHROCKET_SESSION_CHECK_FAILURE": "open",
+    "AUTHROCKET_CACHE": None,
 }
 
 
@@ -78,6 +84,11 @@ class Settings:
     http_timeout: float
     jwks_ttl: float
     jwks_min_interval: float
+    managed_sessions: bool
+    session_check_ttl: float
+    session_check_failure: str  # "open" or "closed"
+    #: The cachelib cache shared by session checks and API GETs (``SimpleCache`` by default).
+    cache: BaseCache
     #: Where each environment-capable key came from: "config", "environment" or "unset".
     sources: Mapping[str, str]
 
@@ -150,6 +161,19 @@ class Settings:
             raise ConfigurationError(
                 f"AUTHROCKET_LOGOUT_URL must be a path starting with '/' or None, not {logout_url!r}."
             )
+        managed_sessions = _bool(get, "AUTHROCKET_MANAGED_SESSIONS")
+        if managed_sessions:
+            for key in ("AUTHROCKET_URL", "AUTHROCKET_API_KEY"):
+                if values[key] is None:
+                    raise ConfigurationError(
+                        f"AUTHROCKET_MANAGED_SESSIONS checks sessions through the Core API, which needs {key}; "
+                        f"set it (Realm -> Integration -> API keys), or turn AUTHROCKET_MANAGED_SESSIONS off."
+                    )
+        session_check_failure = get("AUTHROCKET_SESSION_CHECK_FAILURE")
+        if session_check_failure not in ("open", "closed"):
+            raise ConfigurationError(
+                f"AUTHROCKET_SESSION_CHECK_FAILURE must be 'open' or 'closed', not {session_check_failure!r}."
+            )
         cookie_name = get("AUTHROCKET_COOKIE_NAME")
         if cookie_name is not None and (not isinstance(cookie_name, str) or not cookie_name or ";" in cookie_name):
             raise ConfigurationError(f"AUTHROCKET_COOKIE_NAME must be a cookie name or None, not {cookie_name!r}.")
@@ -179,6 +203,10 @@ class Settings:
             http_timeout=_number(get, "AUTHROCKET_HTTP_TIMEOUT", minimum=0.001),
             jwks_ttl=_number(get, "AUTHROCKET_JWKS_TTL", minimum=1),
             jwks_min_interval=_number(get, "AUTHROCKET_JWKS_MIN_INTERVAL", minimum=0),
+            managed_sessions=managed_sessions,
+            session_check_ttl=_number(get, "AUTHROCKET_SESSION_CHECK_TTL", minimum=1),
+            session_check_failure=session_check_failure,
+            cache=_cache(get("AUTHROCKET_CACHE")),
             sources=sources,
         )
 
@@ -234,3 +262,41 @@ def _optional_int(get: Any, key: str) -> int | None:
     if get(key) is None:
         return None
     return int(_number(get, key, minimum=0))
+
+
+def _cache(value: Any) -> BaseCache:
+    """``AUTHROCKET_CACHE``: a cachelib cache, a ``redis://`` URL, or ``None`` (in-process)."""
+    if value is None:
+        return SimpleCache(threshold=10_000)
+    if isinstance(value, BaseCache):
+        return value
+    if isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss"):
+        return redis_cache(value)
+    raise ConfigurationError(
+        "AUTHROCKET_CACHE must be a cachelib cache (e.g. cachelib.RedisCache(...)), a redis:// URL "
+        f"or None, not {value!r}."
+    )
+
+
+def redis_cache(url: str) -> BaseCache:
+    """A cachelib ``RedisCache`` for ``url`` (``redis://[:password@]host[:port][/db]``).
+
+    Keys are prefixed with ``flask_authrocket:`` so the extension can share a
+    Redis database with other users. Needs the ``redis`` package
+    (``pip install flask-authrocket[redis]``).
+    """
+    try:
+        import redis
+    except ImportError:
+        raise ConfigurationError(
+            "AUTHROCKET_CACHE is a redis:// URL but the redis package is not installed; "
+            "pip install 'flask-authrocket[redis]'."
+        ) from None
+    from cachelib import RedisCache
+
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # Fail fast: a cache that does not answer is skipped, never waited for.
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+    return RedisCache(client, key_prefix="flask_authrocket:")

@@ -7,7 +7,7 @@ Both return to ``AUTHROCKET_POST_LOGOUT_PATH`` on this app.
 
 from __future__ import annotations
 
-from flask import redirect
+from flask import current_app, redirect
 from werkzeug.wrappers import Response
 
 from .guards import login_exempt
@@ -22,8 +22,14 @@ def full_logout() -> Response:
 
     Redirects to LoginRocket's ``/logout`` with ``redirect_uri`` set to the
     post-logout path on this app and ``session`` set to the current session.
+    With ``AUTHROCKET_MANAGED_SESSIONS``, the session is also deleted through
+    the Core API (and marked ended in ``AUTHROCKET_CACHE``), so the logout
+    holds on every app of the realm.
     """
     authrocket = current_authrocket()
+    session_check = current_app.extensions["authrocket"].session_check
+    if session_check is not None and authrocket.current_session is not None:
+        session_check.end(authrocket.current_session)
     back = authrocket.request_uri(authrocket.settings.post_logout_path)
     target = authrocket.ar_logout_url(redirect_uri=back)
     authrocket.clear_cookie()

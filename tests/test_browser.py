@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from cachelib import SimpleCache
 from werkzeug.serving import make_server
 
 from examples.app import create_app as create_example
@@ -314,3 +315,81 @@ def test_bearer_call_with_a_token_from_the_development_loginrocket(page, stack):
     assert answer.json()["org"]["name"] == "Acme Inc."
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+
+
+# -- log out everywhere: two apps of one realm, managed sessions ---------------------------
+
+API_KEY = "ks_browser_test"
+
+
+@dataclass
+class TwoApps:
+    loginrocket_url: str
+    first_url: str
+    second_url: str
+
+
+@pytest.fixture(scope="module")
+def two_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoApps]:
+    """Two example apps of one realm with managed sessions on, sharing one cache
+    (in one process, a ``SimpleCache`` shared stands in for Redis).
+
+    Browsers share cookies between the ports of one host, so each app names its
+    login cookie differently, as two apps on one domain would.
+    """
+    root = tmp_path_factory.mktemp("two-apps")
+    ports = (_free_port(), _free_port())
+    urls = [f"http://127.0.0.1:{port}/" for port in ports]
+    loginrocket = _Server(
+        create_loginrocket(
+            {
+                "DEV_LOGINROCKET_LOGIN_URLS": urls,
+                "DEV_LOGINROCKET_INSTANCE_PATH": str(root / "loginrocket"),
+                "DEV_LOGINROCKET_API_KEY": API_KEY,
+            }
+        )
+    )
+    loginrocket_url = f"http://127.0.0.1:{loginrocket.port}/"
+    servers = []
+    shared_cache = SimpleCache()
+    for number, port in enumerate(ports):
+        app = create_example(
+            {
+                "LOGINROCKET_URL": loginrocket_url,
+                "AUTHROCKET_URL": loginrocket_url + "v2",
+                "AUTHROCKET_API_KEY": API_KEY,
+                "AUTHROCKET_MANAGED_SESSIONS": True,
+                "AUTHROCKET_CACHE": shared_cache,
+                "AUTHROCKET_COOKIE_NAME": f"arToken{number}",
+                "INSTANCE_PATH": str(root / f"example-{number}"),
+            }
+        )
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    yield TwoApps(loginrocket_url, *urls)
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    loginrocket.close()
+
+
+def test_log_out_everywhere_ends_the_login_on_the_other_app_too(page, two_apps, stack):
+    page.goto(two_apps.first_url + "dashboard/")
+    page.get_by_role("button", name="Log in as Ada Lovelace").click()
+    expect(page).to_have_url(two_apps.first_url + "dashboard/")
+    page.goto(two_apps.second_url + "dashboard/")  # LoginRocket remembers her: straight back
+    expect(page).to_have_url(two_apps.second_url + "dashboard/")
+    expect(page.locator("nav")).to_contain_text("Hi, Ada!")
+
+    page.goto(two_apps.first_url)
+    page.get_by_role("link", name="Logout").click()
+    expect(page).to_have_url(two_apps.first_url)
+
+    # The second app still holds its cookie, but the session behind it is gone:
+    # the shared cache says so at once (without it, within AUTHROCKET_SESSION_CHECK_TTL).
+    assert "arToken1" in {cookie["name"] for cookie in page.context.cookies(two_apps.second_url)}
+    page.goto(two_apps.second_url + "dashboard/")
+    expect(page).to_have_url(re.compile(re.escape(two_apps.loginrocket_url) + "login"))
+    stack.shot(page, "logged-out-everywhere")
+    assert "arToken1" not in {cookie["name"] for cookie in page.context.cookies(two_apps.second_url)}

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from cachelib import RedisCache, SimpleCache
 from conftest import HS_SECRET, LOGINROCKET_URL, add_demo_routes, token_for
 from flask import Flask
 
@@ -288,3 +289,73 @@ def test_settings_repr_hides_the_secrets():
     assert HS_SECRET not in shown
     assert "ks_very_secret_api_key" not in shown
     assert settings.jwt_key == HS_SECRET  # the secret is there, only not shown
+
+
+# -- managed sessions and the cache ------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["AUTHROCKET_URL", "AUTHROCKET_API_KEY"])
+def test_managed_sessions_need_the_api_settings(missing):
+    api = {"AUTHROCKET_URL": "http://127.0.0.1:9/v2", "AUTHROCKET_API_KEY": "ks_test"}
+    del api[missing]
+    error = init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_MANAGED_SESSIONS=True, **api)
+    assert missing in str(error)
+
+
+def test_managed_sessions_take_the_api_settings_from_the_environment(monkeypatch):
+    monkeypatch.setenv("AUTHROCKET_URL", "http://127.0.0.1:9/v2")
+    monkeypatch.setenv("AUTHROCKET_API_KEY", "ks_from_env")
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_MANAGED_SESSIONS=True)
+    authrocket = AuthRocket(app)
+    with app.app_context():
+        assert authrocket.session_check is not None
+        assert authrocket.settings.sources["AUTHROCKET_API_KEY"] == "environment"
+
+
+@pytest.mark.parametrize("value", ["sometimes", True, None])
+def test_session_check_failure_must_be_open_or_closed(value):
+    error = init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_SESSION_CHECK_FAILURE=value)
+    assert "AUTHROCKET_SESSION_CHECK_FAILURE" in str(error)
+
+
+@pytest.mark.parametrize("value", [0, -5, "soon"])
+def test_session_check_ttl_must_be_a_positive_number(value):
+    error = init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_SESSION_CHECK_TTL=value)
+    assert "AUTHROCKET_SESSION_CHECK_TTL" in str(error)
+
+
+@pytest.mark.parametrize("value", ["memcached://127.0.0.1", {"type": "redis"}, 42])
+def test_cache_must_be_a_cachelib_cache_or_a_redis_url(value):
+    error = init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=value)
+    assert "AUTHROCKET_CACHE" in str(error)
+
+
+def test_cache_defaults_to_an_in_process_cache_of_each_app():
+    first, second = new_app(AUTHROCKET_JWT_KEY=HS_SECRET), new_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    authrocket = AuthRocket()
+    authrocket.init_app(first)
+    authrocket.init_app(second)
+    with first.app_context():
+        cache = authrocket.settings.cache
+    with second.app_context():
+        assert isinstance(cache, SimpleCache)
+        assert authrocket.settings.cache is not cache
+
+
+def test_a_given_cachelib_cache_is_used_as_it_is():
+    cache = SimpleCache()
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=cache)
+    authrocket = AuthRocket(app)
+    with app.app_context():
+        assert authrocket.settings.cache is cache
+
+
+def test_a_redis_url_makes_a_redis_cache_with_a_prefix():
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE="redis://127.0.0.1:6399/3")
+    authrocket = AuthRocket(app)  # connecting is lazy: no server needed to configure it
+    with app.app_context():
+        cache = authrocket.settings.cache
+    assert isinstance(cache, RedisCache)
+    assert cache.key_prefix == "flask_authrocket:"
+    assert cache._write_client.connection_pool.connection_kwargs["port"] == 6399
+    assert cache._write_client.connection_pool.connection_kwargs["db"] == 3

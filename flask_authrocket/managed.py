@@ -1,0 +1,183 @@
+"""Managed sessions: a verified token also has to name a session the Core API still knows.
+
+A login token stays valid until its ``exp``, even after the user logged out
+somewhere else. With managed sessions, each verified token is also looked up
+through the API (``GET sessions/<token>``); a session that was logged out
+anywhere in the realm is no longer found, so the token stops counting here too:
+single sign-out.
+
+The answer is cached for ``ttl`` seconds in a cachelib cache keyed by the
+session id, so a user's requests cost one API call per ``ttl`` (per cache: a
+``RedisCache`` shared by every worker makes it one call per ``ttl`` for the
+whole deployment). Logging out through this app writes "ended" to that cache,
+so every worker sharing it sees the logout at once.
+
+When the API cannot be asked, ``failure`` decides: ``"open"`` trusts the
+verified token (and logs a warning once per outage), ``"closed"`` treats the
+token as *unavailable* (guarded views answer 503).
+
+Ground floor: no Flask here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from enum import Enum
+from typing import Protocol
+
+from cachelib import BaseCache
+
+from .errors import ApiError, RecordNotFound
+from .models import Session
+
+logger = logging.getLogger("flask_authrocket")
+
+#: Seconds a failed cache is left alone before it is tried again.
+CACHE_RETRY_INTERVAL = 30
+
+_KNOWN = "known"
+_ENDED = "ended"
+
+
+class SessionState(Enum):
+    """What the API says of a verified token's session."""
+
+    KNOWN = "known"
+    ENDED = "ended"
+    UNAVAILABLE = "unavailable"
+
+
+class SessionLookup(Protocol):
+    """The part of the Core API client a :class:`SessionCheck` needs."""
+
+    def find(self, id: str) -> object | None:
+        """The session with this id or token, or ``None`` when the API does not know it."""
+        ...
+
+    def delete(self, id: str) -> None:
+        """End the session with this id."""
+        ...
+
+
+class SessionCheck:
+    """Checks verified sessions against the Core API, with a shared cache.
+
+    ``sessions`` is ``AuthRocketClient.sessions`` (anything with ``find`` and
+    ``delete``); ``cache`` any cachelib cache.
+    """
+
+    def __init__(self, sessions: SessionLookup, cache: BaseCache, *, ttl: float, failure: str = "open") -> None:
+        if failure not in ("open", "closed"):
+            raise ValueError(f"failure must be 'open' or 'closed', not {failure!r}")
+        self.sessions = sessions
+        self.cache = cache
+        self.ttl = ttl
+        self.failure = failure
+        self._failing = False
+        self._cache_failed_at: float | None = None
+        self._lock = threading.Lock()
+
+    def state(self, session: Session) -> SessionState:
+        """Whether ``session`` is still known to the API (cached for ``ttl`` seconds)."""
+        key = cache_key(session)
+        cached = self._cache_get(key)
+        if cached == _KNOWN:
+            return SessionState.KNOWN
+        if cached == _ENDED:
+            return SessionState.ENDED
+        try:
+            found = self.sessions.find(session.token)
+        except RecordNotFound:
+            found = None
+        except ApiError as error:
+            return self._failed(error)
+        self._recovered()
+        answer = _KNOWN if found is not None else _ENDED
+        self._cache_set(key, answer)
+        return SessionState(answer)
+
+    def end(self, session: Session) -> None:
+        """Log ``session`` out everywhere: delete it through the API and mark it ended in the cache.
+
+        The cache is marked first, so the workers sharing it see the logout
+        even when the API call fails (which is logged, not raised).
+        """
+        self._cache_set(cache_key(session), _ENDED)
+        if not session.id:
+            return
+        try:
+            self.sessions.delete(session.id)
+        except RecordNotFound:
+            pass  # already ended elsewhere
+        except ApiError as error:
+            logger.warning("Could not end session %s through the AuthRocket API: %s", session.id, error)
+
+    # A cache that fails (Redis down) is an empty cache, logged once: never a 500.
+
+    # After a failure the cache is left alone for CACHE_RETRY_INTERVAL seconds,
+    # so a Redis that hangs does not cost every request its timeout.
+
+    def _cache_get(self, key: str) -> object:
+        if self._cache_down():
+            return None
+        try:
+            value = self.cache.get(key)
+        except Exception as error:  # cachelib lets the backend's errors through
+            self._cache_failed(error)
+            return None
+        if self._cache_failed_at is not None:
+            self._cache_failed_at = None
+            logger.info("Managed sessions: AUTHROCKET_CACHE answers again.")
+        return value
+
+    def _cache_set(self, key: str, value: str) -> None:
+        if self._cache_down():
+            return
+        try:
+            self.cache.set(key, value, timeout=int(self.ttl))
+        except Exception as error:
+            self._cache_failed(error)
+
+    def _cache_down(self) -> bool:
+        failed_at = self._cache_failed_at
+        return failed_at is not None and time.monotonic() - failed_at < CACHE_RETRY_INTERVAL
+
+    def _cache_failed(self, error: Exception) -> None:
+        first = self._cache_failed_at is None
+        self._cache_failed_at = time.monotonic()
+        if first:
+            logger.warning(
+                "Managed sessions: AUTHROCKET_CACHE failed (%s); asking the API without it, "
+                "and trying the cache again every %d s.",
+                error,
+                CACHE_RETRY_INTERVAL,
+            )
+
+    def _failed(self, error: ApiError) -> SessionState:
+        with self._lock:
+            first = not self._failing
+            self._failing = True
+        if first:
+            outcome = (
+                "trusting verified tokens until it answers (AUTHROCKET_SESSION_CHECK_FAILURE = 'open')"
+                if self.failure == "open"
+                else "guarded views answer 503 until it answers (AUTHROCKET_SESSION_CHECK_FAILURE = 'closed')"
+            )
+            logger.warning("Managed sessions: the AuthRocket API could not be asked (%s); %s.", error, outcome)
+        return SessionState.KNOWN if self.failure == "open" else SessionState.UNAVAILABLE
+
+    def _recovered(self) -> None:
+        if self._failing:
+            with self._lock:
+                self._failing = False
+            logger.info("Managed sessions: the AuthRocket API answers again.")
+
+
+def cache_key(session: Session) -> str:
+    """The cache key of a session's state: its id, else a digest of its token."""
+    if session.id:
+        return f"session:{session.id}"
+    return "session-token:" + hashlib.sha256(session.token.encode()).hexdigest()

@@ -1,0 +1,222 @@
+"""Single sign-out, end to end: two example apps (two processes) on one development LoginRocket.
+
+A user logs in on both apps; a logout on one is seen by the other. With a real
+Redis server shared by both (``AUTHROCKET_CACHE``), at once; with a cache per
+process, within ``AUTHROCKET_SESSION_CHECK_TTL``. Everything runs for real on
+127.0.0.1: redis-server (Debian's package), the development LoginRocket with
+its Core API under /v2, and the example app under ``flask run``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from flask_authrocket.dev import create_app as create_loginrocket
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "ks_single_sign_out_test"
+SESSION_CHECK_TTL = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the process for port {port} exited with {process.returncode}"
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free loopback port, stopped after the module."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is missing: run `make test`, which installs it (apt-get install redis-server).")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
+
+
+@dataclass
+class Realm:
+    loginrocket_url: str
+    app_urls: tuple[str, str]
+
+
+@pytest.fixture
+def realm(tmp_path: Path) -> Iterator[Realm]:
+    """The development LoginRocket (in a thread) that knows both apps' Login URLs."""
+    app_urls = (f"http://127.0.0.1:{free_port()}/", f"http://127.0.0.1:{free_port()}/")
+    loginrocket = create_loginrocket(
+        {
+            "DEV_LOGINROCKET_LOGIN_URLS": list(app_urls),
+            "DEV_LOGINROCKET_INSTANCE_PATH": str(tmp_path / "loginrocket"),
+            "DEV_LOGINROCKET_API_KEY": API_KEY,
+        }
+    )
+    server = make_server("127.0.0.1", 0, loginrocket, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Realm(f"http://127.0.0.1:{server.server_port}/", app_urls)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def start_example(realm: Realm, number: int, instance: Path, cache: str | None) -> subprocess.Popen[bytes]:
+    """Example app ``number`` in its own process, with managed sessions on.
+
+    Browsers share cookies between ports of one host, so each app names its
+    login cookie differently, as two apps on one domain would.
+    """
+    app_url = realm.app_urls[number]
+    port = int(app_url.rstrip("/").rsplit(":", 1)[1])
+    env = {
+        **os.environ,
+        "LOGINROCKET_URL": realm.loginrocket_url,
+        "AUTHROCKET_URL": realm.loginrocket_url + "v2",
+        "AUTHROCKET_API_KEY": API_KEY,
+        "EXAMPLE_INSTANCE_PATH": str(instance),
+        "EXAMPLE_AUTHROCKET_MANAGED_SESSIONS": "true",
+        "EXAMPLE_AUTHROCKET_SESSION_CHECK_TTL": str(SESSION_CHECK_TTL),
+        "EXAMPLE_AUTHROCKET_COOKIE_NAME": f'"arToken{number}"',
+    }
+    env.pop("AUTHROCKET_JWT_KEY", None)
+    if cache:
+        env["EXAMPLE_AUTHROCKET_CACHE"] = f'"{cache}"'  # from_prefixed_env parses values as JSON
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "examples.app:create_app", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process)
+    return process
+
+
+def log_in_as_ada(browser: requests.Session, realm: Realm, app_url: str) -> None:
+    """Open the app's dashboard; log in at the development LoginRocket if it asks."""
+    page = browser.get(app_url + "dashboard/", timeout=10)
+    if page.url.startswith(realm.loginrocket_url):
+        form = dict(re.findall(r'name="(csrf_token|redirect_uri)" value="([^"]*)"', page.text))
+        page = browser.post(realm.loginrocket_url + "login", data={**form, "demo_user": "usr_ada"}, timeout=10)
+    assert page.url == app_url + "dashboard/", page.url
+    assert "Ada Lovelace" in page.text
+
+
+def is_logged_in(browser: requests.Session, app_url: str) -> bool:
+    answer = browser.get(app_url + "dashboard/", allow_redirects=False, timeout=10)
+    assert answer.status_code in (200, 302), answer.status_code
+    return answer.status_code == 200
+
+
+def seconds_until_logged_out(browser: requests.Session, app_url: str, limit: float) -> float:
+    """Poll the app until it has the user logged out; fail after ``limit`` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if not is_logged_in(browser, app_url):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    pytest.fail(f"{app_url} still had the user logged in {limit} s after the logout")
+
+
+@pytest.fixture
+def redis_two_apps(redis_url: str, realm: Realm, tmp_path: Path) -> Iterator[Realm]:
+    processes = [start_example(realm, n, tmp_path / f"example-{n}", redis_url) for n in range(2)]
+    try:
+        yield realm
+    finally:
+        for process in processes:
+            stop(process)
+
+
+@pytest.fixture
+def separate_two_apps(realm: Realm, tmp_path: Path) -> Iterator[Realm]:
+    processes = [start_example(realm, n, tmp_path / f"example-{n}", None) for n in range(2)]
+    try:
+        yield realm
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def log_in_on_both_then_log_out_of_the_first(realm: Realm) -> requests.Session:
+    first, second = realm.app_urls
+    browser = requests.Session()
+    log_in_as_ada(browser, realm, first)
+    log_in_as_ada(browser, realm, second)  # LoginRocket remembers her: no second login form
+    assert is_logged_in(browser, first) and is_logged_in(browser, second)
+    logout = browser.get(first + "logout", timeout=10)
+    assert logout.url == first
+    assert not is_logged_in(browser, first)
+    return browser
+
+
+def test_a_logout_on_one_app_logs_out_the_other_at_once_through_a_shared_redis(redis_two_apps):
+    browser = log_in_on_both_then_log_out_of_the_first(redis_two_apps)
+
+    assert not is_logged_in(browser, redis_two_apps.app_urls[1])
+
+
+def test_with_a_cache_per_process_the_other_app_logs_out_within_the_ttl(separate_two_apps):
+    browser = log_in_on_both_then_log_out_of_the_first(separate_two_apps)
+    second = separate_two_apps.app_urls[1]
+
+    assert is_logged_in(browser, second)  # its own cache still holds the API's earlier answer
+    seconds_until_logged_out(browser, second, limit=SESSION_CHECK_TTL + 2)
+
+
+def test_the_shared_cache_saves_api_calls_across_processes(redis_two_apps, redis_url):
+    import redis
+
+    first, second = redis_two_apps.app_urls
+    browser = requests.Session()
+    log_in_as_ada(browser, redis_two_apps, first)
+    log_in_as_ada(browser, redis_two_apps, second)
+
+    keys = redis.Redis.from_url(redis_url).keys("flask_authrocket:session:*")
+    assert len(keys) == 1  # one session, one cached answer, shared by both processes
