@@ -10,6 +10,7 @@ ports (5000, 5001) and that folder.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,9 +37,13 @@ def main() -> int:
     instance = Path(os.environ.get("EXAMPLE_INSTANCE_ROOT", ROOT / "instance"))
     app_url = f"http://{HOST}:{app_port}/"
     loginrocket_url = f"http://{HOST}:{loginrocket_port}/"
+    api_key = "ks_dev_" + secrets.token_hex(16)  # for this run only: the example's managed sessions use it
     env = {
         **os.environ,
         "LOGINROCKET_URL": loginrocket_url,
+        "AUTHROCKET_URL": loginrocket_url + "v2",
+        "AUTHROCKET_API_KEY": api_key,
+        "EXAMPLE_AUTHROCKET_MANAGED_SESSIONS": "true",
         "EXAMPLE_INSTANCE_PATH": str(instance / "example"),
         "PYTHONUNBUFFERED": "1",
     }
@@ -56,6 +61,8 @@ def main() -> int:
             app_url,
             "--instance",
             str(instance / "dev-loginrocket"),
+            "--api-key",
+            api_key,
         ],
         cwd=ROOT,
         env=env,
@@ -81,7 +88,7 @@ def main() -> int:
         if not (_wait_for_port(loginrocket_port, loginrocket) and _wait_for_port(app_port, example)):
             print("A server did not start; see the messages above.")
             return 1
-        print(BANNER.format(app_url=app_url, loginrocket_url=loginrocket_url), flush=True)
+        print(BANNER.format(app_url=app_url, loginrocket_url=loginrocket_url, api_key=api_key), flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         return 1
@@ -103,6 +110,8 @@ BANNER = """
 ==============================================================================
   Example app:             {app_url}
   Development LoginRocket: {loginrocket_url}   (for development only)
+  Its Core API:            {loginrocket_url}v2   AUTHROCKET_API_KEY={api_key}
+  The example checks sessions through it (managed sessions): a logout ends them everywhere.
 
   Demo logins (one click on the login page; password "password"):
     Ada Lovelace   ada@example.com    site:admin in Acme Inc., member of Globex

@@ -105,6 +105,16 @@ def test_a_demo_user_logs_in_to_the_example_through_the_development_loginrocket(
     assert 'id="current-org">Acme Inc.<' in dashboard.text
     assert "Rocket engine" in dashboard.text
 
+    # The example checks the session through the development LoginRocket's Core API.
+    api_key = re.search(r"AUTHROCKET_API_KEY=(\S+)", running.banner)
+    assert api_key is not None
+    stats = requests.get(
+        f"http://127.0.0.1:{running.loginrocket_port}/v2/_dev/stats",
+        headers={"Authrocket-Api-Key": api_key.group(1)},
+        timeout=5,
+    ).json()
+    assert any(name.startswith("GET /v2/sessions/") for name in stats["counts"])
+
 
 def test_it_stops_both_servers_when_told_to(running: Running) -> None:
     assert _listening(running.app_port) and _listening(running.loginrocket_port)
