@@ -49,6 +49,7 @@ from .models import (
     UserRecord,
 )
 from .request import AuthRocketRequest, current_membership, current_org, current_session, current_user
+from .signals import logged_out, session_verified, token_rejected
 from .tokens import Rejection, TokenVerifier
 from .views import full_logout, local_logout
 
@@ -94,10 +95,13 @@ __all__ = [
     "current_user",
     "full_logout",
     "local_logout",
+    "logged_out",
     "login_exempt",
     "protect",
     "require_login",
     "require_permission",
+    "session_verified",
+    "token_rejected",
     "verify_login_in_request",
     "verify_permission_in_request",
 ]

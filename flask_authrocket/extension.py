@@ -30,6 +30,7 @@ from .managed import SessionCheck, SessionState
 from .models import Session
 from .request import AuthRocketRequest, app_origin
 from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings
+from .signals import session_verified, token_rejected
 from .tokens import Rejection, TokenVerifier
 
 if TYPE_CHECKING:
@@ -262,13 +263,14 @@ def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketReques
             if isinstance(result, Session):
                 authrocket.current_session = result
                 authrocket.token_source = "query"
+                _announce_session(result, "query")
                 if _cookie_can_hold(settings, result):
                     authrocket._store_cookie(result)
                     answer = redirect(authrocket.safe_this_uri(), 302)
                     answer.headers["Cache-Control"] = "no-store"
                     authrocket._login_redirect = answer
                 return authrocket
-            _note_rejection(authrocket, result)
+            _note_rejection(authrocket, result, "query")
 
     # 2. Authorization: Bearer <token> (the scheme is case-insensitive).
     authorization = environ.get("HTTP_AUTHORIZATION")
@@ -281,8 +283,9 @@ def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketReques
             if isinstance(result, Session):
                 authrocket.current_session = result
                 authrocket.token_source = "bearer"
+                _announce_session(result, "bearer")
                 return authrocket
-            _note_rejection(authrocket, result)
+            _note_rejection(authrocket, result, "bearer")
 
     # 3. The cookie.
     cookie_name = settings.cookie_name
@@ -298,8 +301,9 @@ def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketReques
             if isinstance(result, Session):
                 authrocket.current_session = result
                 authrocket.token_source = "cookie"
+                _announce_session(result, "cookie")
             else:
-                _note_rejection(authrocket, result)
+                _note_rejection(authrocket, result, "cookie")
                 if not result.unavailable:
                     authrocket.clear_cookie()
     return authrocket
@@ -324,7 +328,14 @@ def _cookie_value(req: Any, name: str) -> str | None:
     return found
 
 
-def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection) -> None:
+def _announce_session(session: Session, source: str) -> None:
+    if session_verified.receivers:
+        session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
+
+
+def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:
+    if token_rejected.receivers:
+        token_rejected.send(current_app._get_current_object(), rejection=rejection, source=source)  # type: ignore[attr-defined]
     if rejection.unavailable:
         authrocket.unavailable = True
     if authrocket.rejection is None or rejection.unavailable:

@@ -293,7 +293,6 @@ def redis_cache(url: str) -> BaseCache:
             "pip install 'flask-authrocket[redis]'."
         ) from None
     from cachelib import RedisCache
-
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 

@@ -11,7 +11,9 @@ from flask import current_app, redirect
 from werkzeug.wrappers import Response
 
 from .guards import login_exempt
+from .models import Session
 from .request import current_authrocket
+from .signals import logged_out
 
 
 # Logging out never needs a login: both views stay public under protect()
@@ -30,6 +32,7 @@ def full_logout() -> Response:
     session_check = current_app.extensions["authrocket"].session_check
     if session_check is not None and authrocket.current_session is not None:
         session_check.end(authrocket.current_session)
+    _announce(authrocket.current_session, everywhere=True)
     back = authrocket.request_uri(authrocket.settings.post_logout_path)
     target = authrocket.ar_logout_url(redirect_uri=back)
     authrocket.clear_cookie()
@@ -40,9 +43,15 @@ def full_logout() -> Response:
 def local_logout() -> Response:
     """Clear the login cookie and return to the post-logout path; LoginRocket stays logged in."""
     authrocket = current_authrocket()
+    _announce(authrocket.current_session, everywhere=False)
     target = authrocket.request_uri(authrocket.settings.post_logout_path)
     authrocket.clear_cookie()
     return _no_store(redirect(target, 302))
+
+
+def _announce(session: Session | None, *, everywhere: bool) -> None:
+    if logged_out.receivers:
+        logged_out.send(current_app._get_current_object(), session=session, everywhere=everywhere)  # type: ignore[attr-defined]
 
 
 def _no_store(answer: Response) -> Response:
