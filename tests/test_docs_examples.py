@@ -45,3 +45,88 @@ def test_the_api_client_page_runs(dev: DevApi, monkeypatch: pytest.MonkeyPatch, 
     printed = capsys.readouterr().out
     assert "404" in printed  # the RecordNotFound sample printed its status
     assert "Email is invalid." in printed  # and the ValidationError sample the API's messages
+
+
+def test_the_api_reference_lists_exactly_the_public_names():
+    import flask_authrocket
+
+    headings = re.findall(r"^### (.+)$", (DOCS / "api.md").read_text(), re.MULTILINE)
+    documented = {name for heading in headings for name in re.findall(r"`([A-Za-z_]+)`", heading)}
+
+    assert documented == set(flask_authrocket.__all__)
+
+
+def test_every_public_name_has_a_docstring():
+    import inspect
+
+    import flask_authrocket
+
+    undocumented = [
+        name
+        for name in flask_authrocket.__all__
+        if not name.startswith("current_")  # LocalProxies: documented in request.py and docs/api.md
+        and not (inspect.getdoc(getattr(flask_authrocket, name)) or "").strip()
+    ]
+    assert undocumented == []
+
+
+@pytest.mark.parametrize("page", ["coming-from-express.md", "coming-from-flask-login.md"])
+def test_the_coming_from_pages_run(page: str, monkeypatch: pytest.MonkeyPatch):
+    for name in ("LOGINROCKET_URL", "AUTHROCKET_JWT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    blocks = python_blocks(page)
+    assert blocks
+    namespace: dict[str, object] = {"__name__": "docs_sample"}
+    for number, block in enumerate(blocks, start=1):
+        exec(compile(block, f"docs/{page}, block {number}", "exec"), namespace)
+
+
+def all_pages() -> list[Path]:
+    return [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+@pytest.mark.parametrize("page", all_pages(), ids=lambda path: path.name)
+def test_every_python_sample_in_the_docs_is_valid_python(page: Path):
+    for number, block in enumerate(CODE_BLOCK.findall(page.read_text()), start=1):
+        compile(block, f"{page.name}, block {number}", "exec")
+
+
+def test_the_deployment_samples_run_on_an_app():
+    from flask import Flask
+
+    app = Flask("docs_sample")
+    namespace: dict[str, object] = {"app": app}
+    for number, block in enumerate(python_blocks("deployment.md"), start=1):
+        exec(compile(block, f"docs/deployment.md, block {number}", "exec"), namespace)
+
+    from cachelib import RedisCache
+
+    assert isinstance(app.config["AUTHROCKET_CACHE"], RedisCache)  # the last sample's cache, built lazily
+
+
+def test_the_readme_ten_line_quickstart_runs(monkeypatch: pytest.MonkeyPatch):
+    for name in ("LOGINROCKET_URL", "AUTHROCKET_JWT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    quickstart = CODE_BLOCK.findall((DOCS.parent / "README.md").read_text())[0]
+    assert len([line for line in quickstart.splitlines() if line.strip()]) <= 10
+    namespace: dict[str, object] = {"__name__": "app"}
+    exec(compile(quickstart, "README.md, quickstart", "exec"), namespace)
+
+    answer = namespace["app"].test_client().get("/")  # type: ignore[attr-defined]
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("https://myapp.e2.loginrocket.com/login?redirect_uri=")
+
+
+def test_the_readme_app_factory_runs(monkeypatch: pytest.MonkeyPatch):
+    for name in ("LOGINROCKET_URL", "AUTHROCKET_JWT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    factory = CODE_BLOCK.findall((DOCS.parent / "README.md").read_text())[1]
+    namespace: dict[str, object] = {"__name__": "app"}
+    exec(compile(factory, "README.md, app factory", "exec"), namespace)
+
+    app = namespace["create_app"]()  # type: ignore[operator]
+    answer = app.test_client().get("/admin/", headers={"Accept": "application/json"})
+
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
