@@ -244,3 +244,11 @@ def _no_auth_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "AUTHROCKET_SERVICE",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 from cachelib import SimpleCache
+from conftest import free_port
 from werkzeug.serving import make_server
 
 from examples.app import create_app as create_example
@@ -78,19 +79,10 @@ class _Server:
         self.httpd.server_close()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("e2e")
-    app_port = _free_port()
+    app_port = free_port()
     app_url = f"http://127.0.0.1:{app_port}/"
     loginrocket = _Server(
         create_loginrocket(
@@ -338,7 +330,7 @@ def two_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoApps]:
     login cookie differently, as two apps on one domain would.
     """
     root = tmp_path_factory.mktemp("two-apps")
-    ports = (_free_port(), _free_port())
+    ports = (free_port(), free_port())
     urls = [f"http://127.0.0.1:{port}/" for port in ports]
     loginrocket = _Server(
         create_loginrocket(

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from conftest import free_port
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -221,7 +222,7 @@ def test_remote_clients_are_refused_in_json(tmp_path: Path, signing_key_pem: byt
 
 
 def test_the_command_takes_an_api_key_logs_the_api_settings_and_hides_tokens(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--instance", str(tmp_path / "cli")]
     command += ["--api-key", "ks_from_the_command_line"]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -578,15 +579,6 @@ CREATE TABLE sessions (
 
 
 # Helpers ---------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_for_line(lines: queue.Queue[str], text: str, *, timeout: float) -> str:

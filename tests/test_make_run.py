@@ -20,16 +20,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _listening(port: int) -> bool:
@@ -47,7 +41,7 @@ class Running:
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Running]:
-    app_port, loginrocket_port = _free_port(), _free_port()
+    app_port, loginrocket_port = free_port(), free_port()
     env = {
         **os.environ,
         "EXAMPLE_PORT": str(app_port),

@@ -18,11 +18,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from conftest import free_port
 from werkzeug.serving import make_server
 
 from flask_authrocket.dev import create_app as create_loginrocket
@@ -30,13 +32,6 @@ from flask_authrocket.dev import create_app as create_loginrocket
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "ks_single_sign_out_test"
 SESSION_CHECK_TTL = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -164,24 +159,28 @@ def seconds_until_logged_out(browser: requests.Session, app_url: str, limit: flo
     pytest.fail(f"{app_url} still had the user logged in {limit} s after the logout")
 
 
-@pytest.fixture
-def redis_two_apps(redis_url: str, realm: Realm, tmp_path: Path) -> Iterator[Realm]:
-    processes = [start_example(realm, n, tmp_path / f"example-{n}", redis_url) for n in range(2)]
+@contextmanager
+def two_examples(realm: Realm, tmp_path: Path, cache: str | None) -> Iterator[Realm]:
+    processes = [start_example(realm, n, tmp_path / f"example-{n}", cache) for n in range(2)]
     try:
         yield realm
     finally:
         for process in processes:
             stop(process)
+
+
+@pytest.fixture
+def redis_two_apps(redis_url: str, realm: Realm, tmp_path: Path) -> Iterator[Realm]:
+    """Both example apps with AUTHROCKET_CACHE on the shared Redis server."""
+    with two_examples(realm, tmp_path, redis_url) as apps:
+        yield apps
 
 
 @pytest.fixture
 def separate_two_apps(realm: Realm, tmp_path: Path) -> Iterator[Realm]:
-    processes = [start_example(realm, n, tmp_path / f"example-{n}", None) for n in range(2)]
-    try:
-        yield realm
-    finally:
-        for process in processes:
-            stop(process)
+    """Both example apps with their own in-process cache."""
+    with two_examples(realm, tmp_path, None) as apps:
+        yield apps
 
 
 def log_in_on_both_then_log_out_of_the_first(realm: Realm) -> requests.Session:
