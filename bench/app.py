@@ -1,6 +1,6 @@
 """The apps ``make bench`` serves under gunicorn: one factory, one app per configuration.
 
-Every app answers ``GET /hello`` with the same body, ``Hello, usr_bench!``:
+Every app answers ``GET /hello`` with the same body, ``Hello, <user id>!``:
 
 * ``bare`` — a plain Flask app with no extension at all: the baseline;
 * ``hs256``, ``rs256``, ``dynamic`` — ``AuthRocket(app)`` and the route behind
@@ -8,12 +8,20 @@ Every app answers ``GET /hello`` with the same body, ``Hello, usr_bench!``:
   environment as in production: ``AUTHROCKET_JWT_KEY`` (the HS256 secret or the
   RSA public key PEM) or, for ``dynamic``, ``LOGINROCKET_URL`` alone, whose
   ``/connect/jwks`` the worker fetches;
+* ``managed`` — as ``dynamic`` (``LOGINROCKET_URL`` is a development
+  LoginRocket), plus managed sessions: ``AUTHROCKET_MANAGED_SESSIONS`` is on,
+  ``AUTHROCKET_URL`` and ``AUTHROCKET_API_KEY`` come from the environment, and
+  every verified token's session is checked through the Core API, the answer
+  kept in the default in-process cache for ``AUTHROCKET_SESSION_CHECK_TTL``
+  seconds (300, or the factory's ``session_check_ttl``);
 * ``pyjwt-hs256``, ``pyjwt-rs256`` — no extension: the route reads the cookie
   and calls ``jwt.decode`` itself on every request, the way a hand-written
   check usually looks (the key is parsed once, at start-up).
 
 Gunicorn loads one with a factory string, e.g.
-``gunicorn "bench.app:create_app(kind='hs256')"``; ``bench/run.py`` does that.
+``gunicorn "bench.app:create_app(kind='hs256')"`` or
+``gunicorn "bench.app:create_app(kind='managed', session_check_ttl=2)"``;
+``bench/run.py`` does that.
 """
 
 from __future__ import annotations
@@ -28,27 +36,36 @@ from flask import Flask, abort, request
 from flask_authrocket import AuthRocket, current_user, require_login
 
 #: Every configuration the factory knows, in the order the benchmark reports them.
-KINDS = ("bare", "hs256", "rs256", "dynamic", "pyjwt-hs256", "pyjwt-rs256")
+KINDS = ("bare", "hs256", "rs256", "dynamic", "managed", "pyjwt-hs256", "pyjwt-rs256")
 PATH = "/hello"
 COOKIE_NAME = "arToken"
 BARE_USER_ID = "usr_bench"
 
 
-def create_app(kind: str) -> Flask:
+def create_app(kind: str, session_check_ttl: int | None = None) -> Flask:
     """The app for one configuration (one of :data:`KINDS`).
 
-    Raises ``ValueError`` for an unknown ``kind`` and ``KeyError`` when the
-    environment lacks the key the configuration needs.
+    ``session_check_ttl`` sets ``AUTHROCKET_SESSION_CHECK_TTL`` of the
+    ``managed`` app (default: the extension's, 300 seconds). Raises
+    ``ValueError`` for an unknown ``kind`` or a TTL given to another kind, and
+    ``KeyError`` when the environment lacks the key the configuration needs.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown benchmark app {kind!r}; choose one of {', '.join(KINDS)}")
+    if session_check_ttl is not None and kind != "managed":
+        raise ValueError("session_check_ttl is for the managed app only")
     app = Flask(__name__)
     if kind == "bare":
         _add_bare_route(app)
     elif kind.startswith("pyjwt-"):
         _add_pyjwt_route(app, algorithm=kind.removeprefix("pyjwt-").upper())
     else:
-        # Settings come from the environment (AUTHROCKET_JWT_KEY, LOGINROCKET_URL).
+        # Keys and the API come from the environment (AUTHROCKET_JWT_KEY, LOGINROCKET_URL,
+        # AUTHROCKET_URL, AUTHROCKET_API_KEY); the extension reads no other setting there.
+        if kind == "managed":
+            app.config["AUTHROCKET_MANAGED_SESSIONS"] = True
+            if session_check_ttl is not None:
+                app.config["AUTHROCKET_SESSION_CHECK_TTL"] = session_check_ttl
         AuthRocket(app)
         _add_protected_route(app)
     return app

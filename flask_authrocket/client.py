@@ -888,6 +888,14 @@ def _answer(call: _Call, response: requests.Response) -> Any:
             "(it would carry the API key elsewhere); check AUTHROCKET_URL.",
             status=status,
         )
+    if status == 404 and not _is_json(response):
+        # Not the API's "no such record" (which is JSON) but a page from some other
+        # server: most likely AUTHROCKET_URL is wrong. Never report every record missing.
+        raise ApiUnavailable(
+            f"AuthRocket API {call.method} {call.shown_path} answered 404 with a body that is not JSON; "
+            "check AUTHROCKET_URL (the API's URL ends in /v2).",
+            status=status,
+        )
     errors = tuple(_scrub(message, call.api_key) for message in _error_messages(response))
     retry_after = _retry_after(response.headers.get("Retry-After"))
     if status in _STATUS_ERRORS:
@@ -902,6 +910,14 @@ def _answer(call: _Call, response: requests.Response) -> Any:
     if hint:
         message += f" ({hint})"
     raise kind(message, status=status, errors=errors, retry_after=retry_after)
+
+
+def _is_json(response: requests.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 def _error_messages(response: requests.Response) -> list[str]:

@@ -1,0 +1,448 @@
+"""Managed sessions through the Flask app: every verified token is also looked up in the Core API.
+
+The development LoginRocket serves the real /v2 API over HTTP on 127.0.0.1;
+its tokens are real (``sessions.create`` or ``?token=`` as LoginRocket sends
+it) and its stats count the calls the app made. A live session costs one
+lookup per ``AUTHROCKET_SESSION_CHECK_TTL``; a session ended anywhere logs the
+request out and clears the cookie once the cached answer expires (at once for
+apps sharing the cache of the app that logged out); an unreachable API is
+trusted (``"open"``) or answered with 503 (``"closed"``); a broken cache is
+skipped, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cachelib import SimpleCache
+from flask import Flask, g
+from flask.testing import FlaskClient
+from test_dev_api import DevApi, serve_dev_api
+
+from flask_authrocket.issuer import generate_rsa_key, login_claims, private_key_to_pem
+
+#: The dev API's stats names for looking a session up and ending it.
+SESSION_LOOKUPS = "GET /v2/sessions/<session_ref>"
+SESSION_DELETES = "DELETE /v2/sessions/<session_ref>"
+
+AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture(scope="module")
+def signing_key_pem() -> bytes:
+    """One RSA key for the development LoginRocket of every test here: generating one per test is slow."""
+    return private_key_to_pem(generate_rsa_key())
+
+
+@pytest.fixture(autouse=True)
+def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DEV_LOGINROCKET_API_KEY", "DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
+    with serve_dev_api(tmp_path / "instance", signing_key_pem) as api:
+        yield api
+
+
+@pytest.fixture
+def managed_app(dev: DevApi, make_app: AppFactory) -> AppFactory:
+    """Build an app of the development realm with managed sessions on: keys from /connect/jwks, the API at /v2."""
+
+    def build(**config: Any) -> Flask:
+        settings = {
+            "LOGINROCKET_URL": dev.root,
+            "AUTHROCKET_URL": dev.url,
+            "AUTHROCKET_API_KEY": dev.api_key,
+            "AUTHROCKET_MANAGED_SESSIONS": True,
+            **config,
+        }
+        return make_app(**settings)
+
+    return build
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG, logger="flask_authrocket")
+    return caplog
+
+
+@pytest.fixture
+def refused_redis_url() -> str:
+    """A redis:// URL on a loopback port where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def new_session(dev: DevApi, user_id: str = "usr_ada") -> tuple[str, str]:
+    """A session created through the API, as LoginRocket creates one at login: its id and a login token."""
+    with dev.client() as api:
+        record = api.sessions.create(user_id=user_id)
+    assert record.id and record.token
+    return record.id, record.token
+
+
+def end_session_in_the_api(dev: DevApi, session_id: str) -> None:
+    with dev.client() as api:
+        api.sessions.delete(session_id)
+
+
+def log_in(client: FlaskClient, token: str) -> None:
+    """Come back from LoginRocket with ``?token=``: the app keeps the token in its cookie."""
+    answer = client.get("/?token=" + token)
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["Location"] == "http://localhost/"
+    cookie = client.get_cookie("arToken")
+    assert cookie is not None and cookie.value == token
+
+
+def deletes_the_cookie(answer: Any) -> bool:
+    return any(
+        header.startswith("arToken=;") and "Max-Age=0" in header for header in answer.headers.getlist("Set-Cookie")
+    )
+
+
+def warnings_of(logs: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in logs.records
+        if record.name == "flask_authrocket" and record.levelno == logging.WARNING
+    ]
+
+
+def logged_text(logs: pytest.LogCaptureFixture) -> str:
+    """Everything flask_authrocket logged (the dev server's own request log is not the package's)."""
+    return "\n".join(record.getMessage() for record in logs.records if record.name == "flask_authrocket")
+
+
+# A live session ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", ["jwks", "pem"])
+def test_a_live_session_is_asked_about_once_then_answered_from_the_cache(
+    dev: DevApi, managed_app: AppFactory, keys: str
+) -> None:
+    if keys == "jwks":
+        app = managed_app()  # keys from the development LoginRocket's /connect/jwks
+    else:
+        issuer = dev.app.extensions["dev_loginrocket"].issuer
+        app = managed_app(LOGINROCKET_URL=None, AUTHROCKET_JWT_KEY=issuer.verification_key())
+    _, token = new_session(dev)
+    client = app.test_client()
+    dev.reset_stats()
+
+    log_in(client, token)
+    pages = [client.get("/private") for _ in range(10)]
+    home = client.get("/")
+    bearer = [app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}) for _ in range(3)]
+
+    assert [(page.status_code, page.text) for page in pages] == [(200, "private for usr_ada")] * 10
+    assert home.text == "Hi, Ada!"
+    assert [answer.json["id"] for answer in bearer] == ["usr_ada"] * 3
+    assert dev.stats()["counts"] == {SESSION_LOOKUPS: 1}
+
+
+def test_after_the_ttl_the_api_is_asked_again(dev: DevApi, managed_app: AppFactory) -> None:
+    app = managed_app(AUTHROCKET_SESSION_CHECK_TTL=1)
+    _, token = new_session(dev)
+    client = app.test_client()
+    dev.reset_stats()
+    log_in(client, token)
+    assert dev.count(SESSION_LOOKUPS) == 1
+
+    time.sleep(1.1)
+    again = client.get("/private")
+    then = client.get("/private")
+
+    assert (again.status_code, then.status_code) == (200, 200)
+    assert dev.count(SESSION_LOOKUPS) == 2
+
+
+# A session ended elsewhere ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["api", "loginrocket"])
+def test_a_session_ended_elsewhere_is_logged_out_once_the_cached_answer_expires(
+    dev: DevApi, managed_app: AppFactory, where: str
+) -> None:
+    cache = SimpleCache()
+    app = managed_app(AUTHROCKET_CACHE=cache)
+    session_id, token = new_session(dev)
+    client = app.test_client()
+    log_in(client, token)
+    assert client.get("/private").status_code == 200
+
+    if where == "api":
+        end_session_in_the_api(dev, session_id)
+    else:
+        assert requests.get(dev.root + "logout", params={"session": session_id}, timeout=10).status_code == 200
+    assert client.get("/private").status_code == 200  # the API's answer holds for the TTL
+    dev.reset_stats()
+    cache.clear()  # the TTL has passed
+    with client:
+        guarded = client.get("/private")
+        reason = g.authrocket.rejection.reason
+
+    assert guarded.status_code == 302
+    assert guarded.headers["Location"].startswith(dev.root + "login?")
+    assert reason == "session_ended"
+    assert deletes_the_cookie(guarded)
+    assert client.get_cookie("arToken") is None
+    assert dev.count(SESSION_LOOKUPS) == 1
+
+    client.set_cookie("arToken", token)  # a browser that kept the old cookie
+    public = client.get("/")
+    assert (public.status_code, public.text) == (200, "Logged out")
+    assert deletes_the_cookie(public)
+    assert dev.count(SESSION_LOOKUPS) == 1  # "ended" is cached too
+
+
+def test_a_token_for_a_session_the_api_never_knew_is_logged_out(dev: DevApi, managed_app: AppFactory) -> None:
+    app = managed_app()
+    issuer = dev.app.extensions["dev_loginrocket"].issuer
+    token = issuer.issue(login_claims({"id": "usr_ada", "first_name": "Ada"}, session_id="kss_never_created"))
+    client = app.test_client()
+    client.set_cookie("arToken", token)
+
+    with client:
+        answer = client.get("/private")
+        reason = g.authrocket.rejection.reason
+
+    assert answer.status_code == 302
+    assert reason == "session_ended"
+    assert deletes_the_cookie(answer)
+    assert dev.count(SESSION_LOOKUPS) == 1
+
+
+def test_an_ended_sessions_bearer_token_gets_401_invalid_token(dev: DevApi, managed_app: AppFactory) -> None:
+    cache = SimpleCache()
+    app = managed_app(AUTHROCKET_CACHE=cache)
+    session_id, token = new_session(dev)
+    client = app.test_client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/me", headers=bearer).json["id"] == "usr_ada"
+
+    end_session_in_the_api(dev, session_id)
+    cache.clear()
+    with client:
+        answer = client.get("/api/me", headers=bearer)
+        reason = g.authrocket.rejection.reason
+
+    assert answer.status_code == 401
+    assert answer.json == {"error": "invalid_token", "message": "the session was logged out"}
+    assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="authrocket", error="invalid_token"')
+    assert reason == "session_ended"
+    assert "Set-Cookie" not in answer.headers
+
+
+# The API cannot be asked ------------------------------------------------------------------------
+
+
+def test_when_the_api_is_unreachable_open_trusts_verified_tokens_and_warns_once(
+    dev: DevApi, managed_app: AppFactory, refused_url: str, logs: pytest.LogCaptureFixture
+) -> None:
+    app = managed_app(AUTHROCKET_URL=refused_url + "v2")  # "open" is the default
+    _, token = new_session(dev)
+    client = app.test_client()
+
+    log_in(client, token)
+    pages = [client.get("/private") for _ in range(5)]
+    bearer = app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert [page.status_code for page in pages] == [200] * 5
+    assert bearer.json["id"] == "usr_ada"
+    warnings = warnings_of(logs)
+    assert len(warnings) == 1
+    assert "the AuthRocket API could not be asked" in warnings[0]
+    assert "AUTHROCKET_SESSION_CHECK_FAILURE = 'open'" in warnings[0]
+    assert token not in logged_text(logs)
+
+
+def test_an_open_outage_is_not_cached_checking_resumes_when_the_api_answers(
+    dev: DevApi, managed_app: AppFactory, logs: pytest.LogCaptureFixture
+) -> None:
+    app = managed_app(AUTHROCKET_SESSION_CHECK_FAILURE="open")
+    session_id, token = new_session(dev)
+    client = app.test_client()
+    dev.fault(status=503, count=3, method="GET", path="sessions")
+    dev.reset_stats()
+
+    log_in(client, token)
+    trusted = [client.get("/private").status_code for _ in range(2)]
+    end_session_in_the_api(dev, session_id)
+    answered = client.get("/private")
+
+    assert trusted == [200, 200]
+    assert dev.count(SESSION_LOOKUPS) == 4  # three 503s, then the answer: the outage was never cached
+    assert answered.status_code == 302
+    assert deletes_the_cookie(answered)
+    assert len(warnings_of(logs)) == 1
+    assert "Managed sessions: the AuthRocket API answers again." in logged_text(logs)
+
+
+def test_a_wrong_authrocket_url_is_an_api_that_cannot_be_asked_not_every_session_ended(
+    dev: DevApi, managed_app: AppFactory, logs: pytest.LogCaptureFixture
+) -> None:
+    app = managed_app(AUTHROCKET_URL=dev.root)  # LoginRocket's URL, a common mix-up: its pages answer HTML 404s
+    _, token = new_session(dev)
+    client = app.test_client()
+    client.set_cookie("arToken", token)
+
+    answer = client.get("/private")
+
+    assert (answer.status_code, answer.text) == (200, "private for usr_ada")  # "open": the verified token holds
+    assert not deletes_the_cookie(answer)
+    assert len(warnings_of(logs)) == 1
+
+
+def test_when_the_api_fails_closed_guarded_views_answer_503_and_the_cookie_is_kept(
+    dev: DevApi, managed_app: AppFactory, logs: pytest.LogCaptureFixture
+) -> None:
+    app = managed_app(AUTHROCKET_SESSION_CHECK_FAILURE="closed")
+    _, token = new_session(dev)
+    client = app.test_client()
+    client.set_cookie("arToken", token)
+    dev.fault(status=503, count=3, method="GET", path="sessions")
+
+    with client:
+        guarded = client.get("/private")
+        reason = g.authrocket.rejection.reason
+    api = client.get("/api/me", headers={"Accept": "application/json"})
+    public = client.get("/")
+
+    assert guarded.status_code == 503
+    assert guarded.headers["Retry-After"].isdigit() and int(guarded.headers["Retry-After"]) >= 1
+    assert reason == "session_unavailable"
+    assert (api.status_code, api.json["error"]) == (503, "login_unavailable")
+    assert (public.status_code, public.text) == (200, "Logged out")
+    for answer in (guarded, api, public):
+        assert "Set-Cookie" not in answer.headers
+    kept = client.get_cookie("arToken")
+    assert kept is not None and kept.value == token
+    warnings = warnings_of(logs)
+    assert len(warnings) == 1 and "AUTHROCKET_SESSION_CHECK_FAILURE = 'closed'" in warnings[0]
+
+    back = client.get("/private")  # the faults are used up: the API answers again
+    assert (back.status_code, back.text) == (200, "private for usr_ada")
+
+
+def test_closed_failure_on_a_refused_port_stores_no_cookie_and_answers_bearer_clients_503(
+    dev: DevApi, managed_app: AppFactory, refused_url: str
+) -> None:
+    app = managed_app(AUTHROCKET_URL=refused_url + "v2", AUTHROCKET_SESSION_CHECK_FAILURE="closed")
+    _, token = new_session(dev)
+    client = app.test_client()
+
+    arrival = client.get("/?token=" + token)  # the login cannot be confirmed: no cookie is stored
+    bearer = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert (arrival.status_code, arrival.text) == (200, "Logged out")
+    assert client.get_cookie("arToken") is None
+    assert bearer.status_code == 503
+    assert bearer.json["error"] == "login_unavailable"
+    assert "Retry-After" in bearer.headers
+
+
+# Logging out ------------------------------------------------------------------------------------
+
+
+def test_full_logout_ends_the_session_for_every_app_sharing_the_cache(dev: DevApi, managed_app: AppFactory) -> None:
+    shared = SimpleCache()
+    first, second = managed_app(AUTHROCKET_CACHE=shared), managed_app(AUTHROCKET_CACHE=shared)
+    session_id, token = new_session(dev)
+    on_first, on_second = first.test_client(), second.test_client()
+    dev.reset_stats()
+    log_in(on_first, token)
+    log_in(on_second, token)
+    assert on_second.get("/private").status_code == 200
+    assert dev.stats()["counts"] == {SESSION_LOOKUPS: 1}  # the second app found the answer in the shared cache
+
+    logout = on_first.get("/logout")
+
+    assert logout.status_code == 302
+    assert logout.headers["Location"].startswith(dev.root + "logout?")
+    assert f"session={session_id}" in logout.headers["Location"]
+    assert deletes_the_cookie(logout)
+    assert dev.stats()["counts"] == {SESSION_LOOKUPS: 1, SESSION_DELETES: 1}
+    with on_second:
+        elsewhere = on_second.get("/private")
+        reason = g.authrocket.rejection.reason
+    assert elsewhere.status_code == 302
+    assert reason == "session_ended"
+    assert deletes_the_cookie(elsewhere)
+    assert dev.count(SESSION_LOOKUPS) == 1  # "ended" came from the cache, at once
+    assert dev.call("GET", f"sessions/{token}").status_code == 404
+
+
+def test_local_logout_leaves_the_session_alive(dev: DevApi, managed_app: AppFactory) -> None:
+    shared = SimpleCache()
+    first = managed_app(AUTHROCKET_CACHE=shared, AUTHROCKET_LOGOUT="local")
+    second = managed_app(AUTHROCKET_CACHE=shared)
+    _, token = new_session(dev)
+    on_first, on_second = first.test_client(), second.test_client()
+    log_in(on_first, token)
+    log_in(on_second, token)
+
+    logout = on_first.get("/logout")
+
+    assert (logout.status_code, logout.headers["Location"]) == (302, "http://localhost/")
+    assert deletes_the_cookie(logout)
+    assert on_first.get("/private").status_code == 302
+    assert on_second.get("/private").text == "private for usr_ada"
+    assert dev.count(SESSION_DELETES) == 0
+    assert dev.call("GET", f"sessions/{token}").status_code == 200
+
+
+# The cache, and managed sessions off ------------------------------------------------------------
+
+
+def test_a_broken_cache_never_turns_into_a_500(
+    dev: DevApi, managed_app: AppFactory, refused_redis_url: str, logs: pytest.LogCaptureFixture
+) -> None:
+    app = managed_app(AUTHROCKET_CACHE=refused_redis_url)
+    _, token = new_session(dev)
+    client = app.test_client()
+    dev.reset_stats()
+
+    log_in(client, token)
+    pages = [client.get("/private") for _ in range(4)]
+    logout = client.get("/logout")
+
+    assert [(page.status_code, page.text) for page in pages] == [(200, "private for usr_ada")] * 4
+    assert logout.status_code == 302
+    # The API, asked on every request (the logout's too), and the session ended through it.
+    assert dev.stats()["counts"] == {SESSION_LOOKUPS: 6, SESSION_DELETES: 1}
+    warnings = warnings_of(logs)
+    assert len(warnings) == 1
+    assert "AUTHROCKET_CACHE failed" in warnings[0]
+    assert token not in logged_text(logs)
+
+
+def test_without_managed_sessions_the_api_is_never_asked(dev: DevApi, make_app: AppFactory) -> None:
+    app = make_app(LOGINROCKET_URL=dev.root, AUTHROCKET_URL=dev.url, AUTHROCKET_API_KEY=dev.api_key)
+    session_id, token = new_session(dev)
+    client = app.test_client()
+    dev.reset_stats()
+
+    log_in(client, token)
+    pages = [client.get("/private").status_code for _ in range(3)]
+    bearer = app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    logout = client.get("/logout")
+
+    assert pages == [200] * 3
+    assert bearer.status_code == 200
+    assert f"session={session_id}" in logout.headers["Location"]
+    assert dev.stats()["total"] == 0
+    with app.app_context():
+        assert app.extensions["authrocket"].session_check is None
