@@ -5,48 +5,47 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from conftest import ACME, ADA, GLOBEX, HS_SECRET, token_for
+from conftest import ACME, ADA, GLOBEX
 
 from examples.app import create_app
 
 
 @pytest.fixture
-def example(tmp_path):
-    app = create_app(
+def app(tmp_path, authrocket_config):
+    """The example app, trusting the test keys of flask_authrocket.testing, with the dev LoginRocket's URL."""
+    return create_app(
         {
             "TESTING": True,
-            "AUTHROCKET_JWT_KEY": HS_SECRET,
+            **authrocket_config,
             "LOGINROCKET_URL": "http://127.0.0.1:5001/",
             "INSTANCE_PATH": str(tmp_path),
         }
     )
-    return app
 
 
-def test_nav_when_logged_out_has_login_and_signup(example):
-    html = example.test_client().get("/").text
+def test_nav_when_logged_out_has_login_and_signup(authrocket_client):
+    html = authrocket_client.get("/").text
     assert ">Login</a>" in html and ">Signup</a>" in html
     assert "Logout" not in html
 
 
-def test_nav_when_logged_in_greets_and_offers_account_switch(example, hs_issuer):
-    client = example.test_client()
-    client.set_cookie("arToken", token_for(hs_issuer, orgs=[ACME, GLOBEX]))
-    html = unescape(client.get("/").text)
+def test_nav_when_logged_in_greets_and_offers_account_switch(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME, GLOBEX])
+    html = unescape(authrocket_client.get("/").text)
     assert "Hi, Ada!" in html
     assert ">Manage Profile</a>" in html and "/profile?redirect_uri=http%3A%2F%2Flocalhost%2F" in html
     assert ">Logout</a>" in html and ">Switch accounts</a>" in html
 
 
-def test_dashboard_lists_only_the_current_orgs_projects(example, hs_issuer):
-    client = example.test_client()
-    client.set_cookie("arToken", token_for(hs_issuer, orgs=[ACME]))
+def test_dashboard_lists_only_the_current_orgs_projects(authrocket_client):
+    client = authrocket_client
+    client.login_as(ADA, [ACME])
     client.post("/dashboard/projects", data={"name": "Rocket"}, headers={"Origin": "http://localhost"})
-    client.set_cookie("arToken", token_for(hs_issuer, orgs=[{**GLOBEX, "selected": True}]))
+    client.login_as(ADA, [GLOBEX], selected="org_globex")
     client.post("/dashboard/projects", data={"name": "Turbine"})
 
     globex = client.get("/dashboard/").text
-    client.set_cookie("arToken", token_for(hs_issuer, orgs=[ACME]))
+    client.login_as(ADA, [ACME])
     acme = client.get("/dashboard/").text
 
     assert "<li>Turbine</li>" in globex and "<li>Rocket</li>" not in globex
@@ -54,24 +53,24 @@ def test_dashboard_lists_only_the_current_orgs_projects(example, hs_issuer):
     assert "<li>Rocket engine</li>" in acme and "Rocket engine" not in globex
 
 
-def test_admin_needs_site_admin(example, hs_issuer):
-    client = example.test_client()
-    client.set_cookie("arToken", token_for(hs_issuer, orgs=[{**GLOBEX, "selected": True}, ACME]))
-    denied = client.get("/admin/")
+def test_admin_needs_site_admin(authrocket_client):
+    authrocket_client.login_as(ADA, [GLOBEX, ACME], selected="org_globex")
+    denied = authrocket_client.get("/admin/")
     assert denied.status_code == 403
     assert "403 · Not allowed" in denied.text and "site:admin" in denied.text
-    client.set_cookie("arToken", token_for(hs_issuer, orgs=[ACME]))
-    assert client.get("/admin/").status_code == 200
+    authrocket_client.login_as(ADA, [ACME])
+    assert authrocket_client.get("/admin/").status_code == 200
 
 
-def test_api_me_with_bearer(example, hs_issuer):
-    answer = example.test_client().get("/api/me", headers={"Authorization": f"Bearer {token_for(hs_issuer)}"})
+def test_api_me_with_bearer(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME], mode="bearer")
+    answer = authrocket_client.get("/api/me")
     assert answer.status_code == 200
     assert answer.json["user"]["email"] == ADA["email"]
     assert answer.json["permissions"] == ["site:admin"]
 
 
-def test_dashboard_redirects_to_login_when_logged_out(example):
-    answer = example.test_client().get("/dashboard/")
+def test_dashboard_redirects_to_login_when_logged_out(authrocket_client):
+    answer = authrocket_client.get("/dashboard/")
     assert answer.status_code == 302
     assert answer.headers["Location"].startswith("http://127.0.0.1:5001/login?redirect_uri=")

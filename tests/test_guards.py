@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ACME, GLOBEX, HS_SECRET, LOGINROCKET_URL, token_for
+from conftest import ACME, ADA, GLOBEX, LOGINROCKET_URL
 from flask import Blueprint, Flask, abort, g
 from werkzeug.wrappers import Response
 
@@ -24,6 +24,7 @@ from flask_authrocket import (
     require_permission,
     verify_login_in_request,
 )
+from flask_authrocket.testing import TestKeys, make_membership, make_token
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -42,39 +43,55 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def trusting_test_keys(**config: Any) -> dict[str, Any]:
+    """Config trusting the test keys of flask_authrocket.testing, on the usual LoginRocket URL."""
+    return {**TestKeys.default().config(), "LOGINROCKET_URL": LOGINROCKET_URL, **config}
+
+
 def bare_app(**config: Any) -> Flask:
     """A fresh app with no routes yet; AuthRocket is not registered."""
     app = Flask(__name__)
-    app.config.update(TESTING=True, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_JWT_KEY=HS_SECRET, **config)
+    app.config.update(TESTING=True, **trusting_test_keys(**config))
     return app
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    """The demo app, trusting the test keys: ``authrocket_client`` logs in to it."""
+    return make_app(**trusting_test_keys())
+
+
+@pytest.fixture(scope="module")
+def forger() -> TestKeys:
+    """Keys this app does not trust, under the trusted key's kid."""
+    return TestKeys.generate(kid="test-key-1")
 
 
 # -- require_login -----------------------------------------------------------
 
 
-def test_logged_in_cookie_passes_require_login(hs_app, hs_issuer):
-    client = hs_app.test_client()
-    client.set_cookie("arToken", token_for(hs_issuer))
+def test_logged_in_cookie_passes_require_login(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME])
 
-    answer = client.get("/private")
+    answer = authrocket_client.get("/private")
 
     assert answer.status_code == 200
     assert answer.text == "private for usr_ada"
 
 
 @pytest.mark.parametrize("headers", [{}, HTML], ids=["no-accept", "accept-html"])
-def test_browser_without_login_is_sent_to_loginrocket(hs_app, headers):
-    answer = hs_app.test_client().get("/private?page=2", headers=headers)
+def test_browser_without_login_is_sent_to_loginrocket(authrocket_client, headers):
+    answer = authrocket_client.get("/private?page=2", headers=headers)
 
     assert_login_redirect(answer, "http://localhost/private?page=2")
     assert answer.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in answer.headers
 
 
-def test_login_redirect_leaves_out_token_account_and_session(hs_app, rsa_issuer):
-    forged = token_for(rsa_issuer)  # signed by a key this app does not trust: ignored
+def test_login_redirect_leaves_out_token_account_and_session(authrocket_client, forger):
+    forged = make_token(ADA, [ACME], keys=forger)  # signed by a key this app does not trust: ignored
 
-    answer = hs_app.test_client().get(f"/private?token={forged}&account=org_acme&session=kss_1&keep=yes", headers=HTML)
+    answer = authrocket_client.get(f"/private?token={forged}&account=org_acme&session=kss_1&keep=yes", headers=HTML)
 
     assert_login_redirect(answer, "http://localhost/private?keep=yes")
 
@@ -84,8 +101,8 @@ def test_login_redirect_leaves_out_token_account_and_session(hs_app, rsa_issuer)
     [JSON, {"X-Requested-With": "XMLHttpRequest"}, {"Accept": "application/json, text/html;q=0.5"}],
     ids=["accept-json", "xhr", "json-preferred"],
 )
-def test_api_client_without_token_gets_401_json_without_error_attribute(hs_app, headers):
-    answer = hs_app.test_client().get("/api/me", headers=headers)
+def test_api_client_without_token_gets_401_json_without_error_attribute(authrocket_client, headers):
+    answer = authrocket_client.get("/api/me", headers=headers)
 
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"] == 'Bearer realm="authrocket"'
@@ -96,11 +113,11 @@ def test_api_client_without_token_gets_401_json_without_error_attribute(hs_app, 
     }
 
 
-def test_expired_bearer_token_gets_401_invalid_token(hs_app, hs_issuer):
-    expired = token_for(hs_issuer, issued_at=int(time.time()) - 3600, expires_in=60)
+def test_expired_bearer_token_gets_401_invalid_token(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME], mode="bearer", issued_at=int(time.time()) - 3600, expires_in=60)
 
     # A Bearer header makes an API client, whatever it accepts.
-    answer = hs_app.test_client().get("/api/me", headers={**bearer(expired), **HTML})
+    answer = authrocket_client.get("/api/me", headers=HTML)
 
     assert answer.status_code == 401
     challenge = answer.headers["WWW-Authenticate"]
@@ -109,50 +126,47 @@ def test_expired_bearer_token_gets_401_invalid_token(hs_app, hs_issuer):
     assert answer.get_json() == {"error": "invalid_token", "message": "The token has expired."}
 
 
-def test_forged_bearer_token_gets_401_invalid_token(hs_app, rsa_issuer):
-    answer = hs_app.test_client().get("/api/me", headers=bearer(token_for(rsa_issuer)))
+def test_forged_bearer_token_gets_401_invalid_token(authrocket_client, forger):
+    authrocket_client.login_as(ADA, [ACME], mode="bearer", keys=forger)
+
+    answer = authrocket_client.get("/api/me")
 
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="authrocket", error="invalid_token"')
     assert answer.get_json()["error"] == "invalid_token"
 
 
-def test_forged_cookie_on_api_call_is_401_invalid_token_and_cleared(hs_app, rsa_issuer):
-    client = hs_app.test_client()
-    client.set_cookie("arToken", token_for(rsa_issuer))
+def test_forged_cookie_on_api_call_is_401_invalid_token_and_cleared(authrocket_client, forger):
+    authrocket_client.login_as(ADA, [ACME], keys=forger)
 
-    answer = client.get("/api/me", headers=JSON)
+    answer = authrocket_client.get("/api/me", headers=JSON)
 
     assert answer.status_code == 401
     assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
     assert answer.headers.getlist("Set-Cookie") == [CLEARED_COOKIE]
 
 
-def test_forged_cookie_on_browser_navigation_redirects_and_clears_it(hs_app, rsa_issuer):
-    client = hs_app.test_client()
-    client.set_cookie("arToken", token_for(rsa_issuer))
+def test_forged_cookie_on_browser_navigation_redirects_and_clears_it(authrocket_client, forger):
+    authrocket_client.login_as(ADA, [ACME], keys=forger)
 
-    answer = client.get("/private", headers=HTML)
+    answer = authrocket_client.get("/private", headers=HTML)
 
     assert_login_redirect(answer, "http://localhost/private")
     assert answer.headers.getlist("Set-Cookie") == [CLEARED_COOKIE]
-    assert client.get_cookie("arToken") is None
+    assert authrocket_client.get_cookie("arToken") is None
 
 
-def test_require_login_guards_async_views(hs_app, hs_issuer):
-    client = hs_app.test_client()
-    assert_login_redirect(client.get("/async"), "http://localhost/async")
+def test_require_login_guards_async_views(authrocket_client):
+    assert_login_redirect(authrocket_client.get("/async"), "http://localhost/async")
 
-    client.set_cookie("arToken", token_for(hs_issuer))
-    answer = client.get("/async")
+    authrocket_client.login_as(ADA, [ACME])
+    answer = authrocket_client.get("/async")
 
     assert answer.status_code == 200
     assert answer.text == "async for usr_ada"
 
 
-def test_options_request_passes_require_login_untouched(make_app):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
-
+def test_options_request_passes_require_login_untouched(app):
     @app.route("/async-cors", methods=["GET", "OPTIONS"])
     @require_login
     async def async_cors() -> str:
@@ -167,18 +181,19 @@ def test_options_request_passes_require_login_untouched(make_app):
 # -- require_permission --------------------------------------------------------
 
 
-def test_permission_granted_by_the_current_membership_passes(hs_app, hs_issuer):
-    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer)))
+def test_permission_granted_by_the_current_membership_passes(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME], mode="bearer")
+
+    answer = authrocket_client.get("/admin")
 
     assert answer.status_code == 200
     assert answer.text == "admin"
 
 
-def test_missing_permission_is_403_html_for_browsers(hs_app, hs_issuer):
-    client = hs_app.test_client()
-    client.set_cookie("arToken", token_for(hs_issuer, orgs=(GLOBEX,)))
+def test_missing_permission_is_403_html_for_browsers(authrocket_client):
+    authrocket_client.login_as(ADA, [GLOBEX])
 
-    answer = client.get("/admin", headers=HTML)
+    answer = authrocket_client.get("/admin", headers=HTML)
 
     assert answer.status_code == 403
     assert answer.mimetype == "text/html"
@@ -186,8 +201,10 @@ def test_missing_permission_is_403_html_for_browsers(hs_app, hs_issuer):
     assert "Set-Cookie" not in answer.headers
 
 
-def test_missing_permission_is_403_json_for_api_clients(hs_app, hs_issuer):
-    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+def test_missing_permission_is_403_json_for_api_clients(authrocket_client):
+    authrocket_client.login_as(ADA, [GLOBEX], mode="bearer")
+
+    answer = authrocket_client.get("/admin")
 
     assert answer.status_code == 403
     assert answer.get_json() == {
@@ -197,31 +214,30 @@ def test_missing_permission_is_403_json_for_api_clients(hs_app, hs_issuer):
     }
 
 
-def test_permission_comes_from_the_selected_membership_only(hs_app, hs_issuer):
+def test_permission_comes_from_the_selected_membership_only(authrocket_client):
     # Ada may administer Acme, but she is working in Globex right now.
-    token = token_for(hs_issuer, orgs=(ACME, {**GLOBEX, "selected": True}))
+    authrocket_client.login_as(ADA, [ACME, GLOBEX], selected="org_globex", mode="bearer")
 
-    answer = hs_app.test_client().get("/admin", headers=bearer(token))
+    answer = authrocket_client.get("/admin")
 
     assert answer.status_code == 403
 
 
-def test_require_permission_without_login_asks_for_a_login_first(hs_app):
-    assert_login_redirect(hs_app.test_client().get("/admin"), "http://localhost/admin")
+def test_require_permission_without_login_asks_for_a_login_first(authrocket_client):
+    assert_login_redirect(authrocket_client.get("/admin"), "http://localhost/admin")
 
 
-def test_require_permission_needs_every_name(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
-
+def test_require_permission_needs_every_name(app, authrocket_client):
     @app.get("/books")
     @require_permission("site:admin", "billing:edit")
     def books() -> str:
         return "books"
 
-    client = app.test_client()
-    only_admin = client.get("/books", headers=bearer(token_for(hs_issuer)))
-    both = {**ACME, "permissions": ["site:admin", "billing:edit"]}
-    admin_and_billing = client.get("/books", headers=bearer(token_for(hs_issuer, orgs=(both,))))
+    authrocket_client.login_as(ADA, [ACME], mode="bearer")
+    only_admin = authrocket_client.get("/books")
+    both = make_membership("org_acme", "Acme Inc.", ["site:admin", "billing:edit"])
+    authrocket_client.login_as(ADA, [both], mode="bearer")
+    admin_and_billing = authrocket_client.get("/books")
 
     assert only_admin.status_code == 403
     assert only_admin.get_json()["missing_permissions"] == ["billing:edit"]
@@ -229,25 +245,24 @@ def test_require_permission_needs_every_name(make_app, hs_issuer):
     assert admin_and_billing.text == "books"
 
 
-def test_require_permission_guards_async_views(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
-
+def test_require_permission_guards_async_views(app, authrocket_client):
     @app.get("/async-admin")
     @require_permission("site:admin")
     async def async_admin() -> str:
         return "async admin"
 
-    client = app.test_client()
-    denied = client.get("/async-admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
-    allowed = client.get("/async-admin", headers=bearer(token_for(hs_issuer)))
+    authrocket_client.login_as(ADA, [GLOBEX], mode="bearer")
+    denied = authrocket_client.get("/async-admin")
+    authrocket_client.login_as(ADA, [ACME], mode="bearer")
+    allowed = authrocket_client.get("/async-admin")
 
     assert denied.status_code == 403
     assert allowed.status_code == 200
     assert allowed.text == "async admin"
 
 
-def test_options_request_passes_require_permission_untouched(hs_app):
-    answer = hs_app.test_client().options("/admin")
+def test_options_request_passes_require_permission_untouched(authrocket_client):
+    answer = authrocket_client.options("/admin")
 
     assert answer.status_code == 200
     assert answer.text == "admin"
@@ -288,28 +303,28 @@ def reports_blueprint() -> Blueprint:
     return bp
 
 
-def test_protect_guards_every_view_of_a_blueprint(hs_issuer):
+def test_protect_guards_every_view_of_a_blueprint():
     app = bare_app()
     AuthRocket(app)
     app.register_blueprint(protect(reports_blueprint()))
     client = app.test_client()
 
     assert_login_redirect(client.get("/reports/"), "http://localhost/reports/")
-    client.set_cookie("arToken", token_for(hs_issuer))
+    client.set_cookie("arToken", make_token(ADA, [ACME]))
     answer = client.get("/reports/")
 
     assert answer.status_code == 200
     assert answer.text == "reports for usr_ada"
 
 
-def test_protect_guards_async_views_of_a_blueprint(hs_issuer):
+def test_protect_guards_async_views_of_a_blueprint():
     app = bare_app()
     AuthRocket(app)
     app.register_blueprint(protect(reports_blueprint()))
     client = app.test_client()
 
     denied = client.get("/reports/live", headers=JSON)
-    allowed = client.get("/reports/live", headers=bearer(token_for(hs_issuer)))
+    allowed = client.get("/reports/live", headers=bearer(make_token(ADA, [ACME])))
 
     assert denied.status_code == 401
     assert allowed.status_code == 200
@@ -327,8 +342,7 @@ def test_protect_leaves_login_exempt_views_public():
     assert answer.text == "about reports"
 
 
-def test_protect_does_not_reach_outside_its_blueprint(make_app):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+def test_protect_does_not_reach_outside_its_blueprint(app):
     app.register_blueprint(protect(reports_blueprint()))
 
     answer = app.test_client().get("/")
@@ -348,44 +362,44 @@ def test_protect_lets_options_through():
     assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
-def test_protect_with_permission_needs_it(hs_issuer):
+def test_protect_with_permission_needs_it():
     app = bare_app()
     AuthRocket(app)
     app.register_blueprint(protect(reports_blueprint(), permission="site:admin"))
     client = app.test_client()
 
-    denied = client.get("/reports/", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
-    allowed = client.get("/reports/", headers=bearer(token_for(hs_issuer)))
+    denied = client.get("/reports/", headers=bearer(make_token(ADA, [GLOBEX])))
+    allowed = client.get("/reports/", headers=bearer(make_token(ADA, [ACME])))
 
     assert denied.status_code == 403
     assert denied.get_json()["missing_permissions"] == ["site:admin"]
     assert allowed.status_code == 200
 
 
-def test_protect_with_several_permissions_needs_them_all(hs_issuer):
+def test_protect_with_several_permissions_needs_them_all():
     app = bare_app()
     AuthRocket(app)
     app.register_blueprint(protect(reports_blueprint(), permission=["site:admin", "billing:edit"]))
     client = app.test_client()
 
-    answer = client.get("/reports/", headers=bearer(token_for(hs_issuer)))
+    answer = client.get("/reports/", headers=bearer(make_token(ADA, [ACME])))
 
     assert answer.status_code == 403
     assert answer.get_json()["missing_permissions"] == ["billing:edit"]
 
 
-def test_protect_on_a_blueprint_before_the_extension_exists(hs_issuer):
+def test_protect_on_a_blueprint_before_the_extension_exists():
     app = bare_app()
     app.register_blueprint(protect(reports_blueprint()))
     AuthRocket(app)  # registered last: the guard must still see the session
     client = app.test_client()
 
     assert_login_redirect(client.get("/reports/"), "http://localhost/reports/")
-    client.set_cookie("arToken", token_for(hs_issuer))
+    client.set_cookie("arToken", make_token(ADA, [ACME]))
     assert client.get("/reports/").text == "reports for usr_ada"
 
 
-def test_protect_on_the_app_before_the_extension_exists(hs_issuer):
+def test_protect_on_the_app_before_the_extension_exists():
     app = bare_app()
 
     @app.get("/")
@@ -397,7 +411,7 @@ def test_protect_on_the_app_before_the_extension_exists(hs_issuer):
     client = app.test_client()
 
     assert client.get("/", headers=JSON).status_code == 401
-    assert client.get("/", headers=bearer(token_for(hs_issuer))).text == "home of usr_ada"
+    assert client.get("/", headers=bearer(make_token(ADA, [ACME]))).text == "home of usr_ada"
 
 
 # -- AUTHROCKET_REQUIRE_LOGIN ------------------------------------------------------
@@ -410,9 +424,7 @@ def walled_app(tmp_path) -> Flask:
     static.mkdir()
     (static / "site.css").write_text("body { color: black; }\n")
     app = Flask(__name__, static_folder=str(static))
-    app.config.update(
-        TESTING=True, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_REQUIRE_LOGIN=True
-    )
+    app.config.update(TESTING=True, **trusting_test_keys(AUTHROCKET_REQUIRE_LOGIN=True))
     AuthRocket(app)
 
     @app.get("/")
@@ -435,9 +447,9 @@ def test_require_login_setting_guards_every_view(walled_app):
     assert_login_redirect(walled_app.test_client().get("/"), "http://localhost/")
 
 
-def test_require_login_setting_lets_logged_in_users_in(walled_app, hs_issuer):
+def test_require_login_setting_lets_logged_in_users_in(walled_app):
     client = walled_app.test_client()
-    client.set_cookie("arToken", token_for(hs_issuer))
+    client.set_cookie("arToken", make_token(ADA, [ACME]))
 
     assert client.get("/").text == "home of usr_ada"
     assert client.get("/live").text == "live for usr_ada"
@@ -508,9 +520,9 @@ def unreachable_app(make_app, refused_url) -> Flask:
     return make_app(LOGINROCKET_URL=refused_url)
 
 
-def test_unreachable_keys_make_guarded_views_503_for_browsers(unreachable_app, rsa_issuer):
+def test_unreachable_keys_make_guarded_views_503_for_browsers(unreachable_app):
     client = unreachable_app.test_client()
-    client.set_cookie("arToken", token_for(rsa_issuer))
+    client.set_cookie("arToken", make_token(ADA, [ACME]))
 
     answer = client.get("/private", headers=HTML)
 
@@ -520,17 +532,17 @@ def test_unreachable_keys_make_guarded_views_503_for_browsers(unreachable_app, r
     assert "Set-Cookie" not in answer.headers
 
 
-def test_unreachable_keys_make_guarded_views_503_json_for_api_clients(unreachable_app, rsa_issuer):
-    answer = unreachable_app.test_client().get("/api/me", headers=bearer(token_for(rsa_issuer)))
+def test_unreachable_keys_make_guarded_views_503_json_for_api_clients(unreachable_app):
+    answer = unreachable_app.test_client().get("/api/me", headers=bearer(make_token(ADA, [ACME])))
 
     assert answer.status_code == 503
     assert answer.get_json()["error"] == "login_unavailable"
     assert 1 <= int(answer.headers["Retry-After"]) <= 30
 
 
-def test_unreachable_keys_render_public_views_logged_out_and_keep_the_cookie(unreachable_app, rsa_issuer):
+def test_unreachable_keys_render_public_views_logged_out_and_keep_the_cookie(unreachable_app):
     client = unreachable_app.test_client()
-    token = token_for(rsa_issuer)
+    token = make_token(ADA, [ACME])
     client.set_cookie("arToken", token)
 
     answer = client.get("/")
@@ -541,11 +553,11 @@ def test_unreachable_keys_render_public_views_logged_out_and_keep_the_cookie(unr
     assert client.get_cookie("arToken").value == token
 
 
-def test_hanging_loginrocket_is_503_within_the_timeout(make_app, jwks_server, rsa_issuer):
+def test_hanging_loginrocket_is_503_within_the_timeout(make_app, jwks_server):
     jwks_server.mode = "hang"
     app = make_app(LOGINROCKET_URL=jwks_server.url, AUTHROCKET_HTTP_TIMEOUT=0.5)
     client = app.test_client()
-    client.set_cookie("arToken", token_for(rsa_issuer))
+    client.set_cookie("arToken", make_token(ADA, [ACME]))
 
     started = time.monotonic()
     answer = client.get("/private")
@@ -558,63 +570,65 @@ def test_hanging_loginrocket_is_503_within_the_timeout(make_app, jwks_server, rs
     assert jwks_server.fetches == 1
 
 
-def test_reachable_keys_let_the_same_cookie_in(make_app, jwks_server, rsa_issuer):
+def test_reachable_keys_let_the_same_cookie_in(make_app, authrocket_jwks_server, authrocket_jwks_config):
     # The contrast to the tests above: the token itself is fine.
-    client = make_app(LOGINROCKET_URL=jwks_server.url).test_client()
-    client.set_cookie("arToken", token_for(rsa_issuer))
+    client = make_app(**authrocket_jwks_config).test_client()
+    client.set_cookie("arToken", make_token(ADA, [ACME]))
 
     assert client.get("/private").text == "private for usr_ada"
+    assert authrocket_jwks_server.fetches == 1
 
 
 # -- replacing the answers -------------------------------------------------------
 
 
-def test_unauthorized_handler_without_arguments_replaces_the_answer(hs_app):
-    authrocket = hs_app.extensions["authrocket"]
+def test_unauthorized_handler_without_arguments_replaces_the_answer(app, authrocket_client):
+    authrocket = app.extensions["authrocket"]
 
     @authrocket.unauthorized_handler
     def please_log_in() -> tuple[str, int]:
         return "please log in", 401
 
-    answer = hs_app.test_client().get("/private")
+    answer = authrocket_client.get("/private")
 
     assert answer.status_code == 401
     assert answer.text == "please log in"
     assert "Location" not in answer.headers
 
 
-def test_unauthorized_handler_may_take_the_error(hs_app, hs_issuer):
-    expired = token_for(hs_issuer, issued_at=int(time.time()) - 3600, expires_in=60)
-
-    @hs_app.extensions["authrocket"].unauthorized_handler
+def test_unauthorized_handler_may_take_the_error(app, authrocket_client):
+    @app.extensions["authrocket"].unauthorized_handler
     def explain(error: LoginRequired) -> tuple[dict[str, Any], int]:
         return {"why": error.rejection.reason if error.rejection else None}, 401
 
-    client = hs_app.test_client()
-    with_expired = client.get("/private", headers=bearer(expired))
-    without_token = client.get("/private")
+    authrocket_client.login_as(ADA, [ACME], mode="bearer", issued_at=int(time.time()) - 3600, expires_in=60)
+    with_expired = authrocket_client.get("/private")
+    authrocket_client.logout()
+    without_token = authrocket_client.get("/private")
 
     assert with_expired.get_json() == {"why": "expired"}
     assert without_token.get_json() == {"why": None}
 
 
-def test_forbidden_handler_without_arguments_replaces_the_answer(hs_app, hs_issuer):
-    @hs_app.extensions["authrocket"].forbidden_handler
+def test_forbidden_handler_without_arguments_replaces_the_answer(app, authrocket_client):
+    @app.extensions["authrocket"].forbidden_handler
     def go_away() -> tuple[str, int]:
         return "not for you", 403
 
-    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+    authrocket_client.login_as(ADA, [GLOBEX], mode="bearer")
+    answer = authrocket_client.get("/admin")
 
     assert answer.status_code == 403
     assert answer.text == "not for you"
 
 
-def test_forbidden_handler_may_take_the_error(hs_app, hs_issuer):
-    @hs_app.extensions["authrocket"].forbidden_handler
+def test_forbidden_handler_may_take_the_error(app, authrocket_client):
+    @app.extensions["authrocket"].forbidden_handler
     async def explain(error: PermissionDenied) -> tuple[str, int]:
         return "missing " + ",".join(error.missing), 418
 
-    answer = hs_app.test_client().get("/admin", headers=bearer(token_for(hs_issuer, orgs=(GLOBEX,))))
+    authrocket_client.login_as(ADA, [GLOBEX], mode="bearer")
+    answer = authrocket_client.get("/admin")
 
     assert answer.status_code == 418
     assert answer.text == "missing site:admin"
@@ -634,9 +648,7 @@ def require_example_staff(view):
 
 
 @pytest.fixture
-def staff_app(make_app) -> Flask:
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
-
+def staff_app(app) -> Flask:
     @app.get("/staff")
     @require_example_staff
     def staff() -> str:
@@ -645,23 +657,24 @@ def staff_app(make_app) -> Flask:
     return app
 
 
-def test_custom_decorator_lets_the_extension_answer_a_missing_login(staff_app):
-    client = staff_app.test_client()
-
-    assert_login_redirect(client.get("/staff"), "http://localhost/staff")
-    assert client.get("/staff", headers=JSON).status_code == 401
+def test_custom_decorator_lets_the_extension_answer_a_missing_login(staff_app, authrocket_client):
+    assert_login_redirect(authrocket_client.get("/staff"), "http://localhost/staff")
+    assert authrocket_client.get("/staff", headers=JSON).status_code == 401
 
 
-def test_custom_decorator_passes_with_a_login(staff_app, hs_issuer):
-    answer = staff_app.test_client().get("/staff", headers=bearer(token_for(hs_issuer)))
+def test_custom_decorator_passes_with_a_login(staff_app, authrocket_client):
+    authrocket_client.login_as(ADA, [ACME], mode="bearer")
+
+    answer = authrocket_client.get("/staff")
 
     assert answer.status_code == 200
     assert answer.text == "staff room for ada@example.com"
 
 
-def test_custom_decorator_makes_its_own_decision(staff_app, hs_issuer):
+def test_custom_decorator_makes_its_own_decision(staff_app, authrocket_client):
     outsider = {"id": "usr_eve", "email": "eve@elsewhere.test"}
+    authrocket_client.login_as(outsider, [ACME], mode="bearer")
 
-    answer = staff_app.test_client().get("/staff", headers=bearer(token_for(hs_issuer, outsider)))
+    answer = authrocket_client.get("/staff")
 
     assert answer.status_code == 403

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ACME, GLOBEX, HS_SECRET, token_for
+from conftest import ACME, ADA, GLOBEX, HS_SECRET, LOGINROCKET_URL
 from flask import Flask, g, render_template_string
 
 from flask_authrocket import (
@@ -15,6 +15,13 @@ from flask_authrocket import (
     current_session,
     current_user,
 )
+from flask_authrocket.testing import make_token
+
+
+@pytest.fixture
+def app(make_app, authrocket_config) -> Flask:
+    """The demo app, trusting the test keys of flask_authrocket.testing, on the usual LoginRocket URL."""
+    return make_app(**{**authrocket_config, "LOGINROCKET_URL": LOGINROCKET_URL})
 
 
 def _logged_in(app: Flask, token: str, path: str = "/", **kwargs):
@@ -24,9 +31,9 @@ def _logged_in(app: Flask, token: str, path: str = "/", **kwargs):
     return ctx
 
 
-def test_current_objects_when_logged_in(hs_app, hs_issuer):
-    token = token_for(hs_issuer, orgs=[ACME, GLOBEX], session_id="kss_42")
-    ctx = _logged_in(hs_app, token)
+def test_current_objects_when_logged_in(app):
+    token = make_token(ADA, [ACME, GLOBEX], session_id="kss_42")
+    ctx = _logged_in(app, token)
     try:
         authrocket = g.authrocket
         assert authrocket.is_authenticated
@@ -50,9 +57,9 @@ def test_current_objects_when_logged_in(hs_app, hs_issuer):
         ctx.pop()
 
 
-def test_selected_membership_is_current(hs_app, hs_issuer):
-    token = token_for(hs_issuer, orgs=[ACME, {**GLOBEX, "selected": True}])
-    ctx = _logged_in(hs_app, token)
+def test_selected_membership_is_current(app):
+    token = make_token(ADA, [ACME, GLOBEX], selected="org_globex")
+    ctx = _logged_in(app, token)
     try:
         assert g.authrocket.current_org.id == "org_globex"
         assert not g.authrocket.has_permission("site:admin")
@@ -60,9 +67,9 @@ def test_selected_membership_is_current(hs_app, hs_issuer):
         ctx.pop()
 
 
-def test_logged_out_everything_is_none(hs_app):
-    with hs_app.test_request_context("/"):
-        hs_app.preprocess_request()
+def test_logged_out_everything_is_none(app):
+    with app.test_request_context("/"):
+        app.preprocess_request()
         authrocket = g.authrocket
         assert not authrocket.is_authenticated
         assert authrocket.current_user is None and authrocket.current_org is None
@@ -72,8 +79,8 @@ def test_logged_out_everything_is_none(hs_app):
         assert not current_org
 
 
-def test_loginrocket_url_builders(hs_app, hs_issuer):
-    ctx = _logged_in(hs_app, token_for(hs_issuer, session_id="kss_7"), path="/page?x=1")
+def test_loginrocket_url_builders(app):
+    ctx = _logged_in(app, make_token(ADA, [ACME], session_id="kss_7"), path="/page?x=1")
     try:
         ar = g.authrocket
         assert ar.ar_login_url() == "https://myapp.e2.loginrocket.com/login"
@@ -96,8 +103,8 @@ def test_loginrocket_url_builders(hs_app, hs_issuer):
         ctx.pop()
 
 
-def test_account_url_without_an_org_falls_back_to_accounts(hs_app, hs_issuer):
-    ctx = _logged_in(hs_app, token_for(hs_issuer, orgs=None))
+def test_account_url_without_an_org_falls_back_to_accounts(app):
+    ctx = _logged_in(app, make_token(ADA, orgs=None))
     try:
         assert g.authrocket.ar_account_url() == "https://myapp.e2.loginrocket.com/accounts?force=1"
         assert g.authrocket.current_user.memberships is None
@@ -112,9 +119,9 @@ def test_loginrocket_path_is_replaced_and_host_kept(make_app):
         assert g.authrocket.ar_login_url(redirect_uri="x") == "https://login.example.com:8443/login?redirect_uri=x"
 
 
-def test_safe_this_uri_drops_login_parameters_on_get(hs_app):
-    with hs_app.test_request_context("/p?token=abc&account=org_1&session=kss_1&keep=1&keep=2"):
-        hs_app.preprocess_request()
+def test_safe_this_uri_drops_login_parameters_on_get(app):
+    with app.test_request_context("/p?token=abc&account=org_1&session=kss_1&keep=1&keep=2"):
+        app.preprocess_request()
         assert g.authrocket.safe_this_uri() == "http://localhost/p?keep=1&keep=2"
         assert g.authrocket.request_uri("/other") == "http://localhost/other"
 
@@ -136,7 +143,7 @@ def test_untrusted_host_is_refused_instead_of_redirected_to(make_app):
     assert parse_qs(urlsplit(good.headers["Location"]).query)["redirect_uri"] == ["http://app.example.com/private"]
 
 
-def test_templates_can_use_the_express_helpers(hs_app, hs_issuer):
+def test_templates_can_use_the_express_helpers(app, authrocket_client):
     template = (
         "{% if authrocket.currentUser %}"
         "<span>Hi, {{ authrocket.currentUser.first_name }}!</span>"
@@ -144,14 +151,13 @@ def test_templates_can_use_the_express_helpers(hs_app, hs_issuer):
         '{% else %}<a href="{{ authrocket.arLoginUrl() }}">Login</a>{% endif %}'
     )
 
-    @hs_app.get("/nav")
+    @app.get("/nav")
     def nav() -> str:
         return render_template_string(template)
 
-    client = hs_app.test_client()
-    assert client.get("/nav").text == '<a href="https://myapp.e2.loginrocket.com/login">Login</a>'
-    client.set_cookie("arToken", token_for(hs_issuer))
-    html = client.get("/nav").text
+    assert authrocket_client.get("/nav").text == '<a href="https://myapp.e2.loginrocket.com/login">Login</a>'
+    authrocket_client.login_as(ADA, [ACME])
+    html = authrocket_client.get("/nav").text
     assert "<span>Hi, Ada!</span>" in html
     assert "/profile?redirect_uri=http%3A%2F%2Flocalhost%2Fnav" in html
 
@@ -171,6 +177,6 @@ def test_without_loginrocket_url_guards_answer_401_not_500(make_app):
     assert answer.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_proxies_outside_a_request_say_so(hs_app):
+def test_proxies_outside_a_request_say_so(app):
     with pytest.raises(RuntimeError):
         _ = current_user.id

@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import HS_SECRET, token_for
+import pytest
+from conftest import ACME, ADA, LOGINROCKET_URL
+from flask import Flask
 
 from flask_authrocket import full_logout, local_logout
+from flask_authrocket.testing import AuthRocketTestClient, TestKeys
 
 CLEARED_COOKIE = "arToken=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/; SameSite=Lax"
 
 
-def logged_in_client(app, issuer, session_id="kss_ada_1"):
+@pytest.fixture
+def build_app(make_app, authrocket_config) -> Callable[..., Flask]:
+    """``build_app(**config)``: the demo app trusting the test keys, on the usual LoginRocket URL."""
+
+    def build(**config: Any) -> Flask:
+        app = make_app(**{**authrocket_config, "LOGINROCKET_URL": LOGINROCKET_URL, **config})
+        app.test_client_class = AuthRocketTestClient
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(build_app) -> Flask:
+    return build_app()
+
+
+def logged_in_client(app: Flask, session_id: str = "kss_ada_1", **token_options: Any) -> AuthRocketTestClient:
     client = app.test_client()
-    client.set_cookie("arToken", token_for(issuer, session_id=session_id))
+    assert isinstance(client, AuthRocketTestClient)
+    client.login_as(ADA, [ACME], session_id=session_id, **token_options)
     return client
 
 
-def test_default_logout_is_full_and_names_the_session(hs_app, hs_issuer):
-    client = logged_in_client(hs_app, hs_issuer, session_id="kss_ada_1")
+def test_default_logout_is_full_and_names_the_session(app):
+    client = logged_in_client(app, session_id="kss_ada_1")
 
     answer = client.get("/logout")
 
@@ -30,8 +53,8 @@ def test_default_logout_is_full_and_names_the_session(hs_app, hs_issuer):
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-def test_logout_clears_the_cookie_with_its_attributes(hs_app, hs_issuer):
-    client = logged_in_client(hs_app, hs_issuer)
+def test_logout_clears_the_cookie_with_its_attributes(app):
+    client = logged_in_client(app)
 
     answer = client.get("/logout")
 
@@ -40,9 +63,8 @@ def test_logout_clears_the_cookie_with_its_attributes(hs_app, hs_issuer):
     assert client.get("/").text == "Logged out"
 
 
-def test_logout_over_https_clears_a_secure_cookie(hs_app, hs_issuer):
-    client = hs_app.test_client()
-    client.set_cookie("arToken", token_for(hs_issuer))
+def test_logout_over_https_clears_a_secure_cookie(app):
+    client = logged_in_client(app)
 
     answer = client.get("/logout", base_url="https://localhost")
 
@@ -52,9 +74,8 @@ def test_logout_over_https_clears_a_secure_cookie(hs_app, hs_issuer):
     assert parse_qs(urlsplit(answer.headers["Location"]).query)["redirect_uri"] == ["https://localhost/"]
 
 
-def test_logout_clears_a_customised_cookie_with_the_same_customisation(make_app, hs_issuer):
-    app = make_app(
-        AUTHROCKET_JWT_KEY=HS_SECRET,
+def test_logout_clears_a_customised_cookie_with_the_same_customisation(build_app):
+    app = build_app(
         AUTHROCKET_COOKIE_NAME="session_token",
         AUTHROCKET_COOKIE_PATH="/app",
         AUTHROCKET_COOKIE_DOMAIN="example.test",
@@ -69,8 +90,8 @@ def test_logout_clears_a_customised_cookie_with_the_same_customisation(make_app,
     ]
 
 
-def test_logout_when_logged_out_has_no_session_parameter(hs_app):
-    answer = hs_app.test_client().get("/logout")
+def test_logout_when_logged_out_has_no_session_parameter(app):
+    answer = app.test_client().get("/logout")
 
     assert answer.status_code == 302
     assert (
@@ -78,8 +99,9 @@ def test_logout_when_logged_out_has_no_session_parameter(hs_app):
     )
 
 
-def test_logout_with_a_forged_cookie_has_no_session_parameter(hs_app, rsa_issuer):
-    client = logged_in_client(hs_app, rsa_issuer, session_id="kss_mallory")
+def test_logout_with_a_forged_cookie_has_no_session_parameter(app):
+    forger = TestKeys.generate(kid="test-key-1")  # unknown to the app, with the trusted key's kid
+    client = logged_in_client(app, session_id="kss_mallory", keys=forger)
 
     answer = client.get("/logout")
 
@@ -87,8 +109,8 @@ def test_logout_with_a_forged_cookie_has_no_session_parameter(hs_app, rsa_issuer
     assert answer.headers.getlist("Set-Cookie") == [CLEARED_COOKIE]
 
 
-def test_logout_accepts_post(hs_app, hs_issuer):
-    client = logged_in_client(hs_app, hs_issuer, session_id="kss_ada_2")
+def test_logout_accepts_post(app):
+    client = logged_in_client(app, session_id="kss_ada_2")
 
     answer = client.post("/logout")
 
@@ -97,19 +119,19 @@ def test_logout_accepts_post(hs_app, hs_issuer):
     assert client.get_cookie("arToken") is None
 
 
-def test_post_logout_path_is_where_loginrocket_sends_the_user_back(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_POST_LOGOUT_PATH="/goodbye?from=logout")
+def test_post_logout_path_is_where_loginrocket_sends_the_user_back(build_app):
+    app = build_app(AUTHROCKET_POST_LOGOUT_PATH="/goodbye?from=logout")
 
-    answer = logged_in_client(app, hs_issuer).get("/logout")
+    answer = logged_in_client(app).get("/logout")
 
     assert parse_qs(urlsplit(answer.headers["Location"]).query)["redirect_uri"] == [
         "http://localhost/goodbye?from=logout"
     ]
 
 
-def test_local_logout_returns_to_this_app(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT="local")
-    client = logged_in_client(app, hs_issuer)
+def test_local_logout_returns_to_this_app(build_app):
+    app = build_app(AUTHROCKET_LOGOUT="local")
+    client = logged_in_client(app)
 
     answer = client.get("/logout")
 
@@ -119,23 +141,23 @@ def test_local_logout_returns_to_this_app(make_app, hs_issuer):
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-def test_local_logout_returns_to_the_post_logout_path(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT="local", AUTHROCKET_POST_LOGOUT_PATH="/goodbye")
+def test_local_logout_returns_to_the_post_logout_path(build_app):
+    app = build_app(AUTHROCKET_LOGOUT="local", AUTHROCKET_POST_LOGOUT_PATH="/goodbye")
 
-    answer = logged_in_client(app, hs_issuer).get("/logout")
+    answer = logged_in_client(app).get("/logout")
 
     assert answer.headers["Location"] == "http://localhost/goodbye"
 
 
-def test_logout_url_none_registers_no_route(make_app):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT_URL=None)
+def test_logout_url_none_registers_no_route(build_app):
+    app = build_app(AUTHROCKET_LOGOUT_URL=None)
 
     assert app.test_client().get("/logout").status_code == 404
 
 
-def test_custom_logout_url(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT_URL="/account/sign-out")
-    client = logged_in_client(app, hs_issuer, session_id="kss_ada_3")
+def test_custom_logout_url(build_app):
+    app = build_app(AUTHROCKET_LOGOUT_URL="/account/sign-out")
+    client = logged_in_client(app, session_id="kss_ada_3")
 
     assert client.get("/logout").status_code == 404
     answer = client.get("/account/sign-out")
@@ -145,10 +167,10 @@ def test_custom_logout_url(make_app, hs_issuer):
     assert client.get_cookie("arToken") is None
 
 
-def test_full_logout_as_a_view_on_an_app_route(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT_URL=None)
+def test_full_logout_as_a_view_on_an_app_route(build_app):
+    app = build_app(AUTHROCKET_LOGOUT_URL=None)
     app.add_url_rule("/bye", view_func=full_logout)
-    client = logged_in_client(app, hs_issuer, session_id="kss_ada_4")
+    client = logged_in_client(app, session_id="kss_ada_4")
 
     answer = client.get("/bye")
 
@@ -159,10 +181,10 @@ def test_full_logout_as_a_view_on_an_app_route(make_app, hs_issuer):
     assert answer.headers.getlist("Set-Cookie") == [CLEARED_COOKIE]
 
 
-def test_local_logout_as_a_view_on_an_app_route(make_app, hs_issuer):
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)  # the default full /logout stays as well
+def test_local_logout_as_a_view_on_an_app_route(build_app):
+    app = build_app()  # the default full /logout stays as well
     app.add_url_rule("/leave", view_func=local_logout, methods=["POST"])
-    client = logged_in_client(app, hs_issuer)
+    client = logged_in_client(app)
 
     answer = client.post("/leave")
 
@@ -172,11 +194,11 @@ def test_local_logout_as_a_view_on_an_app_route(make_app, hs_issuer):
     assert client.get("/logout").headers["Location"].startswith("https://myapp.e2.loginrocket.com/logout?")
 
 
-def test_full_logout_without_loginrocket_url_falls_back_to_local(make_app, hs_issuer, caplog):
+def test_full_logout_without_loginrocket_url_falls_back_to_local(build_app, caplog):
     with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
-        app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=None)
+        app = build_app(LOGINROCKET_URL=None)
 
-    answer = logged_in_client(app, hs_issuer).get("/logout")
+    answer = logged_in_client(app).get("/logout")
 
     assert answer.status_code == 302
     assert answer.headers["Location"] == "http://localhost/"
