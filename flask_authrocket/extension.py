@@ -25,6 +25,7 @@ from flask import Flask, current_app, g, has_request_context, redirect, request
 from werkzeug.wrappers import Response
 
 from . import guards, views
+from .cli import authrocket as authrocket_commands
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .managed import SessionCheck, SessionState
 from .models import Session
@@ -130,11 +131,12 @@ class AuthRocket:
         """
         if "authrocket" in app.extensions:
             raise RuntimeError("AuthRocket is already registered on this app; use that instance.")
+        configured = frozenset(key for key in DEFAULTS if key in app.config)  # before the defaults fill in
         for key in ENVIRONMENT_KEYS:
             app.config.setdefault(key, None)
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, default)
-        settings = Settings.from_config(app.config)
+        settings = Settings.from_config(app.config, configured=configured)
         verifier = TokenVerifier(
             jwt_key=settings.jwt_key,
             loginrocket_url=settings.loginrocket_url,
@@ -173,6 +175,7 @@ class AuthRocket:
             app.add_url_rule(settings.logout_url, guards.LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST"])
         if settings.require_login:
             guards.protect(app)
+        app.cli.add_command(authrocket_commands)
 
     # -- per-app state ------------------------------------------------------
 

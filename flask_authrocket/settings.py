@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,16 +89,31 @@ class Settings:
     session_check_failure: str  # "open" or "closed"
     #: The cachelib cache shared by session checks and API GETs (``SimpleCache`` by default).
     cache: BaseCache
-    #: Where each environment-capable key came from: "config", "environment" or "unset".
+    #: Where each key's value came from. Keys of :data:`ENVIRONMENT_KEYS`: ``"config"``,
+    #: ``"environment"`` or ``"unset"``; keys of :data:`DEFAULTS`: ``"config"`` or ``"default"``.
     sources: Mapping[str, str]
 
     def __repr__(self) -> str:  # secrets never appear in reprs
         return f"Settings(loginrocket_url={self.loginrocket_url!r}, key={'set' if self.jwt_key else 'unset'})"
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and check the settings from a Flask config, falling back to ``environ``."""
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+        *,
+        configured: Collection[str] | None = None,
+    ) -> Settings:
+        """Read and check the settings from a Flask config, falling back to ``environ``.
+
+        ``configured`` names the keys the app set itself, for :attr:`sources`:
+        ``init_app`` fills in the defaults with ``setdefault`` before this is
+        called, so it records which keys were there first. Left out, every key
+        present in ``config`` counts as set by the app.
+        """
         environ = os.environ if environ is None else environ
+        if configured is None:
+            configured = frozenset(key for key in DEFAULTS if key in config)
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         for key in ENVIRONMENT_KEYS:
@@ -125,6 +140,9 @@ class Settings:
 
         def get(key: str) -> Any:
             return config.get(key, DEFAULTS[key])
+
+        for key in DEFAULTS:
+            sources[key] = "config" if key in configured else "default"
 
         logout = get("AUTHROCKET_LOGOUT")
         if logout not in ("full", "local"):
