@@ -64,6 +64,13 @@ def verify_login_in_request() -> Session:
         return session
     if authrocket.unavailable:
         extension = current_app.extensions["authrocket"]
+        rejection = authrocket.rejection
+        if rejection is not None and rejection.reason == "session_unavailable":
+            # Managed sessions, failing closed: the Core API, not LoginRocket, is down.
+            raise LoginUnavailable(
+                "The AuthRocket API could not be reached to confirm the login; try again shortly.",
+                retry_after=max(1, round(extension.settings.http_timeout)),
+            )
         raise LoginUnavailable(
             "LoginRocket could not be reached to check the login; try again shortly.",
             retry_after=extension.verifier.retry_after,

@@ -130,3 +130,9 @@ def test_the_readme_app_factory_runs(monkeypatch: pytest.MonkeyPatch):
 
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("page", all_pages(), ids=lambda path: path.name)
+def test_relative_links_in_the_docs_lead_somewhere(page: Path):
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+        assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"

@@ -325,6 +325,7 @@ def test_when_the_api_fails_closed_guarded_views_answer_503_and_the_cookie_is_ke
     assert guarded.headers["Retry-After"].isdigit() and int(guarded.headers["Retry-After"]) >= 1
     assert reason == "session_unavailable"
     assert (api.status_code, api.json["error"]) == (503, "login_unavailable")
+    assert "AuthRocket API could not be reached" in api.json["message"]  # not LoginRocket: its keys are fine
     assert (public.status_code, public.text) == (200, "Logged out")
     for answer in (guarded, api, public):
         assert "Set-Cookie" not in answer.headers
