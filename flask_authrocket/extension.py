@@ -168,10 +168,11 @@ class AuthRocket:
             logout_view = views.full_logout if settings.logout == "full" else views.local_logout
             if settings.logout == "full" and not settings.loginrocket_url:
                 logger.warning(
-                    "AUTHROCKET_LOGOUT is 'full' but LOGINROCKET_URL is not set; %s logs out of this app only.",
+                    "AUTHROCKET_LOGOUT is 'full' but LOGINROCKET_URL is not set; %s cannot log out of "
+                    "LoginRocket and returns to this app%s.",
                     settings.logout_url,
+                    " (managed sessions are still ended through the API)" if settings.managed_sessions else "",
                 )
-                logout_view = views.local_logout
             app.add_url_rule(settings.logout_url, guards.LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST"])
         if settings.require_login:
             guards.protect(app)

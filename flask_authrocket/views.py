@@ -26,7 +26,8 @@ def full_logout() -> Response:
     post-logout path on this app and ``session`` set to the current session.
     With ``AUTHROCKET_MANAGED_SESSIONS``, the session is also deleted through
     the Core API (and marked ended in ``AUTHROCKET_CACHE``), so the logout
-    holds on every app of the realm.
+    holds on every app of the realm. Without ``LOGINROCKET_URL`` it returns
+    straight to the post-logout path.
     """
     authrocket = current_authrocket()
     session_check = current_app.extensions["authrocket"].session_check
@@ -34,7 +35,9 @@ def full_logout() -> Response:
         session_check.end(authrocket.current_session)
     _announce(authrocket.current_session, everywhere=True)
     back = authrocket.request_uri(authrocket.settings.post_logout_path)
-    target = authrocket.ar_logout_url(redirect_uri=back)
+    # Without LOGINROCKET_URL there is no LoginRocket login to end: back to this app
+    # (init_app warned), after ending a managed session all the same.
+    target = authrocket.ar_logout_url(redirect_uri=back) if authrocket.settings.loginrocket_url else back
     authrocket.clear_cookie()
     return _no_store(redirect(target, 302))
 

@@ -13,7 +13,6 @@ skipped, never a 500.
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 from cachelib import SimpleCache
+from conftest import free_port
 from flask import Flask, g
 from flask.testing import FlaskClient
 from test_dev_api import DevApi, serve_dev_api
@@ -79,10 +79,7 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 @pytest.fixture
 def refused_redis_url() -> str:
     """A redis:// URL on a loopback port where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
+    return f"redis://127.0.0.1:{free_port()}/0"
 
 
 def new_session(dev: DevApi, user_id: str = "usr_ada") -> tuple[str, str]:
@@ -447,3 +444,21 @@ def test_without_managed_sessions_the_api_is_never_asked(dev: DevApi, make_app: 
     assert dev.stats()["total"] == 0
     with app.app_context():
         assert app.extensions["authrocket"].session_check is None
+
+
+def test_without_loginrocket_url_the_default_logout_still_ends_the_managed_session(
+    dev: DevApi, managed_app: AppFactory
+) -> None:
+    pem = dev.app.extensions["dev_loginrocket"].issuer.public_key_pem()
+    app = managed_app(LOGINROCKET_URL=None, AUTHROCKET_JWT_KEY=pem)
+    session_id, token = new_session(dev)
+    client = app.test_client()
+    client.set_cookie("arToken", token)
+
+    answer = client.get("/logout")
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "http://localhost/"  # no LoginRocket to send the browser to
+    assert dev.count("DELETE /v2/sessions/<session_ref>") == 1
+    with dev.client() as api:
+        assert api.sessions.find(session_id) is None
