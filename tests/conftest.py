@@ -8,13 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from devserver import DevApi, serve_dev_api
 from flask import Flask, g, jsonify, render_template_string, request
 
 from flask_authrocket import AuthRocket, require_login, require_permission
-from flask_authrocket.issuer import TokenIssuer, login_claims
+from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims, private_key_to_pem
 from flask_authrocket.models import Session
 from flask_authrocket.tokens import Rejection
 
@@ -252,3 +254,26 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# A development LoginRocket with its Core API, for the tests of the API, the client,
+# managed sessions, the commands and the docs' samples.
+
+
+@pytest.fixture(scope="session")
+def signing_key_pem() -> bytes:
+    """One RSA key for every development LoginRocket of the run: generating one per test is slow."""
+    return private_key_to_pem(generate_rsa_key())
+
+
+@pytest.fixture
+def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
+    """A development LoginRocket served on 127.0.0.1, with its API under /v2."""
+    with serve_dev_api(tmp_path / "instance", signing_key_pem) as api:
+        yield api
+
+
+@pytest.fixture(autouse=True)
+def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DEV_LOGINROCKET_API_KEY", "DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)

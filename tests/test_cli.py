@@ -32,7 +32,7 @@ from flask_authrocket import AuthRocket
 from flask_authrocket.cli import authrocket
 from flask_authrocket.dev import create_app
 from flask_authrocket.dev.signing import SIGNING_KEY_FILE
-from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims, private_key_to_pem
+from flask_authrocket.issuer import TokenIssuer, login_claims
 from flask_authrocket.models import Session
 
 DEV_API_KEY = "ks_dev_0123456789abcdef0123456789abcdef"
@@ -78,17 +78,6 @@ def serve_dev_loginrocket(instance: Path, signing_key_pem: bytes, **config: Any)
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def signing_key_pem() -> bytes:
-    return private_key_to_pem(generate_rsa_key())
-
-
-@pytest.fixture(autouse=True)
-def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DEV_LOGINROCKET_API_KEY", "DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -15,15 +15,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from cachelib import RedisCache, SimpleCache
+from devserver import DevApi
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from test_dev_api import DevApi, serve_dev_api
 
 from flask_authrocket import (
     AccessDenied,
@@ -44,26 +43,8 @@ from flask_authrocket import (
     UserRecord,
     ValidationError,
 )
-from flask_authrocket.issuer import generate_rsa_key, private_key_to_pem
 from flask_authrocket.models import Session
 from flask_authrocket.tokens import TokenVerifier
-
-
-@pytest.fixture(scope="module")
-def signing_key_pem() -> bytes:
-    """One RSA key for the development LoginRocket of every test here: generating one per test is slow."""
-    return private_key_to_pem(generate_rsa_key())
-
-
-@pytest.fixture(autouse=True)
-def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DEV_LOGINROCKET_API_KEY", raising=False)
-
-
-@pytest.fixture
-def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
-    with serve_dev_api(tmp_path / "instance", signing_key_pem) as api:
-        yield api
 
 
 @pytest.fixture

@@ -18,131 +18,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from conftest import free_port
-from flask import Flask
-from werkzeug.serving import make_server
+from devserver import DevApi, serve_dev_api
 
-from flask_authrocket import AuthRocketClient, ConfigurationError
+from flask_authrocket import ConfigurationError
 from flask_authrocket.dev import create_app
-from flask_authrocket.dev.signing import API_KEY_FILE, SIGNING_KEY_FILE
-from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims, private_key_to_pem
+from flask_authrocket.dev.signing import API_KEY_FILE
+from flask_authrocket.issuer import TokenIssuer, login_claims
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-# A development LoginRocket served on a loopback port -------------------------------------------
-
-
-@dataclass
-class DevApi:
-    """A development LoginRocket served over real HTTP, and ways to talk to its /v2 API."""
-
-    app: Flask
-    #: The LoginRocket's URL, ending in "/".
-    root: str
-
-    @property
-    def url(self) -> str:
-        """What an app sets as AUTHROCKET_URL."""
-        return self.root + "v2"
-
-    @property
-    def api_key(self) -> str:
-        key: str = self.app.extensions["dev_loginrocket"].api_key
-        return key
-
-    def call(self, method: str, path: str, *, key: str | None = None, **kwargs: Any) -> requests.Response:
-        """A raw call to /v2/<path>, with the API key (or ``key``) unless headers say otherwise."""
-        headers = {"Authrocket-Api-Key": self.api_key if key is None else key, **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.url}/{path}", headers=headers, timeout=10, **kwargs)
-
-    def stats(self) -> dict[str, Any]:
-        answer = self.call("GET", "_dev/stats")
-        assert answer.status_code == 200, answer.text
-        stats: dict[str, Any] = answer.json()
-        return stats
-
-    def count(self, name: str) -> int:
-        """How many calls ``name`` ("GET /v2/users") the API answered."""
-        counted: int = self.stats()["counts"].get(name, 0)
-        return counted
-
-    def reset_stats(self) -> None:
-        assert self.call("DELETE", "_dev/stats").status_code == 204
-
-    def fault(self, **fault: Any) -> None:
-        answer = self.call("POST", "_dev/faults", json=fault)
-        assert answer.status_code == 201, answer.text
-
-    def client(self, **settings: Any) -> AuthRocketClient:
-        """A client of this API, retrying quickly (backoff 10 ms)."""
-        settings.setdefault("url", self.url)
-        settings.setdefault("api_key", self.api_key)
-        settings.setdefault("realm", "rl_dev")
-        settings.setdefault("backoff", 0.01)
-        return AuthRocketClient(**settings)
-
-    def browser_login(self, user_id: str) -> tuple[requests.Session, str]:
-        """Log in as a demo user on the login page, as a browser does; the browser and its token."""
-        browser = requests.Session()
-        page = browser.get(self.root + "login", timeout=10)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert csrf, "no CSRF token on the login page"
-        answer = browser.post(
-            self.root + "login",
-            data={"csrf_token": csrf.group(1), "demo_user": user_id},
-            allow_redirects=False,
-            timeout=10,
-        )
-        assert answer.status_code == 302, answer.text
-        return browser, parse_qs(urlsplit(answer.headers["Location"]).query)["token"][0]
-
-
-@pytest.fixture(scope="session")
-def signing_key_pem() -> bytes:
-    """One RSA key for every development LoginRocket of the run: generating one per test is slow."""
-    return private_key_to_pem(generate_rsa_key())
-
-
-@contextmanager
-def serve_dev_api(instance: Path, signing_key_pem: bytes, **config: Any) -> Iterator[DevApi]:
-    """A development LoginRocket on ``instance``, served on a free loopback port while the block runs."""
-    instance.mkdir(parents=True, exist_ok=True)
-    key_file = instance / SIGNING_KEY_FILE
-    if not key_file.exists():
-        key_file.write_bytes(signing_key_pem)
-    config.setdefault("DEV_LOGINROCKET_INSTANCE_PATH", str(instance))
-    app = create_app(config)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield DevApi(app, f"http://127.0.0.1:{server.server_port}/")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@pytest.fixture(autouse=True)
-def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DEV_LOGINROCKET_API_KEY", "DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
-    with serve_dev_api(tmp_path / "instance", signing_key_pem) as api:
-        yield api
 
 
 def errors_of(answer: requests.Response) -> list[str]:

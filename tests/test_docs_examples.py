@@ -7,12 +7,10 @@ development LoginRocket's Core API served on 127.0.0.1 (the page says so).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_client import signing_key_pem  # noqa: F401 - a fixture, shared
-from test_dev_api import DevApi, serve_dev_api
+from devserver import DevApi
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
@@ -20,12 +18,6 @@ CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 def python_blocks(page: str) -> list[str]:
     return CODE_BLOCK.findall((DOCS / page).read_text())
-
-
-@pytest.fixture
-def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:  # noqa: F811
-    with serve_dev_api(tmp_path / "instance", signing_key_pem) as api:
-        yield api
 
 
 def test_the_api_client_page_has_samples_for_every_verb():

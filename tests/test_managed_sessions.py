@@ -14,43 +14,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 from cachelib import SimpleCache
 from conftest import free_port
+from devserver import DevApi
 from flask import Flask, g
 from flask.testing import FlaskClient
-from test_dev_api import DevApi, serve_dev_api
 
-from flask_authrocket.issuer import generate_rsa_key, login_claims, private_key_to_pem
+from flask_authrocket.issuer import login_claims
 
 #: The dev API's stats names for looking a session up and ending it.
 SESSION_LOOKUPS = "GET /v2/sessions/<session_ref>"
 SESSION_DELETES = "DELETE /v2/sessions/<session_ref>"
 
 AppFactory = Callable[..., Flask]
-
-
-@pytest.fixture(scope="module")
-def signing_key_pem() -> bytes:
-    """One RSA key for the development LoginRocket of every test here: generating one per test is slow."""
-    return private_key_to_pem(generate_rsa_key())
-
-
-@pytest.fixture(autouse=True)
-def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DEV_LOGINROCKET_API_KEY", "DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
-    with serve_dev_api(tmp_path / "instance", signing_key_pem) as api:
-        yield api
 
 
 @pytest.fixture
