@@ -267,7 +267,8 @@ def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketReques
             if isinstance(result, Session):
                 authrocket.current_session = result
                 authrocket.token_source = "query"
-                _announce_session(result, "query")
+                if session_verified.receivers:
+                    _announce_session(result, "query")
                 if _cookie_can_hold(settings, result):
                     authrocket._store_cookie(result)
                     answer = redirect(authrocket.safe_this_uri(), 302)
@@ -287,7 +288,8 @@ def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketReques
             if isinstance(result, Session):
                 authrocket.current_session = result
                 authrocket.token_source = "bearer"
-                _announce_session(result, "bearer")
+                if session_verified.receivers:
+                    _announce_session(result, "bearer")
                 return authrocket
             _note_rejection(authrocket, result, "bearer")
 
@@ -305,7 +307,8 @@ def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketReques
             if isinstance(result, Session):
                 authrocket.current_session = result
                 authrocket.token_source = "cookie"
-                _announce_session(result, "cookie")
+                if session_verified.receivers:
+                    _announce_session(result, "cookie")
             else:
                 _note_rejection(authrocket, result, "cookie")
                 if not result.unavailable:
@@ -333,8 +336,7 @@ def _cookie_value(req: Any, name: str) -> str | None:
 
 
 def _announce_session(session: Session, source: str) -> None:
-    if session_verified.receivers:
-        session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
+    session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
 
 
 def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:

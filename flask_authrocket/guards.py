@@ -175,7 +175,8 @@ def _guarded(view: F, names: tuple[str, ...]) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        check()
+        if names or current_authrocket().current_session is None:  # the common case costs one lookup
+            check()
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

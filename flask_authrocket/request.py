@@ -42,18 +42,21 @@ class AuthRocketRequest:
     * ``cross_site`` — a cookie was ignored on a cross-site unsafe request.
     """
 
+    # Class-level defaults: one is built on every request, and most requests
+    # change none of these.
+    current_session: Session | None = None
+    token_source: str | None = None
+    rejection: Rejection | None = None
+    unavailable: bool = False
+    bearer_sent: bool = False
+    cross_site: bool = False
+    _cookie_to_store: Session | None = None
+    _clear_cookie: bool = False
+    _cookie_write_scheduled: bool = False
+    _login_redirect: Response | None = None
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.current_session: Session | None = None
-        self.token_source: str | None = None
-        self.rejection: Rejection | None = None
-        self.unavailable = False
-        self.bearer_sent = False
-        self.cross_site = False
-        self._cookie_to_store: Session | None = None
-        self._clear_cookie = False
-        self._cookie_write_scheduled = False
-        self._login_redirect: Response | None = None
 
     def __repr__(self) -> str:
         user = self.current_user.id if self.current_user else None
