@@ -75,7 +75,7 @@ class _AppState:
         return self._client
 
     def _new_client(self, **options: Any) -> AuthRocketClient:
-        from .client import AuthRocketClient  # apps without API calls never load it
+        from .client import AuthRocketClient
 
         settings = self.settings
         return AuthRocketClient(
@@ -152,9 +152,9 @@ class AuthRocket:
         app.extensions["authrocket"] = self
 
         def load_session() -> Response | None:
-            app_globals = g._get_current_object()  # one proxy lookup, not several
-            authrocket = app_globals.get("authrocket") or _load_request(state, app_globals)
-            return authrocket._login_redirect
+            # Always built afresh: g lives in the app context, which an outer
+            # `with app.app_context():` keeps across requests.
+            return _load_request(state, g._get_current_object())._login_redirect
 
         # First of all before-request functions, so that every other hook and
         # guard already sees the session.

@@ -185,9 +185,30 @@ def _guarded(view: F, names: tuple[str, ...]) -> F:
 # -- the answers ------------------------------------------------------------
 
 
+_REASON_DESCRIPTIONS = {
+    "expired": "The token has expired.",
+    "not_yet_valid": "The token is not valid yet.",
+    "too_old": "The token was issued too long ago.",
+    "wrong_issuer": "The token was not issued by AuthRocket.",
+    "missing_claim": "The token lacks a required claim.",
+    "bad_signature": "The token's signature does not match.",
+    "wrong_algorithm": "The token's algorithm does not match the key.",
+    "unknown_kid": "The token names an unknown key.",
+    "oversize": "The token is too large.",
+    "session_ended": "The session was logged out.",
+}
+
+
 def wants_json(authrocket: AuthRocketRequest) -> bool:
-    """Whether the client is an API client rather than a browser navigating."""
+    """Whether the client is an API client rather than a browser navigating.
+
+    Bearer requests, XHR, ``fetch()`` (``Sec-Fetch-Mode`` other than
+    ``navigate``) and clients preferring JSON are API clients.
+    """
     if authrocket.bearer_sent or request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return True
+    fetch_mode = request.headers.get("Sec-Fetch-Mode")
+    if fetch_mode is not None and fetch_mode != "navigate":
         return True
     return request.accept_mimetypes.best_match(("text/html", "application/json")) == "application/json"
 
@@ -202,7 +223,9 @@ def login_required_response(error: LoginRequired) -> Response:
         return answer
     challenge = 'Bearer realm="authrocket"'
     if rejection is not None:
-        description = rejection.message.replace('"', "'")
+        # Only fixed, server-written ASCII goes into the header: the message may
+        # quote what the token held (a kid), which a header cannot carry.
+        description = _REASON_DESCRIPTIONS.get(rejection.reason, "The token is invalid.")
         challenge += f', error="invalid_token", error_description="{description}"'
         body = {"error": "invalid_token", "message": rejection.message}
     else:

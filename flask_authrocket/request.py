@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from flask import after_this_request, current_app, g, request
+from flask import after_this_request, current_app, g, has_request_context, request
 from werkzeug.local import LocalProxy
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Response
@@ -289,6 +289,8 @@ def current_authrocket() -> AuthRocketRequest:
     When a guard runs before the extension's hook (a blueprint guard registered
     first, say), the request is loaded here, once.
     """
+    if not has_request_context():
+        raise RuntimeError("flask-authrocket's current request is only known inside a request.")
     found: AuthRocketRequest | None = g.get("authrocket")
     if found is not None:
         return found
@@ -316,10 +318,10 @@ def _current_org() -> Org | None:
 
 
 #: The logged-in :class:`User` (falsy when logged out): ``if current_user: ...``.
-current_user: User = LocalProxy(_current_user)  # type: ignore[assignment]
+current_user: User | None = LocalProxy(_current_user)  # type: ignore[assignment]
 #: The verified :class:`Session` of this request (falsy when logged out).
-current_session: Session = LocalProxy(_current_session)  # type: ignore[assignment]
+current_session: Session | None = LocalProxy(_current_session)  # type: ignore[assignment]
 #: The selected (or first) :class:`Membership` of the logged-in user.
-current_membership: Membership = LocalProxy(_current_membership)  # type: ignore[assignment]
+current_membership: Membership | None = LocalProxy(_current_membership)  # type: ignore[assignment]
 #: The :class:`Org` (account) of the current membership.
-current_org: Org = LocalProxy(_current_org)  # type: ignore[assignment]
+current_org: Org | None = LocalProxy(_current_org)  # type: ignore[assignment]

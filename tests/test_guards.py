@@ -678,3 +678,11 @@ def test_custom_decorator_makes_its_own_decision(staff_app, authrocket_client):
     answer = authrocket_client.get("/staff")
 
     assert answer.status_code == 403
+
+
+def test_fetch_calls_get_a_401_not_a_redirect(hs_app):
+    answer = hs_app.test_client().get("/private", headers={"Accept": "*/*", "Sec-Fetch-Mode": "cors"})
+    navigation = hs_app.test_client().get("/private", headers={"Accept": "*/*", "Sec-Fetch-Mode": "navigate"})
+
+    assert answer.status_code == 401
+    assert navigation.status_code == 302

@@ -287,3 +287,36 @@ def test_g_authrocket_records_where_the_token_came_from(hs_app, hs_issuer):
         assert g.authrocket.token_source == "bearer"
         assert g.authrocket.token == token
         assert g.authrocket.rejection is None
+
+
+def test_an_outer_app_context_does_not_carry_a_login_into_the_next_request(hs_app, hs_issuer):
+    client = hs_app.test_client()
+    with hs_app.app_context():  # as many test suites and scripts keep one pushed
+        logged_in = client.get("/api/me", headers={"Authorization": f"Bearer {token_for(hs_issuer)}"})
+        anonymous = client.get("/api/me", headers={"Accept": "application/json"})
+
+    assert logged_in.status_code == 200
+    assert anonymous.status_code == 401
+
+
+def test_the_proxies_outside_a_request_always_say_so(hs_app):
+    from flask_authrocket import current_user
+
+    with hs_app.app_context():
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match="inside a request"):
+                current_user.id  # noqa: B018
+
+
+def test_a_token_naming_a_non_ascii_kid_still_gets_a_sendable_401(make_app, rsa_issuer, jwks_server):
+    app = make_app(LOGINROCKET_URL=jwks_server.url)
+    forged = rsa_issuer.issue(
+        {"sub": "usr_x", "iss": "https://authrocket.com", "exp": int(time.time()) + 60}, headers={"kid": "☃" * 500}
+    )
+
+    answer = app.test_client().get("/private", headers={"Authorization": f"Bearer {forged}"})
+
+    assert answer.status_code == 401
+    header = answer.headers["WWW-Authenticate"]
+    header.encode("latin-1")  # a server could send it
+    assert 'error="invalid_token"' in header and len(header) < 200
