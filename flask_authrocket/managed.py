@@ -30,13 +30,17 @@ from typing import Protocol
 
 from cachelib import BaseCache
 
-from .errors import ApiError, RecordNotFound
+from .errors import ApiError, ApiUnavailable, RecordNotFound
 from .models import Session
 
 logger = logging.getLogger("flask_authrocket")
 
 #: Seconds a failed cache is left alone before it is tried again.
 CACHE_RETRY_INTERVAL = 30
+
+#: Seconds the API is not asked again after it did not answer at all (refused, timed
+#: out): the failure mode decides meanwhile, so requests do not each wait for a timeout.
+UNREACHABLE_RETRY_INTERVAL = 10
 
 _KNOWN = "known"
 _ENDED = "ended"
@@ -78,6 +82,7 @@ class SessionCheck:
         self.failure = failure
         self._failing = False
         self._cache_failed_at: float | None = None
+        self._unreachable_at: float | None = None
         self._lock = threading.Lock()
 
     def state(self, session: Session) -> SessionState:
@@ -88,12 +93,19 @@ class SessionCheck:
             return SessionState.KNOWN
         if cached == _ENDED:
             return SessionState.ENDED
+        unreachable_at = self._unreachable_at
+        if unreachable_at is not None and time.monotonic() - unreachable_at < UNREACHABLE_RETRY_INTERVAL:
+            return self._outcome()  # do not make every request wait for an API that does not answer
         try:
             found = self.sessions.find(session.token)
         except RecordNotFound:
             found = None
+        except ApiUnavailable as error:
+            self._unreachable_at = time.monotonic()
+            return self._failed(error)
         except ApiError as error:
             return self._failed(error)
+        self._unreachable_at = None
         self._recovered()
         answer = _KNOWN if found is not None else _ENDED
         self._cache_set(key, answer)
@@ -105,7 +117,8 @@ class SessionCheck:
         The cache is marked first, so the workers sharing it see the logout
         even when the API call fails (which is logged, not raised).
         """
-        self._cache_set(cache_key(session), _ENDED)
+        # Ended for good: remembered until the token expires, not just for the TTL.
+        self._cache_set(cache_key(session), _ENDED, timeout=max(int(self.ttl), int(session.expires_at - time.time())))
         if not session.id:
             return
         try:
@@ -133,11 +146,11 @@ class SessionCheck:
             logger.info("Managed sessions: AUTHROCKET_CACHE answers again.")
         return value
 
-    def _cache_set(self, key: str, value: str) -> None:
+    def _cache_set(self, key: str, value: str, *, timeout: int | None = None) -> None:
         if self._cache_down():
             return
         try:
-            self.cache.set(key, value, timeout=int(self.ttl))
+            self.cache.set(key, value, timeout=int(self.ttl) if timeout is None else timeout)
         except Exception as error:
             self._cache_failed(error)
 
@@ -167,6 +180,10 @@ class SessionCheck:
                 else "guarded views answer 503 until it answers (AUTHROCKET_SESSION_CHECK_FAILURE = 'closed')"
             )
             logger.warning("Managed sessions: the AuthRocket API could not be asked (%s); %s.", error, outcome)
+        return self._outcome()
+
+    def _outcome(self) -> SessionState:
+        """What a verified token counts for while the API cannot be asked."""
         return SessionState.KNOWN if self.failure == "open" else SessionState.UNAVAILABLE
 
     def _recovered(self) -> None:

@@ -443,3 +443,38 @@ def test_without_loginrocket_url_the_default_logout_still_ends_the_managed_sessi
     assert dev.count("DELETE /v2/sessions/<session_ref>") == 1
     with dev.client() as api:
         assert api.sessions.find(session_id) is None
+
+
+def test_an_api_that_does_not_answer_is_asked_once_not_on_every_request(
+    dev: DevApi, managed_app: AppFactory, logs: pytest.LogCaptureFixture
+) -> None:
+    from test_client import RawServer
+
+    silent = RawServer()  # accepts connections and never answers
+    try:
+        app = managed_app(AUTHROCKET_URL=silent.url, AUTHROCKET_HTTP_TIMEOUT=0.3)
+        _, token = new_session(dev)
+        client = app.test_client()
+        client.set_cookie("arToken", token)
+
+        pages = [client.get("/private").status_code for _ in range(5)]
+    finally:
+        silent.close()
+
+    assert pages == [200] * 5  # "open": verified tokens are trusted meanwhile
+    assert silent.connections == 1  # one timeout paid, not five
+    assert len(warnings_of(logs)) == 1
+
+
+def test_a_logout_is_remembered_until_the_token_expires_not_only_for_the_ttl(
+    dev: DevApi, managed_app: AppFactory
+) -> None:
+    cache = SimpleCache()
+    app = managed_app(AUTHROCKET_CACHE=cache, AUTHROCKET_SESSION_CHECK_TTL=1)
+    session_id, token = new_session(dev)
+    client = app.test_client()
+    client.set_cookie("arToken", token)
+    client.get("/logout")
+
+    entry = cache._cache["session:" + session_id]
+    assert entry[0] - time.time() > 60  # cachelib keeps (expiry, value): far beyond the 1 s TTL

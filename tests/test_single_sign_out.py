@@ -213,9 +213,11 @@ def test_the_shared_cache_saves_api_calls_across_processes(redis_two_apps, redis
     import redis
 
     first, second = redis_two_apps.app_urls
+    shared = redis.Redis.from_url(redis_url)
+    shared.flushdb()  # the server is shared by this module's tests
     browser = requests.Session()
     log_in_as_ada(browser, redis_two_apps, first)
     log_in_as_ada(browser, redis_two_apps, second)
 
-    keys = redis.Redis.from_url(redis_url).keys("flask_authrocket:session:*")
+    keys = shared.keys("flask_authrocket:session:*")
     assert len(keys) == 1  # one session, one cached answer, shared by both processes
