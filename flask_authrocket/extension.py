@@ -302,6 +302,14 @@ def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketReques
                 # A form post from another site: the browser attached the
                 # cookie, but the user did not mean to act here.
                 authrocket.cross_site = True
+                logger.debug(
+                    "A cross-site %s to %s came with the login cookie; it is not logged in by it "
+                    "(Origin %r, Sec-Fetch-Site %r).",
+                    method,
+                    req.path,
+                    req.headers.get("Origin"),
+                    req.headers.get("Sec-Fetch-Site"),
+                )
                 return authrocket
             result = verify(token)
             if isinstance(result, Session):

@@ -258,9 +258,14 @@ class AuthRocketRequest:
 
 
 def _host() -> str:
-    # SERVER_NAME, when set, is the app's one true host; otherwise Werkzeug
-    # checks the Host header against TRUSTED_HOSTS (400 when untrusted).
-    return current_app.config.get("SERVER_NAME") or request.host
+    # SERVER_NAME, when set, names the app's host (its subdomains included) and
+    # replaces any other Host; Werkzeug checks the Host header against
+    # TRUSTED_HOSTS (400 when untrusted).
+    server_name: str | None = current_app.config.get("SERVER_NAME")
+    host: str = request.host
+    if not server_name or host == server_name or host.endswith("." + server_name):
+        return host  # a subdomain of SERVER_NAME (per-org subdomains) is one of the app's hosts
+    return server_name
 
 
 def app_origin() -> str:

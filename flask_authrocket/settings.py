@@ -315,5 +315,16 @@ def redis_cache(url: str) -> BaseCache:
     from redis.retry import Retry
 
     # Fail fast: a cache that does not answer is skipped, never waited for.
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+        database = urlsplit(url).path.strip("/")
+        if database and not database.isdigit():
+            raise ValueError(f"the database {database!r} is not a number")
+    except ValueError as error:
+        parts = urlsplit(url)
+        shown = parts._replace(netloc=f"***@{parts.hostname}" if parts.password else parts.netloc).geturl()
+        raise ConfigurationError(
+            f"AUTHROCKET_CACHE {shown!r} is not a usable redis:// URL ({error}); "
+            "expected redis://[:password@]host[:port][/db]."
+        ) from None
     return RedisCache(client, key_prefix="flask_authrocket:")

@@ -72,6 +72,7 @@ __all__ = [
 
 #: The LoginRocket URL of the static test configurations: URL builders work, nothing listens there.
 LOGINROCKET_TEST_URL = "https://loginrocket.test/"
+_NO_MANAGED_SESSIONS: dict[str, Any] = {"AUTHROCKET_MANAGED_SESSIONS": False}
 #: The ``kid`` of the test RSA key that :meth:`TestKeys.default` holds.
 DEFAULT_KID = "test-key-1"
 
@@ -173,19 +174,30 @@ class TestKeys:
 
         The static modes set ``LOGINROCKET_URL`` to :data:`LOGINROCKET_TEST_URL`
         so that login redirects and URL builders work; nothing is fetched from it.
+        Every mode turns ``AUTHROCKET_MANAGED_SESSIONS`` off: test tokens name
+        sessions no Core API knows (test managed sessions against the development
+        LoginRocket's API instead).
         Raises :class:`ValueError` for another mode, or ``"jwks"`` without ``jwks_url``.
         """
         if mode == "static":
-            return {"LOGINROCKET_URL": LOGINROCKET_TEST_URL, "AUTHROCKET_JWT_KEY": self.public_key_pem}
+            return {
+                **_NO_MANAGED_SESSIONS,
+                "LOGINROCKET_URL": LOGINROCKET_TEST_URL,
+                "AUTHROCKET_JWT_KEY": self.public_key_pem,
+            }
         if mode == "hs256":
-            return {"LOGINROCKET_URL": LOGINROCKET_TEST_URL, "AUTHROCKET_JWT_KEY": self.hs256_secret}
+            return {
+                **_NO_MANAGED_SESSIONS,
+                "LOGINROCKET_URL": LOGINROCKET_TEST_URL,
+                "AUTHROCKET_JWT_KEY": self.hs256_secret,
+            }
         if mode == "jwks":
             if not jwks_url:
                 raise ValueError(
                     "config('jwks') needs jwks_url: start a JwksTestServer (or use the authrocket_jwks_server "
                     "fixture) and pass its url."
                 )
-            return {"LOGINROCKET_URL": jwks_url, "AUTHROCKET_JWT_KEY": None}
+            return {**_NO_MANAGED_SESSIONS, "LOGINROCKET_URL": jwks_url, "AUTHROCKET_JWT_KEY": None}
         raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}.")
 
 

@@ -359,3 +359,10 @@ def test_a_redis_url_makes_a_redis_cache_with_a_prefix():
     assert cache.key_prefix == "flask_authrocket:"
     assert cache._write_client.connection_pool.connection_kwargs["port"] == 6399
     assert cache._write_client.connection_pool.connection_kwargs["db"] == 3
+
+
+@pytest.mark.parametrize("url", ["redis://:secret@cache:notaport/0", "redis://cache:6379/notadb"])
+def test_a_malformed_redis_url_is_a_configuration_error_that_hides_the_password(url):
+    error = init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=url)
+    assert "AUTHROCKET_CACHE" in str(error)
+    assert "secret" not in str(error)

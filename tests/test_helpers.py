@@ -133,6 +133,16 @@ def test_request_uri_uses_server_name_when_set(make_app):
         assert g.authrocket.request_uri() == "http://app.example.com/x"
 
 
+def test_request_uri_keeps_a_subdomain_of_server_name(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, SERVER_NAME="example.test")
+    with app.test_request_context("/form", base_url="https://acme.example.test"):
+        app.preprocess_request()
+        assert g.authrocket.request_uri() == "https://acme.example.test/form"
+    with app.test_request_context("/form", base_url="https://notexample.test"):
+        app.preprocess_request()
+        assert g.authrocket.request_uri() == "https://example.test/form"
+
+
 def test_untrusted_host_is_refused_instead_of_redirected_to(make_app):
     app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, TRUSTED_HOSTS=["app.example.com"])
     client = app.test_client()

@@ -108,9 +108,15 @@ def test_jwks_holds_the_public_key_by_kid():
 def test_config_for_each_mode():
     keys = TestKeys.default()
 
-    assert keys.config() == {"LOGINROCKET_URL": LOGINROCKET_TEST_URL, "AUTHROCKET_JWT_KEY": keys.public_key_pem}
-    assert keys.config("hs256") == {"LOGINROCKET_URL": LOGINROCKET_TEST_URL, "AUTHROCKET_JWT_KEY": keys.hs256_secret}
+    off = {"AUTHROCKET_MANAGED_SESSIONS": False}
+    assert keys.config() == {**off, "LOGINROCKET_URL": LOGINROCKET_TEST_URL, "AUTHROCKET_JWT_KEY": keys.public_key_pem}
+    assert keys.config("hs256") == {
+        **off,
+        "LOGINROCKET_URL": LOGINROCKET_TEST_URL,
+        "AUTHROCKET_JWT_KEY": keys.hs256_secret,
+    }
     assert keys.config("jwks", jwks_url="http://127.0.0.1:9/") == {
+        **off,
         "LOGINROCKET_URL": "http://127.0.0.1:9/",
         "AUTHROCKET_JWT_KEY": None,
     }
@@ -474,7 +480,11 @@ def test_the_fixtures_give_the_default_keys_and_their_config(authrocket_keys, au
 
 
 def test_jwks_fixtures_serve_the_keys_to_an_app(make_app, authrocket_jwks_server, authrocket_jwks_config):
-    assert authrocket_jwks_config == {"LOGINROCKET_URL": authrocket_jwks_server.url, "AUTHROCKET_JWT_KEY": None}
+    assert authrocket_jwks_config == {
+        "AUTHROCKET_MANAGED_SESSIONS": False,
+        "LOGINROCKET_URL": authrocket_jwks_server.url,
+        "AUTHROCKET_JWT_KEY": None,
+    }
     client = user_client(make_app(**authrocket_jwks_config))
 
     client.login_as(ADA, [ACME])
@@ -640,3 +650,11 @@ def test_the_testing_page_runs(pytester):
 
     assert tests >= 12
     result.assert_outcomes(passed=tests)
+
+
+def test_the_test_configs_turn_managed_sessions_off():
+    from flask_authrocket.testing import TestKeys
+
+    keys = TestKeys.default()
+    for config in (keys.config("static"), keys.config("hs256"), keys.config("jwks", jwks_url="http://127.0.0.1:9/")):
+        assert config["AUTHROCKET_MANAGED_SESSIONS"] is False
