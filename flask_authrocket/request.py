@@ -288,6 +288,10 @@ def _query(params: Mapping[str, Any]) -> str:
     return urlencode(pairs)
 
 
+#: ``g`` itself, without the proxy's attribute machinery: this runs several times per request.
+_app_globals = g._get_current_object
+
+
 def current_authrocket() -> AuthRocketRequest:
     """The :class:`AuthRocketRequest` of the current request (``g.authrocket``).
 
@@ -296,7 +300,7 @@ def current_authrocket() -> AuthRocketRequest:
     """
     if not has_request_context():
         raise RuntimeError("flask-authrocket's current request is only known inside a request.")
-    found: AuthRocketRequest | None = g.get("authrocket")
+    found: AuthRocketRequest | None = _app_globals().get("authrocket")
     if found is not None:
         return found
     extension = current_app.extensions.get("authrocket")
