@@ -12,26 +12,20 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 from click.testing import CliRunner, Result
 from conftest import ADA, HS_SECRET, JwksServer, token_for
+from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
-from werkzeug.serving import make_server
 
 from flask_authrocket import AuthRocket
 from flask_authrocket.cli import authrocket
-from flask_authrocket.dev import create_app
-from flask_authrocket.dev.signing import SIGNING_KEY_FILE
 from flask_authrocket.issuer import TokenIssuer, login_claims
 from flask_authrocket.models import Session
 
@@ -42,47 +36,16 @@ ISO_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 # A development LoginRocket on loopback -----------------------------------------------------------
 
 
-@dataclass
-class DevLoginRocket:
-    """A development LoginRocket served over real HTTP on 127.0.0.1."""
-
-    app: Flask
-    #: Its URL, ending in "/": what an app sets as LOGINROCKET_URL.
-    root: str
-
-    @property
-    def api_url(self) -> str:
-        return self.root + "v2"
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        answer = requests.request(
-            method, f"{self.api_url}/{path}", headers={"Authrocket-Api-Key": DEV_API_KEY}, timeout=10, **kwargs
-        )
-        assert answer.status_code < 400, answer.text
-        return answer
-
-
-@contextmanager
-def serve_dev_loginrocket(instance: Path, signing_key_pem: bytes, **config: Any) -> Iterator[DevLoginRocket]:
-    instance.mkdir(parents=True, exist_ok=True)
-    (instance / SIGNING_KEY_FILE).write_bytes(signing_key_pem)
-    config.setdefault("DEV_LOGINROCKET_INSTANCE_PATH", str(instance))
-    config.setdefault("DEV_LOGINROCKET_API_KEY", DEV_API_KEY)
-    app = create_app(config)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield DevLoginRocket(app, f"http://127.0.0.1:{server.server_port}/")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+def ok(answer: requests.Response) -> requests.Response:
+    """``answer``, after checking the development API accepted the call."""
+    assert answer.status_code < 400, answer.text
+    return answer
 
 
 @pytest.fixture
-def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevLoginRocket]:
-    with serve_dev_loginrocket(tmp_path / "dev_instance", signing_key_pem) as served:
+def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
+    """The development LoginRocket, with a known API key."""
+    with serve_dev_api(tmp_path / "dev_instance", signing_key_pem, DEV_LOGINROCKET_API_KEY=DEV_API_KEY) as served:
         yield served
 
 
@@ -92,11 +55,11 @@ def run(app: Flask, *args: str, input: str | None = None) -> Result:
 
 
 @pytest.fixture
-def dev_app(make_app: Callable[..., Flask], dev: DevLoginRocket) -> Flask:
+def dev_app(make_app: Callable[..., Flask], dev: DevApi) -> Flask:
     """An app configured exactly as the development LoginRocket says: keys, API, realm, trusted hosts."""
     return make_app(
         LOGINROCKET_URL=dev.root,
-        AUTHROCKET_URL=dev.api_url,
+        AUTHROCKET_URL=dev.url,
         AUTHROCKET_API_KEY=DEV_API_KEY,
         AUTHROCKET_REALM="rl_dev",
         AUTHROCKET_LEEWAY=10,
@@ -113,7 +76,7 @@ def test_init_app_registers_the_command_group(make_app: Callable[..., Flask]) ->
 # check -----------------------------------------------------------------------------------------
 
 
-def test_check_with_everything_fine(dev_app: Flask, dev: DevLoginRocket) -> None:
+def test_check_with_everything_fine(dev_app: Flask, dev: DevApi) -> None:
     result = run(dev_app, "check")
 
     assert result.exit_code == 0, result.output
@@ -208,9 +171,9 @@ def test_check_with_an_hs256_loginrocket_and_no_secret(make_app: Callable[..., F
     assert "Fix: set AUTHROCKET_JWT_KEY to the realm's JWT secret" in result.output
 
 
-def test_check_with_a_wrong_api_key(make_app: Callable[..., Flask], dev: DevLoginRocket) -> None:
+def test_check_with_a_wrong_api_key(make_app: Callable[..., Flask], dev: DevApi) -> None:
     wrong_key = "ks_wrong_key_00000000000000000000wxyz"
-    app = make_app(LOGINROCKET_URL=dev.root, AUTHROCKET_URL=dev.api_url, AUTHROCKET_API_KEY=wrong_key)
+    app = make_app(LOGINROCKET_URL=dev.root, AUTHROCKET_URL=dev.url, AUTHROCKET_API_KEY=wrong_key)
 
     result = run(app, "check")
 
@@ -509,20 +472,20 @@ def test_decode_when_the_keys_are_unreachable(
     )
 
 
-def test_decode_a_token_whose_session_was_logged_out(make_app: Callable[..., Flask], dev: DevLoginRocket) -> None:
+def test_decode_a_token_whose_session_was_logged_out(make_app: Callable[..., Flask], dev: DevApi) -> None:
     app = make_app(
         LOGINROCKET_URL=dev.root,
-        AUTHROCKET_URL=dev.api_url,
+        AUTHROCKET_URL=dev.url,
         AUTHROCKET_API_KEY=DEV_API_KEY,
         AUTHROCKET_MANAGED_SESSIONS=True,
     )
-    session = dev.call("POST", "sessions", json={"session": {"user_id": "usr_grace"}}).json()
+    session = ok(dev.call("POST", "sessions", json={"session": {"user_id": "usr_grace"}})).json()
     assert run(app, "decode", session["token"]).exit_code == 0
 
-    dev.call("DELETE", f"sessions/{session['id']}")
+    ok(dev.call("DELETE", f"sessions/{session['id']}"))
     app = make_app(
         LOGINROCKET_URL=dev.root,
-        AUTHROCKET_URL=dev.api_url,
+        AUTHROCKET_URL=dev.url,
         AUTHROCKET_API_KEY=DEV_API_KEY,
         AUTHROCKET_MANAGED_SESSIONS=True,
     )  # a fresh app: nothing cached
@@ -564,10 +527,12 @@ def test_token_with_a_selected_org(dev_app: Flask) -> None:
     assert "org org_globex (Globex)" in result.stderr
 
 
-def test_token_with_an_org_of_a_user_without_a_demo_button(dev_app: Flask, dev: DevLoginRocket) -> None:
-    user = dev.call("POST", "users", json={"user": {"email": "lin@example.com", "password": "correct-horse"}}).json()
+def test_token_with_an_org_of_a_user_without_a_demo_button(dev_app: Flask, dev: DevApi) -> None:
+    user = ok(
+        dev.call("POST", "users", json={"user": {"email": "lin@example.com", "password": "correct-horse"}})
+    ).json()
     for org in ("org_acme", "org_globex"):
-        dev.call("POST", "memberships", json={"membership": {"user_id": user["id"], "org_id": org}})
+        ok(dev.call("POST", "memberships", json={"membership": {"user_id": user["id"], "org_id": org}}))
 
     refused = run(dev_app, "token", "--user", "lin@example.com", "--org", "org_globex")
     assert refused.exit_code == 1
@@ -598,7 +563,7 @@ def test_token_for_an_unknown_user(dev_app: Flask) -> None:
     assert "has no user 'nobody@example.com'. Users there: ada@example.com, grace@example.com." in result.stderr
 
 
-def test_token_with_a_wrong_api_key(dev_app: Flask, dev: DevLoginRocket) -> None:
+def test_token_with_a_wrong_api_key(dev_app: Flask, dev: DevApi) -> None:
     result = run(dev_app, "token", "--user", "ada@example.com", "--api-key", "ks_wrong")
 
     assert result.exit_code == 1
@@ -641,14 +606,14 @@ def test_token_when_nothing_answers(jwks_app: Flask, refused_url: str) -> None:
     assert "python -m flask_authrocket.dev" in result.stderr
 
 
-def test_token_without_an_api_key_is_a_usage_error(make_app: Callable[..., Flask], dev: DevLoginRocket) -> None:
+def test_token_without_an_api_key_is_a_usage_error(make_app: Callable[..., Flask], dev: DevApi) -> None:
     result = run(make_app(LOGINROCKET_URL=dev.root), "token", "--user", "ada@example.com")
 
     assert result.exit_code == 2
     assert "No API key for the development LoginRocket: pass --api-key" in result.output
 
 
-def test_token_warns_when_the_app_would_reject_it(make_app: Callable[..., Flask], dev: DevLoginRocket) -> None:
+def test_token_warns_when_the_app_would_reject_it(make_app: Callable[..., Flask], dev: DevApi) -> None:
     app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_API_KEY=DEV_API_KEY)
 
     result = run(app, "token", "--user", "grace@example.com", "--loginrocket-url", dev.root)
