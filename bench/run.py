@@ -52,7 +52,6 @@ import argparse
 import contextlib
 import gc
 import http.client
-import json
 import logging
 import math
 import os
@@ -69,7 +68,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -81,7 +79,8 @@ from werkzeug.serving import make_server
 from flask_authrocket import AuthRocketClient
 from flask_authrocket.dev import create_app as create_dev_loginrocket
 from flask_authrocket.issuer import TokenIssuer, login_claims
-from flask_authrocket.settings import DEFAULTS
+from flask_authrocket.settings import DEFAULTS, ENVIRONMENT_KEYS
+from flask_authrocket.testing import JwksTestServer, TestKeys
 from flask_authrocket.tokens import ISSUER, TokenVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,15 +104,6 @@ SHORT_SESSION_CHECK_TTL = 2
 SESSION_LOOKUP = "GET /v2/sessions/<session_ref>"
 #: LoginRocket's hosted pages for the static-key apps; never contacted.
 UNUSED_LOGINROCKET_URL = "https://bench.loginrocket.invalid/"
-#: Environment variables of the caller that must not leak into the servers.
-AUTH_ENVIRONMENT = (
-    "LOGINROCKET_URL",
-    "AUTHROCKET_JWT_KEY",
-    "AUTHROCKET_URL",
-    "AUTHROCKET_API_KEY",
-    "AUTHROCKET_REALM",
-    "AUTHROCKET_SERVICE",
-)
 
 
 @dataclass(frozen=True)
@@ -158,45 +148,6 @@ class Server:
 
 class BenchmarkFailed(Exception):
     """Something did not run as it must: the numbers would mean nothing."""
-
-
-# -- the JWK set LoginRocket would serve ----------------------------------------
-
-
-@contextlib.contextmanager
-def jwks_server(issuer: TokenIssuer) -> Iterator[tuple[str, Callable[[], int]]]:
-    """Serve ``issuer``'s JWK set at ``/connect/jwks`` on 127.0.0.1, in a thread.
-
-    Yields the LoginRocket URL and a function counting the fetches so far.
-    """
-    body = json.dumps(issuer.jwks()).encode()
-    fetches = 0
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            nonlocal fetches
-            if self.path != "/connect/jwks":
-                self.send_error(404)
-                return
-            fetches += 1
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer((HOST, 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{HOST}:{httpd.server_address[1]}/", lambda: fetches
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 # -- the development LoginRocket, for managed sessions -----------------------------
@@ -287,7 +238,8 @@ def start_server(config: Config, logs: Path) -> Server:
     """Start one gunicorn (one sync worker) serving ``config``'s app on a free loopback port."""
     port = free_port()
     log = logs / f"gunicorn-{config.name}.log"
-    environment = {name: value for name, value in os.environ.items() if name not in AUTH_ENVIRONMENT}
+    # The caller's AuthRocket settings must not leak into the servers.
+    environment = {name: value for name, value in os.environ.items() if name not in ENVIRONMENT_KEYS}
     environment.update(config.environment)
     command = [
         sys.executable,
@@ -687,10 +639,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     hs = TokenIssuer(secret="bench-" + secrets.token_urlsafe(33))
-    rsa = TokenIssuer.with_new_rsa_key(kid="bench-1")
+    rsa_keys = TestKeys.generate(kid="bench-1")
+    rsa = rsa_keys.rsa_issuer
     try:
         with contextlib.ExitStack() as stack:
-            jwks_url, jwks_fetches = stack.enter_context(jwks_server(rsa))
+            # The JWK set LoginRocket would serve, on 127.0.0.1 (the testing helpers' server).
+            key_set = stack.enter_context(JwksTestServer(rsa_keys))
+            jwks_url = key_set.url
             logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="authrocket-bench-")))
             dev = stack.enter_context(dev_loginrocket(logs / "dev-loginrocket"))
             servers: list[Server] = []
@@ -720,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             below = report_throughput(servers)
             too_many_calls = report_api_calls(during_rounds, managed_count, short_count)
             report_verification_costs(hs, rsa, jwks_url, arguments)
-            print(f"JWK set fetches: {jwks_fetches()} (expected 2: the gunicorn worker, the in-process verifier)")
+            print(f"JWK set fetches: {key_set.fetches} (expected 2: the gunicorn worker, the in-process verifier)")
             report_server_logs([*servers, short_ttl])
     except BenchmarkFailed as failure:
         print(f"\nBenchmark failed: {failure}", file=sys.stderr)

@@ -18,6 +18,7 @@ from flask import Flask, g, jsonify, render_template_string, request
 from flask_authrocket import AuthRocket, require_login, require_permission
 from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims, private_key_to_pem
 from flask_authrocket.models import Session
+from flask_authrocket.settings import ENVIRONMENT_KEYS
 from flask_authrocket.tokens import Rejection
 
 LOGINROCKET_URL = "https://myapp.e2.loginrocket.com/"
@@ -145,22 +146,23 @@ class Clock:
         self.now += seconds
 
 
+def _serving(issuer: TokenIssuer) -> Iterator[JwksServer]:
+    server = JwksServer()
+    server.issuers.append(issuer)
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def jwks_server(rsa_issuer: TokenIssuer) -> Iterator[JwksServer]:
     """A JWK-set server on 127.0.0.1 serving ``rsa_issuer``'s key (kid ``k1``)."""
-    server = JwksServer()
-    server.issuers.append(rsa_issuer)
-    yield server
-    server.close()
+    yield from _serving(rsa_issuer)
 
 
 @pytest.fixture
 def other_jwks_server(other_rsa_issuer: TokenIssuer) -> Iterator[JwksServer]:
     """A second JWK-set server, serving ``other_rsa_issuer``'s key (kid ``k2``): another realm, or an attacker's."""
-    server = JwksServer()
-    server.issuers.append(other_rsa_issuer)
-    yield server
-    server.close()
+    yield from _serving(other_rsa_issuer)
 
 
 @pytest.fixture
@@ -237,14 +239,7 @@ def hs_app(make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture(autouse=True)
 def _no_auth_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests configure apps explicitly; a developer's shell must not leak in.
-    for name in (
-        "LOGINROCKET_URL",
-        "AUTHROCKET_JWT_KEY",
-        "AUTHROCKET_URL",
-        "AUTHROCKET_API_KEY",
-        "AUTHROCKET_REALM",
-        "AUTHROCKET_SERVICE",
-    ):
+    for name in ENVIRONMENT_KEYS:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -71,6 +71,15 @@ def new_session(dev: DevApi, user_id: str = "usr_ada") -> tuple[str, str]:
     return record.id, record.token
 
 
+def logged_in(dev: DevApi, app: Flask, user_id: str = "usr_ada") -> tuple[FlaskClient, str, str]:
+    """A client of ``app`` back from LoginRocket with a new session's token (``?token=``), API stats reset."""
+    session_id, token = new_session(dev, user_id)
+    client = app.test_client()
+    dev.reset_stats()
+    log_in(client, token)
+    return client, session_id, token
+
+
 def end_session_in_the_api(dev: DevApi, session_id: str) -> None:
     with dev.client() as api:
         api.sessions.delete(session_id)
@@ -116,11 +125,8 @@ def test_a_live_session_is_asked_about_once_then_answered_from_the_cache(
     else:
         issuer = dev.app.extensions["dev_loginrocket"].issuer
         app = managed_app(LOGINROCKET_URL=None, AUTHROCKET_JWT_KEY=issuer.verification_key())
-    _, token = new_session(dev)
-    client = app.test_client()
-    dev.reset_stats()
+    client, _, token = logged_in(dev, app)
 
-    log_in(client, token)
     pages = [client.get("/private") for _ in range(10)]
     home = client.get("/")
     bearer = [app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}) for _ in range(3)]
@@ -390,11 +396,8 @@ def test_a_broken_cache_never_turns_into_a_500(
     dev: DevApi, managed_app: AppFactory, refused_redis_url: str, logs: pytest.LogCaptureFixture
 ) -> None:
     app = managed_app(AUTHROCKET_CACHE=refused_redis_url)
-    _, token = new_session(dev)
-    client = app.test_client()
-    dev.reset_stats()
+    client, _, token = logged_in(dev, app)
 
-    log_in(client, token)
     pages = [client.get("/private") for _ in range(4)]
     logout = client.get("/logout")
 
@@ -410,11 +413,8 @@ def test_a_broken_cache_never_turns_into_a_500(
 
 def test_without_managed_sessions_the_api_is_never_asked(dev: DevApi, make_app: AppFactory) -> None:
     app = make_app(LOGINROCKET_URL=dev.root, AUTHROCKET_URL=dev.url, AUTHROCKET_API_KEY=dev.api_key)
-    session_id, token = new_session(dev)
-    client = app.test_client()
-    dev.reset_stats()
+    client, session_id, token = logged_in(dev, app)
 
-    log_in(client, token)
     pages = [client.get("/private").status_code for _ in range(3)]
     bearer = app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"})
     logout = client.get("/logout")

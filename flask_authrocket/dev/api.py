@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -44,6 +44,7 @@ from .realm import REALM_ID, Realm, current_realm
 from .traffic import AFTER, BEFORE, Fault
 
 core_api = Blueprint("core_api", __name__, url_prefix="/v2")
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -70,6 +71,7 @@ _USER_FIELDS = frozenset(
         "email_verification",
     }
 )
+
 _PROFILE_FIELDS = frozenset({"email", "password", "password_confirmation", "first_name", "last_name", "username"})
 _PASSWORD_FIELDS = frozenset({"current_password", "password", "password_confirmation"})
 _ORG_FIELDS = frozenset({"name", "reference", "custom", "state"})
@@ -210,9 +212,7 @@ def update_user(user_id: str) -> ResponseReturnValue:
 @core_api.delete("/users/<user_id>")
 def delete_user(user_id: str) -> ResponseReturnValue:
     """Delete a user, their memberships and their sessions."""
-    if not _realm().directory.delete_user(user_id):
-        raise _not_found("user", user_id)
-    return {"object": "user", "id": user_id}
+    return _deleted(_realm().directory.delete_user(user_id), "user", user_id)
 
 
 @core_api.post("/users/<login>/authenticate")
@@ -333,18 +333,13 @@ def update_org(org_id: str) -> ResponseReturnValue:
     """Change an org's name, reference, custom data or state."""
     _org_or_404(org_id)
     changes = _org_changes(_fields("org", _ORG_FIELDS), creating=False)
-    org = _realm().directory.update_org(org_id, changes)
-    if org is None:
-        raise _not_found("org", org_id)
-    return _org_json(org)
+    return _org_json(_found(_realm().directory.update_org(org_id, changes), "org", org_id))
 
 
 @core_api.delete("/orgs/<org_id>")
 def delete_org(org_id: str) -> ResponseReturnValue:
     """Delete an org and its memberships."""
-    if not _realm().directory.delete_org(org_id):
-        raise _not_found("org", org_id)
-    return {"object": "org", "id": org_id}
+    return _deleted(_realm().directory.delete_org(org_id), "org", org_id)
 
 
 # Memberships -----------------------------------------------------------------------------------
@@ -399,17 +394,13 @@ def update_membership(membership_id: str) -> ResponseReturnValue:
     if errors:
         raise Refusal(422, *errors)
     membership = _realm().directory.update_membership(membership_id, permissions=permissions)
-    if membership is None:
-        raise _not_found("membership", membership_id)
-    return _membership_json(membership)
+    return _membership_json(_found(membership, "membership", membership_id))
 
 
 @core_api.delete("/memberships/<membership_id>")
 def delete_membership(membership_id: str) -> ResponseReturnValue:
     """Delete a membership."""
-    if not _realm().directory.delete_membership(membership_id):
-        raise _not_found("membership", membership_id)
-    return {"object": "membership", "id": membership_id}
+    return _deleted(_realm().directory.delete_membership(membership_id), "membership", membership_id)
 
 
 # Sessions --------------------------------------------------------------------------------------
@@ -701,25 +692,30 @@ def _fault_from(body: Mapping[str, Any]) -> Fault:
 # Looking things up -----------------------------------------------------------------------------
 
 
+def _found(record: T | None, kind: str, record_id: str) -> T:
+    """``record``, or a 404 naming the ``kind`` and id that were asked for."""
+    if record is None:
+        raise _not_found(kind, record_id)
+    return record
+
+
+def _deleted(deleted: bool, kind: str, record_id: str) -> ResponseReturnValue:
+    """The API's answer to a delete: the deleted object's kind and id, or a 404."""
+    if not deleted:
+        raise _not_found(kind, record_id)
+    return {"object": kind, "id": record_id}
+
+
 def _user_or_404(user_id: str) -> DirectoryUser:
-    user = _realm().directory.user(user_id)
-    if user is None:
-        raise _not_found("user", user_id)
-    return user
+    return _found(_realm().directory.user(user_id), "user", user_id)
 
 
 def _org_or_404(org_id: str) -> DirectoryOrg:
-    org = _realm().directory.org(org_id)
-    if org is None:
-        raise _not_found("org", org_id)
-    return org
+    return _found(_realm().directory.org(org_id), "org", org_id)
 
 
 def _membership_or_404(membership_id: str) -> DirectoryMembership:
-    membership = _realm().directory.membership_by_id(membership_id)
-    if membership is None:
-        raise _not_found("membership", membership_id)
-    return membership
+    return _found(_realm().directory.membership_by_id(membership_id), "membership", membership_id)
 
 
 def _live_session_or_404(session_ref: str) -> tuple[LoginSession, float | None]:
