@@ -213,7 +213,7 @@ def dev_loginrocket(instance: Path) -> Iterator[DevLoginRocket]:
         package_logger.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(HOST, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield DevLoginRocket(f"http://{HOST}:{server.server_port}/", api_key)
