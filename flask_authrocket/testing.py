@@ -47,8 +47,6 @@ import re
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
 
 import pytest
@@ -56,6 +54,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ._test_server import LoopbackTestServer
 from .extension import AuthRocket
 from .issuer import TokenIssuer, generate_rsa_key, login_claims
 from .settings import Settings
@@ -197,8 +196,12 @@ class TestKeys:
                     "config('jwks') needs jwks_url: start a JwksTestServer (or use the authrocket_jwks_server "
                     "fixture) and pass its url."
                 )
-            return {**_NO_MANAGED_SESSIONS, "LOGINROCKET_URL": jwks_url, "AUTHROCKET_JWT_KEY": None}
+            return _jwks_config(jwks_url)
         raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}.")
+
+
+def _jwks_config(jwks_url: str) -> dict[str, Any]:
+    return {**_NO_MANAGED_SESSIONS, "LOGINROCKET_URL": jwks_url, "AUTHROCKET_JWT_KEY": None}
 
 
 def _default_keys() -> TestKeys:
@@ -386,71 +389,47 @@ def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
 # -- a JWK-set server ----------------------------------------------------------------
 
 
-class JwksTestServer:
-    """A JWK-set server on 127.0.0.1, as LoginRocket serves ``/connect/jwks``.
+class JwksTestServer(LoopbackTestServer):
+    """A JWK-set server on 127.0.0.1, as LoginRocket serves ``/connect/jwks``, that fails on demand.
 
-    It serves the RSA keys of every :class:`TestKeys` in :attr:`keys` (the
-    default keys when none are given), starts at once on a free port, and
-    counts its fetches. Use it as a context manager, or call :meth:`close`::
+    It serves the RSA keys in :attr:`keys` (the default keys when none are
+    given), starts at once on a free port, stops at once, and counts its
+    :attr:`fetches` (and all its :attr:`requests`). Use it as a context
+    manager, or call :meth:`close`; break it, and mend it, while an app uses it::
 
         with JwksTestServer() as server:
             app = create_app({"TESTING": True, **server.config()})
+            server.fail(503)      # answers 503 Service Unavailable
+            server.hang()         # accepts, and never answers
+            server.slow_body(1)   # headers at once, then a byte a second
+            server.refuse()       # refuses connections, as a server that is down
+            server.recover()      # serves the keys again
 
-    Change :attr:`keys` to rotate keys while it runs.
+    Change :attr:`keys` to rotate keys while it runs; :meth:`serve_jwks` and
+    :meth:`serve_body` serve hand-written or broken answers; :attr:`delay`
+    holds every answer back.
     """
 
-    def __init__(self, *keys: TestKeys) -> None:
-        #: Whose keys the set holds; the server reads it on every fetch.
-        self.keys: list[TestKeys] = list(keys) or [TestKeys.default()]
-        #: How many times the key set was fetched.
-        self.fetches = 0
-        self._lock = threading.Lock()
-        server = self
+    counted_path = "/connect/jwks"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] != "/connect/jwks":
-                    self.send_error(404)
-                    return
-                with server._lock:
-                    server.fetches += 1
-                body = json.dumps({"keys": [keys.rsa_issuer.jwk() for keys in server.keys]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def __init__(self, *keys: TestKeys | TokenIssuer) -> None:
+        #: Whose keys the set holds: :class:`TestKeys`, or RS256 issuers; read on every fetch.
+        self.keys: list[TestKeys | TokenIssuer] = list(keys) or [TestKeys.default()]
+        super().__init__()
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output clean
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="JwksTestServer", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        """The server's base URL (``http://127.0.0.1:<port>/``): an app's ``LOGINROCKET_URL``."""
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/"
+    def serve_jwks(self, *jwks: Any) -> None:
+        """Serve exactly these JWK entries (dicts, or anything a broken set may hold) until :meth:`recover`."""
+        self.serve_body(json.dumps({"keys": list(jwks)}).encode())
 
     def config(self) -> dict[str, Any]:
         """The app config that fetches keys from this server (:meth:`TestKeys.config` in ``"jwks"`` mode)."""
-        return self.keys[0].config("jwks", jwks_url=self.url)
+        return _jwks_config(self.url)
 
-    def close(self) -> None:
-        """Stop serving and free the port."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> JwksTestServer:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
+    def _healthy_body(self, path: str) -> bytes | None:
+        if path != self.counted_path:
+            return None
+        issuers = [keys.rsa_issuer if isinstance(keys, TestKeys) else keys for keys in self.keys]
+        return json.dumps({"keys": [issuer.jwk() for issuer in issuers]}).encode()
 
 
 # -- a test client --------------------------------------------------------------------
