@@ -7,7 +7,6 @@ conftest (``signing_key_pem``, ``dev``) build on it.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
+from helpers import serving
 
 from flask_authrocket import AuthRocketClient
 from flask_authrocket.dev import create_app
@@ -98,12 +97,5 @@ def serve_dev_api(instance: Path, signing_key_pem: bytes, **config: Any) -> Iter
         key_file.write_bytes(signing_key_pem)
     config.setdefault("DEV_LOGINROCKET_INSTANCE_PATH", str(instance))
     app = create_app(config)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield DevApi(app, f"http://127.0.0.1:{server.server_port}/")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(app) as root:
+        yield DevApi(app, root)

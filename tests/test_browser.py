@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 from cachelib import SimpleCache
-from conftest import free_port
+from helpers import free_port
 from werkzeug.serving import make_server
 
 from examples.app import create_app as create_example

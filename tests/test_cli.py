@@ -19,15 +19,16 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner, Result
-from conftest import ADA, HS_SECRET, JwksServer, token_for
 from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
+from helpers import ADA, HS_SECRET, NOT_A_KEY_SET, token_for
 
 from flask_authrocket import AuthRocket
 from flask_authrocket.cli import authrocket
 from flask_authrocket.issuer import TokenIssuer, login_claims
 from flask_authrocket.models import Session
+from flask_authrocket.testing import JwksTestServer
 
 DEV_API_KEY = "ks_dev_0123456789abcdef0123456789abcdef"
 ISO_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -153,16 +154,18 @@ def test_check_with_an_unreachable_loginrocket(make_app: Callable[..., Flask], r
 
 
 def test_check_with_a_loginrocket_url_that_serves_no_key_set(
-    make_app: Callable[..., Flask], jwks_server: JwksServer
+    make_app: Callable[..., Flask], jwks_server: JwksTestServer
 ) -> None:
-    jwks_server.mode = "garbage"
+    jwks_server.serve_body(NOT_A_KEY_SET)
     result = run(make_app(LOGINROCKET_URL=jwks_server.url), "check")
 
     assert result.exit_code == 1
     assert "answered something that is not JSON (it starts '<html>not a key set</html>')" in result.output
 
 
-def test_check_with_an_hs256_loginrocket_and_no_secret(make_app: Callable[..., Flask], jwks_server: JwksServer) -> None:
+def test_check_with_an_hs256_loginrocket_and_no_secret(
+    make_app: Callable[..., Flask], jwks_server: JwksTestServer
+) -> None:
     jwks_server.serve_jwks()  # {"keys": []}, as an HS256 LoginRocket serves
     result = run(make_app(LOGINROCKET_URL=jwks_server.url), "check")
 
@@ -236,7 +239,7 @@ def test_a_configuration_error_at_app_creation_is_one_clear_line() -> None:
     )
 
 
-def test_the_real_flask_command_runs_check(tmp_path: Path, jwks_server: JwksServer) -> None:
+def test_the_real_flask_command_runs_check(tmp_path: Path, jwks_server: JwksTestServer) -> None:
     (tmp_path / "cliapp.py").write_text(
         "from flask import Flask\n"
         "from flask_authrocket import AuthRocket\n"
@@ -276,11 +279,11 @@ def test_the_real_flask_command_runs_check(tmp_path: Path, jwks_server: JwksServ
 
 
 @pytest.fixture
-def jwks_app(make_app: Callable[..., Flask], jwks_server: JwksServer) -> Flask:
+def jwks_app(make_app: Callable[..., Flask], jwks_server: JwksTestServer) -> Flask:
     return make_app(LOGINROCKET_URL=jwks_server.url)
 
 
-def test_decode_a_valid_token(jwks_app: Flask, rsa_issuer: TokenIssuer, jwks_server: JwksServer) -> None:
+def test_decode_a_valid_token(jwks_app: Flask, rsa_issuer: TokenIssuer, jwks_server: JwksTestServer) -> None:
     token = token_for(
         rsa_issuer,
         session_id="kss_42",
@@ -361,7 +364,7 @@ def test_decode_a_token_from_another_issuer(jwks_app: Flask, rsa_issuer: TokenIs
 
 
 def test_decode_a_token_with_an_unknown_kid(
-    jwks_app: Flask, other_rsa_issuer: TokenIssuer, rsa_issuer: TokenIssuer, jwks_server: JwksServer
+    jwks_app: Flask, other_rsa_issuer: TokenIssuer, rsa_issuer: TokenIssuer, jwks_server: JwksTestServer
 ) -> None:
     result = run(jwks_app, "decode", token_for(other_rsa_issuer))
 
@@ -371,7 +374,7 @@ def test_decode_a_token_with_an_unknown_kid(
     )
 
 
-def test_decode_a_forged_token(jwks_app: Flask, other_rsa_issuer: TokenIssuer, jwks_server: JwksServer) -> None:
+def test_decode_a_forged_token(jwks_app: Flask, other_rsa_issuer: TokenIssuer, jwks_server: JwksTestServer) -> None:
     forged = other_rsa_issuer.issue(login_claims(ADA), headers={"kid": "k1"})  # claims to be k1's
 
     result = run(jwks_app, "decode", forged)
@@ -585,7 +588,7 @@ def test_token_refuses_a_loginrocket_that_is_not_on_loopback(make_app: Callable[
 
 
 def test_token_refuses_a_loopback_server_that_is_not_a_development_loginrocket(
-    jwks_app: Flask, jwks_server: JwksServer
+    jwks_app: Flask, jwks_server: JwksTestServer
 ) -> None:
     result = run(
         jwks_app, "token", "--user", "ada@example.com", "--loginrocket-url", jwks_server.url, "--api-key", DEV_API_KEY

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from cachelib import RedisCache, SimpleCache
-from conftest import HS_SECRET, LOGINROCKET_URL, add_demo_routes, token_for
 from flask import Flask
+from helpers import HS_SECRET, LOGINROCKET_URL, add_demo_routes, token_for
 
 from flask_authrocket import AuthRocket, ConfigurationError
 from flask_authrocket.issuer import TokenIssuer

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import token_for
 from flask import g
+from helpers import token_for
 
 UNSAFE = ["POST", "PUT", "PATCH", "DELETE"]
 JSON = {"Accept": "application/json"}

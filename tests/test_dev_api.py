@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import free_port
 from devserver import DevApi, serve_dev_api
+from helpers import free_port
 
 from flask_authrocket import ConfigurationError
 from flask_authrocket.dev import create_app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from conftest import ACME, ADA, GLOBEX
+from helpers import ACME, ADA, GLOBEX
 
 from examples.app import create_app
 

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ACME, ADA, GLOBEX, LOGINROCKET_URL
 from flask import Blueprint, Flask, abort, g
+from helpers import ACME, ADA, GLOBEX, LOGINROCKET_URL
 from werkzeug.wrappers import Response
 
 from flask_authrocket import (
@@ -554,7 +554,7 @@ def test_unreachable_keys_render_public_views_logged_out_and_keep_the_cookie(unr
 
 
 def test_hanging_loginrocket_is_503_within_the_timeout(make_app, jwks_server):
-    jwks_server.mode = "hang"
+    jwks_server.hang()
     app = make_app(LOGINROCKET_URL=jwks_server.url, AUTHROCKET_HTTP_TIMEOUT=0.5)
     client = app.test_client()
     client.set_cookie("arToken", make_token(ADA, [ACME]))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ACME, ADA, GLOBEX, HS_SECRET, LOGINROCKET_URL
 from flask import Flask, g, render_template_string
+from helpers import ACME, ADA, GLOBEX, HS_SECRET, LOGINROCKET_URL
 
 from flask_authrocket import (
     ConfigurationError,

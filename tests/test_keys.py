@@ -16,12 +16,12 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import ADA, HS_SECRET, Clock, JwksServer, outcome, pem_body, token_for
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.x509.oid import NameOID
+from helpers import ADA, HS_SECRET, NOT_A_KEY_SET, Clock, outcome, pem_body, token_for
 
 from flask_authrocket import ConfigurationError
 from flask_authrocket.issuer import TokenIssuer, login_claims
@@ -33,6 +33,7 @@ from flask_authrocket.keys import (
     key_from_jwk,
     static_key,
 )
+from flask_authrocket.testing import JwksTestServer
 from flask_authrocket.tokens import TokenVerifier
 
 # -- helpers -------------------------------------------------------------------
@@ -67,7 +68,7 @@ def certificate_jwk(issuer: TokenIssuer) -> dict[str, Any]:
     return {"kid": issuer.kid, "kty": "RSA", "x5c": [base64.b64encode(der).decode()]}
 
 
-def verifier_on(server: JwksServer, clock: Clock, **client_settings: Any) -> TokenVerifier:
+def verifier_on(server: JwksTestServer, clock: Clock, **client_settings: Any) -> TokenVerifier:
     """A TokenVerifier for ``server``'s LoginRocket whose key set runs on the test's ``clock``.
 
     TokenVerifier builds its JwksClient on the real monotonic clock; its key source is a
@@ -367,7 +368,7 @@ def test_requests_holding_a_stale_key_do_not_wait_for_another_requests_refresh(j
     clock = Clock()
     verifier = verifier_on(jwks_server, clock, timeout=3)
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
-    jwks_server.mode = "hang"
+    jwks_server.hang()
     clock.advance(3600 + 1)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -377,7 +378,7 @@ def test_requests_holding_a_stale_key_do_not_wait_for_another_requests_refresh(j
         assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
         assert not refreshing.done()
 
-        jwks_server.release_hanging()
+        jwks_server.recover()
         assert outcome(refreshing.result(timeout=5)) == "accepted"  # its refresh failed: stale-if-error
 
 
@@ -393,14 +394,14 @@ def test_a_rotated_in_key_is_picked_up_and_a_rotated_out_key_is_no_longer_truste
     assert outcome(verifier.verify(old_token)) == "accepted"
 
     # LoginRocket starts signing with k2 and serves both keys.
-    jwks_server.issuers.append(other_rsa_issuer)
+    jwks_server.keys.append(other_rsa_issuer)
     clock.advance(30)
     assert outcome(verifier.verify(token_for(other_rsa_issuer))) == "accepted"
     assert jwks_server.fetches == 2
     assert outcome(verifier.verify(old_token)) == "accepted"
 
     # k1 is withdrawn; once the set is refreshed, k1 tokens are done for, cached or not.
-    jwks_server.issuers.remove(rsa_issuer)
+    jwks_server.keys.remove(rsa_issuer)
     clock.advance(3600 + 1)
     assert outcome(verifier.verify(old_token)) == "unknown_kid"
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "unknown_kid"
@@ -414,7 +415,7 @@ def test_a_refresh_caused_by_another_kid_revokes_a_withdrawn_key_at_once(jwks_se
     old_token = token_for(rsa_issuer)
     assert outcome(verifier.verify(old_token)) == "accepted"
 
-    jwks_server.issuers[:] = [other_rsa_issuer]
+    jwks_server.keys[:] = [other_rsa_issuer]
     clock.advance(30)
     assert outcome(verifier.verify(token_for(other_rsa_issuer))) == "accepted"  # refetches
 
@@ -429,7 +430,7 @@ def test_a_key_replaced_under_the_same_kid_revokes_tokens_verified_with_the_old_
     assert outcome(verifier.verify(old_token)) == "accepted"
 
     replacement = TokenIssuer.with_new_rsa_key(kid="k1")
-    jwks_server.issuers[:] = [replacement]
+    jwks_server.keys[:] = [replacement]
     clock.advance(3600 + 1)
 
     assert outcome(verifier.verify(token_for(replacement))) == "accepted"
@@ -442,7 +443,7 @@ def test_still_trusted_follows_the_key_set(jwks_server, other_rsa_issuer):
     k1 = client.key_for({"kid": "k1"})
     assert client.still_trusted(k1)
 
-    jwks_server.issuers[:] = [other_rsa_issuer]
+    jwks_server.keys[:] = [other_rsa_issuer]
     clock.advance(3600 + 1)
 
     assert not client.still_trusted(k1)
@@ -465,7 +466,7 @@ def test_a_refused_connection_leaves_the_token_unchecked_not_invalid(refused_url
 
 
 def test_a_server_that_never_answers_is_given_up_after_the_http_timeout(jwks_server, rsa_issuer):
-    jwks_server.mode = "hang"
+    jwks_server.hang()
     verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=0.5)
 
     started = time.monotonic()
@@ -484,7 +485,10 @@ def test_known_keys_keep_verifying_when_a_refresh_fails(jwks_server, rsa_issuer,
     cached = token_for(rsa_issuer)
     assert outcome(verifier.verify(cached)) == "accepted"
 
-    jwks_server.mode = failure
+    if failure == "error":
+        jwks_server.fail(500)
+    else:
+        jwks_server.serve_body(NOT_A_KEY_SET)
     clock.advance(3600 + 1)
 
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
@@ -497,7 +501,7 @@ def test_an_unknown_kid_while_the_set_cannot_be_fetched_is_unavailable(jwks_serv
     verifier = verifier_on(jwks_server, clock)
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
 
-    jwks_server.mode = "error"
+    jwks_server.fail(500)
     clock.advance(30)
 
     # The set could not be read, so nobody knows whether k2 is in it: not "invalid".
@@ -506,7 +510,7 @@ def test_an_unknown_kid_while_the_set_cannot_be_fetched_is_unavailable(jwks_serv
 
 
 def test_a_failing_key_set_is_logged_once_not_per_request_and_its_recovery_too(jwks_server, rsa_issuer, caplog):
-    jwks_server.mode = "error"
+    jwks_server.fail(500)
     clock = Clock()
     verifier = verifier_on(jwks_server, clock)
     tokens = [token_for(rsa_issuer) for _ in range(20)]
@@ -516,7 +520,7 @@ def test_a_failing_key_set_is_logged_once_not_per_request_and_its_recovery_too(j
             assert outcome(verifier.verify(token)) == "unavailable"
             clock.advance(30)  # each request is allowed to try again, and does
         assert jwks_server.fetches == 20
-        jwks_server.mode = "ok"
+        jwks_server.recover()
         assert outcome(verifier.verify(tokens[0])) == "accepted"
 
     warnings_logged = [record for record in caplog.records if record.levelno == logging.WARNING]
@@ -528,7 +532,7 @@ def test_a_failing_key_set_is_logged_once_not_per_request_and_its_recovery_too(j
 
 
 def test_many_requests_during_an_outage_make_one_fetch_and_one_warning(jwks_server, rsa_issuer, caplog):
-    jwks_server.mode = "error"
+    jwks_server.fail(500)
     verifier = TokenVerifier(loginrocket_url=jwks_server.url)
 
     with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
@@ -540,7 +544,7 @@ def test_many_requests_during_an_outage_make_one_fetch_and_one_warning(jwks_serv
 
 
 def test_retry_after_counts_down_to_the_next_allowed_fetch(jwks_server, rsa_issuer):
-    jwks_server.mode = "error"
+    jwks_server.fail(500)
     clock = Clock()
     verifier = verifier_on(jwks_server, clock)
     assert verifier.retry_after == 1  # nothing tried yet
@@ -576,7 +580,7 @@ def test_a_static_key_is_never_unavailable_so_retry_after_is_one_second():
     ids=["html", "empty", "a list", "keys not a list", "no keys", "no keys list", "only unusable keys", "binary"],
 )
 def test_an_answer_that_is_not_a_key_set_makes_the_keys_unavailable(jwks_server, rsa_issuer, body):
-    jwks_server.body = body
+    jwks_server.serve_body(body)
     result = TokenVerifier(loginrocket_url=jwks_server.url).verify(token_for(rsa_issuer))
     assert outcome(result) == "unavailable"
     assert result.unavailable is True
@@ -584,7 +588,7 @@ def test_an_answer_that_is_not_a_key_set_makes_the_keys_unavailable(jwks_server,
 
 def test_an_oversize_key_set_is_refused_even_when_it_holds_the_key(jwks_server, rsa_issuer):
     padding = "x" * MAX_JWKS_BYTES
-    jwks_server.body = json.dumps({"keys": [rsa_issuer.jwk()], "padding": padding}).encode()
+    jwks_server.serve_body(json.dumps({"keys": [rsa_issuer.jwk()], "padding": padding}).encode())
     verifier = TokenVerifier(loginrocket_url=jwks_server.url)
 
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "unavailable"
@@ -596,7 +600,7 @@ def test_an_oversize_key_set_is_refused_even_when_it_holds_the_key(jwks_server, 
 
 def test_deeply_nested_json_from_the_key_set_url_makes_the_keys_unavailable(jwks_server, rsa_issuer):
     depth = 50_000  # about 100 KB: well under MAX_JWKS_BYTES
-    jwks_server.body = b'{"keys": ' + b"[" * depth + b"]" * depth + b"}"
+    jwks_server.serve_body(b'{"keys": ' + b"[" * depth + b"]" * depth + b"}")
     verifier = TokenVerifier(loginrocket_url=jwks_server.url)
 
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "unavailable"

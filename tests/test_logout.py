@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ACME, ADA, LOGINROCKET_URL
 from flask import Flask
+from helpers import ACME, ADA, LOGINROCKET_URL
 
 from flask_authrocket import full_logout, local_logout
 from flask_authrocket.testing import AuthRocketTestClient, TestKeys

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import requests
 from cachelib import SimpleCache
-from conftest import free_port
 from devserver import DevApi
 from flask import Flask, g
 from flask.testing import FlaskClient
+from helpers import free_port
 
 from flask_authrocket.issuer import login_claims
 

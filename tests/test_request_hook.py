@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import ACME, HS_SECRET, token_for
 from flask import g
+from helpers import ACME, HS_SECRET, token_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 

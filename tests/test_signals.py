@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from blinker import Signal
-from conftest import HS_SECRET, token_for
 from flask import Flask
+from helpers import HS_SECRET, token_for
 
 from flask_authrocket import logged_out, session_verified, token_rejected
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import free_port
+from helpers import free_port
 from werkzeug.serving import make_server
 
 from flask_authrocket.dev import create_app as create_loginrocket

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ACME, ADA
 from flask import Flask
+from helpers import ACME, ADA
 
 from flask_authrocket.testing import make_token
 

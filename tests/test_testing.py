@@ -20,8 +20,8 @@ from typing import Any
 import jwt
 import pytest
 import requests
-from conftest import ACME, ADA, HS_SECRET, outcome
 from flask import Flask, g
+from helpers import ACME, ADA, HS_SECRET, outcome
 
 import flask_authrocket.testing
 from flask_authrocket import Session, TokenVerifier

@@ -1,0 +1,125 @@
+"""What the tests share besides fixtures: the people and orgs of the stories, real tokens, a clock, servers.
+
+Tests import these names (``from helpers import ADA, token_for``); fixtures live in conftest.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template_string, request
+from werkzeug.serving import make_server
+
+from flask_authrocket import require_login, require_permission
+from flask_authrocket.issuer import TokenIssuer, login_claims
+from flask_authrocket.models import Rejection, Session
+
+LOGINROCKET_URL = "https://myapp.e2.loginrocket.com/"
+HS_SECRET = "jsk_test_shared_secret_0123456789abcdef0123456789"
+
+ADA = {"id": "usr_ada", "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "username": "ada"}
+ACME = {"id": "org_acme", "name": "Acme Inc.", "membership_id": "mb_ada_acme", "permissions": ["site:admin"]}
+GLOBEX = {"id": "org_globex", "name": "Globex", "membership_id": "mb_ada_globex", "permissions": []}
+
+#: An answer from the key-set URL that is not a key set (a login page, a proxy's error page).
+NOT_A_KEY_SET = b"<html>not a key set</html>"
+
+
+def token_for(issuer: TokenIssuer, user: dict[str, Any] | None = None, orgs: Any = (ACME,), **kwargs: Any) -> str:
+    """A real login token for ``user`` (Ada by default) in Acme (and any other ``orgs``)."""
+    claims_overrides = kwargs.pop("claims", {})
+    claims = login_claims(user or ADA, None if orgs is None else list(orgs), **kwargs)
+    claims.update(claims_overrides)
+    return issuer.issue(claims)
+
+
+def outcome(result: Session | Rejection) -> str:
+    """``"accepted"`` for a session, else the rejection's reason: one word for a test to assert on."""
+    return result.reason if isinstance(result, Rejection) else "accepted"
+
+
+def pem_body(pem: str) -> str:
+    """The bare base64 of a PEM key, as AuthRocket shows it: the armour lines dropped."""
+    return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+
+
+class Clock:
+    """A clock that moves only when the test says so: pass it as ``clock=`` and call ``advance``."""
+
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def add_demo_routes(app: Flask) -> None:
+    """The routes most tests use: public, protected, admin, API and async views."""
+
+    @app.get("/")
+    def home() -> str:
+        return render_template_string(
+            "{% if authrocket.current_user %}Hi, {{ authrocket.current_user.first_name }}!"
+            "{% else %}Logged out{% endif %}"
+        )
+
+    @app.get("/private")
+    @require_login
+    def private() -> str:
+        return f"private for {g.authrocket.current_user.id}"
+
+    @app.route("/admin", methods=["GET", "POST", "OPTIONS"])
+    @require_permission("site:admin")
+    def admin() -> str:
+        return "admin"
+
+    @app.get("/api/me")
+    @require_login
+    def api_me() -> Any:
+        user = g.authrocket.current_user
+        return jsonify(
+            id=user.id, email=user.email, org=g.authrocket.current_org.id if g.authrocket.current_org else None
+        )
+
+    @app.get("/async")
+    @require_login
+    async def async_view() -> str:
+        return f"async for {g.authrocket.current_user.id}"
+
+    @app.route("/form", methods=["POST", "PUT", "PATCH", "DELETE"])
+    @require_login
+    def form() -> str:
+        return f"{request.method} by {g.authrocket.current_user.id}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(app: Any, port: int = 0) -> Iterator[str]:
+    """Serve the WSGI ``app`` on 127.0.0.1 (a free port unless ``port`` is given) while the block runs; its URL.
+
+    The server checks for shutdown every 0.05 s, so leaving the block returns at once.
+    """
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
