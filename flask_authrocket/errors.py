@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .tokens import Rejection
+    from .models import Rejection
 
 
 class AuthRocketError(Exception):

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import ConfigurationError
+from .keys import b64url_uint
+from .models import drop_none
 from .tokens import ISSUER
 
 
@@ -112,8 +114,8 @@ class TokenIssuer:
             "alg": "RS256",
             "kid": self.kid,
             "x5c": [base64.b64encode(der).decode("ascii")],
-            "n": _b64url_uint(numbers.n),
-            "e": _b64url_uint(numbers.e),
+            "n": b64url_uint(numbers.n),
+            "e": b64url_uint(numbers.e),
         }
 
     def jwks(self) -> dict[str, Any]:
@@ -144,7 +146,7 @@ def login_claims(
     claims: dict[str, Any] = {"iat": now, "exp": now + expires_in}
     if legacy:
         claims.update(
-            _drop_none(
+            drop_none(
                 {
                     "uid": user["id"],
                     "un": user.get("username"),
@@ -157,7 +159,7 @@ def login_claims(
         )
         if orgs is not None:
             claims["m"] = [
-                _drop_none(
+                drop_none(
                     {
                         "mid": org.get("membership_id"),
                         "p": list(org.get("permissions", [])),
@@ -172,7 +174,7 @@ def login_claims(
             ]
         return claims
     claims.update(
-        _drop_none(
+        drop_none(
             {
                 "sid": session_id or "kss_" + secrets.token_hex(10),
                 "sub": user["id"],
@@ -190,7 +192,7 @@ def login_claims(
     )
     if orgs is not None:
         claims["orgs"] = [
-            _drop_none(
+            drop_none(
                 {
                     "oid": org["id"],
                     "mid": org.get("membership_id") or "mb_" + secrets.token_hex(8),
@@ -210,12 +212,3 @@ def _full_name(user: Mapping[str, Any]) -> str | None:
     parts = [user.get("first_name"), user.get("last_name")]
     name = " ".join(part for part in parts if part)
     return name or None
-
-
-def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def _b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")

@@ -32,8 +32,60 @@ def _empty() -> Mapping[str, Any]:
     return _EMPTY
 
 
+def drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without the entries whose value is ``None`` (claims and JSON bodies leave them out)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
 class ClaimsError(ValueError):
     """A claim has a type no AuthRocket token uses."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a token did not become a session.
+
+    ``reason`` is one short word for code and logs: ``malformed``, ``oversize``,
+    ``expired``, ``not_yet_valid``, ``too_old``, ``wrong_issuer``,
+    ``missing_claim``, ``bad_signature``, ``wrong_algorithm``, ``unknown_kid``,
+    ``bad_claims``, ``unavailable``; with managed sessions also ``session_ended``
+    (logged out elsewhere) and ``session_unavailable``. ``message`` says it in words (it never
+    contains the token). ``unavailable`` is true when the token could not be
+    checked at all because the LoginRocket keys could not be fetched: such a
+    token is not known to be bad.
+
+    :data:`flask_authrocket.tokens.REJECTION_TEXTS` holds a fixed plain-words
+    text for each reason.
+    """
+
+    reason: str
+    message: str
+    unavailable: bool = False
+
+
+class _Named:
+    """``display_name`` for both the user of a token and a user record of the API."""
+
+    id: str
+    first_name: str | None
+    name: str | None
+    username: str | None
+    email: str | None
+
+    @property
+    def display_name(self) -> str:
+        """The first name, else the full name, username, email or id: for greetings."""
+        return self.first_name or self.name or self.username or self.email or self.id
+
+
+class _Permitted:
+    """``has_permission`` for both a token's membership and a membership record of the API."""
+
+    permissions: tuple[str, ...]
+
+    def has_permission(self, *names: str) -> bool:
+        """True when this membership grants every one of ``names``."""
+        return all(name in self.permissions for name in names)
 
 
 @dataclass(frozen=True)
@@ -48,7 +100,7 @@ class Org:
 
 
 @dataclass(frozen=True)
-class Membership:
+class Membership(_Permitted):
     """A user's membership of an org, with the permissions it grants."""
 
     id: str | None
@@ -59,13 +111,9 @@ class Membership:
     custom: Mapping[str, Any] = field(default_factory=_empty)
     org: Org | None = None
 
-    def has_permission(self, *names: str) -> bool:
-        """True when this membership grants every one of ``names``."""
-        return all(name in self.permissions for name in names)
-
 
 @dataclass(frozen=True)
-class User:
+class User(_Named):
     """The logged-in user, as the token describes them."""
 
     id: str
@@ -81,11 +129,6 @@ class User:
     #: ``None`` when the token carries no membership data at all (the realm's
     #: JWT fields setting leaves it out), an empty tuple when it says "none".
     memberships: tuple[Membership, ...] | None = None
-
-    @property
-    def display_name(self) -> str:
-        """The first name, else the full name, username, email or id: for greetings."""
-        return self.first_name or self.name or self.username or self.email or self.id
 
 
 @dataclass(frozen=True)
@@ -354,7 +397,7 @@ class OrgRecord(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MembershipRecord(Record):
+class MembershipRecord(Record, _Permitted):
     """A user's membership of an org and the permissions it grants."""
 
     user_id: str | None = None
@@ -367,10 +410,6 @@ class MembershipRecord(Record):
     org: OrgRecord | None = None
     #: The user, when the API embeds them.
     user: UserRecord | None = None
-
-    def has_permission(self, *names: str) -> bool:
-        """True when this membership grants every one of ``names``."""
-        return all(name in self.permissions for name in names)
 
     @classmethod
     def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -388,7 +427,7 @@ class MembershipRecord(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class UserRecord(Record):
+class UserRecord(Record, _Named):
     """A user of the realm, as the API describes them."""
 
     email: str | None = None
@@ -407,11 +446,6 @@ class UserRecord(Record):
     last_login_at: float | None = None
     #: ``None`` when the answer did not include memberships (lists usually do not).
     memberships: tuple[MembershipRecord, ...] | None = None
-
-    @property
-    def display_name(self) -> str:
-        """The first name, else the full name, username, email or id: for greetings."""
-        return self.first_name or self.name or self.username or self.email or self.id
 
     @classmethod
     def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:

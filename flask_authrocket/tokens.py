@@ -22,10 +22,8 @@ import logging
 import math
 import threading
 import time
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -33,7 +31,6 @@ import jwt
 
 from .errors import ConfigurationError, KeysUnavailable
 from .keys import (
-    HS256_SECRET_MIN_BYTES,
     JwksClient,
     KeySource,
     StaticKeySource,
@@ -41,7 +38,16 @@ from .keys import (
     VerificationKey,
     static_key,
 )
-from .models import ClaimsError, Session, session_from_claims
+from .models import ClaimsError, Rejection, Session, session_from_claims
+
+__all__ = [
+    "ISSUER",
+    "MAX_TOKEN_BYTES",
+    "REJECTION_TEXTS",
+    "Rejection",
+    "TokenVerifier",
+    "describe_rejection",
+]
 
 logger = logging.getLogger("flask_authrocket")
 
@@ -51,23 +57,32 @@ _EMPTY_HEADER: Mapping[str, Any] = MappingProxyType({})
 MAX_TOKEN_BYTES = 16 * 1024
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """Why a token did not become a session.
+#: The one table of rejection reasons and their plain-words texts: fixed ASCII,
+#: so they may go into a ``WWW-Authenticate`` header, a 401 body, a log line or
+#: ``flask authrocket decode``. A :class:`Rejection`'s ``message`` may add detail.
+REJECTION_TEXTS: Mapping[str, str] = MappingProxyType(
+    {
+        "malformed": "The token is not a well-formed JWT.",
+        "oversize": "The token is too large.",
+        "expired": "The token has expired.",
+        "not_yet_valid": "The token is not valid yet.",
+        "too_old": "The token was issued too long ago.",
+        "wrong_issuer": "The token was not issued by AuthRocket.",
+        "missing_claim": "The token lacks a required claim.",
+        "bad_signature": "The token's signature does not match.",
+        "wrong_algorithm": "The token's algorithm does not match the key.",
+        "unknown_kid": "The token names an unknown key.",
+        "bad_claims": "The token's claims are unusable.",
+        "unavailable": "The token could not be checked: LoginRocket's keys are unavailable.",
+        "session_ended": "The session was logged out.",
+        "session_unavailable": "The AuthRocket API could not confirm the session.",
+    }
+)
 
-    ``reason`` is one short word for code and logs: ``malformed``, ``oversize``,
-    ``expired``, ``not_yet_valid``, ``too_old``, ``wrong_issuer``,
-    ``missing_claim``, ``bad_signature``, ``wrong_algorithm``, ``unknown_kid``,
-    ``bad_claims``, ``unavailable``; with managed sessions also ``session_ended``
-    (logged out elsewhere) and ``session_unavailable``. ``message`` says it in words (it never
-    contains the token). ``unavailable`` is true when the token could not be
-    checked at all because the LoginRocket keys could not be fetched: such a
-    token is not known to be bad.
-    """
 
-    reason: str
-    message: str
-    unavailable: bool = False
+def describe_rejection(reason: str) -> str:
+    """The fixed plain-words text for a rejection ``reason`` (see :data:`REJECTION_TEXTS`)."""
+    return REJECTION_TEXTS.get(reason, "The token is invalid.")
 
 
 _PYJWT_REASONS: tuple[tuple[type[Exception], str], ...] = (
@@ -176,7 +191,7 @@ class TokenVerifier:
     @property
     def retry_after(self) -> int:
         """Seconds to suggest in ``Retry-After`` when keys were unavailable."""
-        return self.keys.retry_after if isinstance(self.keys, JwksClient) else 1
+        return self.keys.retry_after
 
     def _still_valid(self, session: Session) -> bool:
         now = self._clock()
@@ -187,7 +202,7 @@ class TokenVerifier:
     def _decode(self, token: str) -> tuple[Session, VerificationKey]:
         try:
             # A static key ignores the header: skip parsing it a second time.
-            header = _EMPTY_HEADER if isinstance(self.keys, StaticKeySource) else jwt.get_unverified_header(token)
+            header = jwt.get_unverified_header(token) if self.keys.reads_header else _EMPTY_HEADER
             key = self.keys.key_for(header)
             claims = self._decode_claims(token, key)
             self._check_times(claims)
@@ -242,15 +257,7 @@ class TokenVerifier:
             "verify_nbf": False,
             "verify_iat": False,
         }
-        decode = self._jwt.decode
-        if isinstance(key.key, bytes) and len(key.key) < HS256_SECRET_MIN_BYTES:
-            # AuthRocket chose the secret; we warned once at configuration.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
-                return decode(
-                    token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options
-                )
-        return decode(token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options)
+        return key.decode(self._jwt, token, issuer=ISSUER, leeway=self.leeway, options=options)
 
 
 class _Rejected(Exception):
@@ -267,14 +274,11 @@ def _reason_for(exc: jwt.InvalidTokenError) -> str:
 
 
 def _message_for(exc: jwt.InvalidTokenError) -> str:
-    if isinstance(exc, jwt.ExpiredSignatureError):
-        return "The token has expired."
-    if isinstance(exc, jwt.InvalidIssuerError):
+    reason = _reason_for(exc)
+    if reason == "wrong_issuer":
         return f"The token's issuer is not {ISSUER}."
-    if isinstance(exc, jwt.InvalidAlgorithmError):
-        return "The token's algorithm does not match the configured key."
-    if isinstance(exc, jwt.InvalidSignatureError):
-        return "The token's signature does not match."
+    if reason in ("expired", "wrong_algorithm", "bad_signature"):
+        return describe_rejection(reason)
     return f"The token is invalid: {exc}"
 
 
