@@ -71,7 +71,7 @@ class _Server:
     def __init__(self, app: object) -> None:
         self.httpd = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
         self.port = self.httpd.server_port
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -92,7 +92,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     loginrocket_url = f"http://127.0.0.1:{loginrocket.port}/"
     example_app = create_example({"LOGINROCKET_URL": loginrocket_url, "INSTANCE_PATH": str(root / "example")})
     example = make_server("127.0.0.1", app_port, example_app, threaded=True)
-    thread = threading.Thread(target=example.serve_forever, daemon=True)
+    thread = threading.Thread(target=example.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     screenshots = root / "screenshots"
     screenshots.mkdir()
@@ -357,7 +357,7 @@ def two_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoApps]:
             }
         )
         server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
     yield TwoApps(loginrocket_url, *urls)
     for server in servers:

@@ -14,7 +14,6 @@ import re
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
+from helpers import serving
 from werkzeug.test import TestResponse
 
 from flask_authrocket.dev import create_app
@@ -77,23 +76,9 @@ def client(dev: Flask) -> FlaskClient:
 
 
 @contextmanager
-def served(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on a real loopback port; yields its URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@contextmanager
 def verifier_for(app: Flask) -> Iterator[TokenVerifier]:
     """The real verifier, fetching keys from ``app``'s /connect/jwks over loopback HTTP."""
-    with served(app) as url:
+    with serving(app) as url:
         verifier = TokenVerifier(loginrocket_url=url)
         try:
             yield verifier

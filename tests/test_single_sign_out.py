@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import free_port
-from werkzeug.serving import make_server
+from helpers import free_port, serving
 
 from flask_authrocket.dev import create_app as create_loginrocket
 
@@ -91,14 +89,8 @@ def realm(tmp_path: Path) -> Iterator[Realm]:
             "DEV_LOGINROCKET_API_KEY": API_KEY,
         }
     )
-    server = make_server("127.0.0.1", 0, loginrocket, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Realm(f"http://127.0.0.1:{server.server_port}/", app_urls)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(loginrocket) as url:
+        yield Realm(url, app_urls)
 
 
 def start_example(realm: Realm, number: int, instance: Path, cache: str | None) -> subprocess.Popen[bytes]:
