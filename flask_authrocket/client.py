@@ -42,7 +42,8 @@ Choices made here:
   cache's default timeout, or a number of seconds). Only successful answers are
   kept. The key covers the URL, the query, the realm, the service, the
   ``Accept-Language`` and a digest of the API key. A cache that fails (Redis
-  down) is logged once and left alone for :data:`CACHE_RETRY_INTERVAL`
+  down) is logged once and left alone for
+  :data:`~flask_authrocket.cache.CACHE_RETRY_INTERVAL`
   seconds, never raised: the calls go to the API meanwhile, without paying for
   a cache that does not answer.
 """
@@ -68,6 +69,7 @@ import requests
 from cachelib import BaseCache, SimpleCache
 from requests.structures import CaseInsensitiveDict
 
+from .cache import GuardedCache
 from .errors import (
     AccessDenied,
     AccountInactive,
@@ -96,8 +98,6 @@ logger = logging.getLogger("flask_authrocket")
 DEFAULT_TIMEOUT = 5.0
 #: The longest ``Retry-After`` (seconds) the client waits for before a retry; longer ones raise at once.
 MAX_RETRY_WAIT = 30.0
-#: Seconds a cache that failed is left alone before it is tried again.
-CACHE_RETRY_INTERVAL = 30.0
 
 #: What a per-call ``credentials=`` mapping may hold.
 CREDENTIAL_NAMES = frozenset({"url", "api_key", "realm", "service"})
@@ -211,8 +211,9 @@ class AuthRocketClient:
         self.backoff = float(backoff)
         self.cache: BaseCache = cache if cache is not None else SimpleCache()
         self._http = session or requests.Session()
-        self._cache_failing = False
-        self._cache_retry_at = 0.0
+        self._guarded_cache = GuardedCache(
+            self.cache, name="The API client's cache", fallback="calling the API without it"
+        )
 
         self.users = Users(self, "users", "user", UserRecord)
         self.orgs: Resource[OrgRecord] = Resource(self, "orgs", "org", OrgRecord)
@@ -283,13 +284,13 @@ class AuthRocketClient:
         ttl = _cache_ttl(cache) if method == "GET" else None
         key = self._cache_key(call, target) if ttl is not None else None
         if key is not None:
-            cached = self._cache_get(key)
+            cached = self._guarded_cache.get(key)
             if cached is not None:
                 logger.debug("AuthRocket API %s %s: answered from the cache.", method, call.shown_path)
                 return cached
         answer = self._send(call)
         if key is not None and ttl is not None and isinstance(answer, (dict, list)):
-            self._cache_set(key, answer, ttl)
+            self._guarded_cache.set(key, answer, timeout=ttl or None)
         return answer
 
     # Where, as whom, with what ------------------------------------------------------------
@@ -423,41 +424,6 @@ class AuthRocketClient:
         ]
         digest = hashlib.sha256(jsonlib.dumps(material, separators=(",", ":")).encode("utf-8")).hexdigest()
         return f"api:{digest}"
-
-    def _cache_get(self, key: str) -> Any:
-        if self._cache_resting():
-            return None
-        try:
-            value = self.cache.get(key)
-        except Exception as error:  # cachelib lets the backend's own errors through
-            self._cache_failed(error)
-            return None
-        if self._cache_failing:
-            self._cache_failing = False
-            logger.info("The API client's cache answers again.")
-        return value
-
-    def _cache_set(self, key: str, value: Any, ttl: int) -> None:
-        if self._cache_resting():
-            return
-        try:
-            self.cache.set(key, value, timeout=ttl or None)
-        except Exception as error:
-            self._cache_failed(error)
-
-    def _cache_resting(self) -> bool:
-        return self._cache_failing and time.monotonic() < self._cache_retry_at
-
-    def _cache_failed(self, error: Exception) -> None:
-        # A cache that does not answer can cost seconds per call (redis-py retries); leave it alone a while.
-        self._cache_retry_at = time.monotonic() + CACHE_RETRY_INTERVAL
-        if not self._cache_failing:
-            self._cache_failing = True
-            logger.warning(
-                "The API client's cache failed (%s); calling the API without it for the next %g s.",
-                type(error).__name__,
-                CACHE_RETRY_INTERVAL,
-            )
 
 
 class Page(Sequence[R]):

@@ -26,17 +26,16 @@ import logging
 import threading
 import time
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cachelib import BaseCache
-
+from .cache import GuardedCache
 from .errors import ApiError, ApiUnavailable, RecordNotFound
 from .models import Session
 
-logger = logging.getLogger("flask_authrocket")
+if TYPE_CHECKING:
+    from cachelib import BaseCache
 
-#: Seconds a failed cache is left alone before it is tried again.
-CACHE_RETRY_INTERVAL = 30
+logger = logging.getLogger("flask_authrocket")
 
 #: Seconds the API is not asked again after it did not answer at all (refused, timed
 #: out): the failure mode decides meanwhile, so requests do not each wait for a timeout.
@@ -78,17 +77,20 @@ class SessionCheck:
             raise ValueError(f"failure must be 'open' or 'closed', not {failure!r}")
         self.sessions = sessions
         self.cache = cache
+        # A cache that fails (Redis down) is an empty cache, logged once: never a 500.
+        self._guarded = GuardedCache(
+            cache, name="Managed sessions: AUTHROCKET_CACHE", fallback="asking the API without it"
+        )
         self.ttl = ttl
         self.failure = failure
         self._failing = False
-        self._cache_failed_at: float | None = None
         self._unreachable_at: float | None = None
         self._lock = threading.Lock()
 
     def state(self, session: Session) -> SessionState:
         """Whether ``session`` is still known to the API (cached for ``ttl`` seconds)."""
         key = cache_key(session)
-        cached = self._cache_get(key)
+        cached = self._guarded.get(key)
         if cached == _KNOWN:
             return SessionState.KNOWN
         if cached == _ENDED:
@@ -108,7 +110,7 @@ class SessionCheck:
         self._unreachable_at = None
         self._recovered()
         answer = _KNOWN if found is not None else _ENDED
-        self._cache_set(key, answer)
+        self._guarded.set(key, answer, timeout=int(self.ttl))
         return SessionState(answer)
 
     def end(self, session: Session) -> None:
@@ -118,7 +120,7 @@ class SessionCheck:
         even when the API call fails (which is logged, not raised).
         """
         # Ended for good: remembered until the token expires, not just for the TTL.
-        self._cache_set(cache_key(session), _ENDED, timeout=max(int(self.ttl), int(session.expires_at - time.time())))
+        self._guarded.set(cache_key(session), _ENDED, timeout=max(int(self.ttl), int(session.expires_at - time.time())))
         if not session.id:
             return
         try:
@@ -127,47 +129,6 @@ class SessionCheck:
             pass  # already ended elsewhere
         except ApiError as error:
             logger.warning("Could not end session %s through the AuthRocket API: %s", session.id, error)
-
-    # A cache that fails (Redis down) is an empty cache, logged once: never a 500.
-
-    # After a failure the cache is left alone for CACHE_RETRY_INTERVAL seconds,
-    # so a Redis that hangs does not cost every request its timeout.
-
-    def _cache_get(self, key: str) -> object:
-        if self._cache_down():
-            return None
-        try:
-            value = self.cache.get(key)
-        except Exception as error:  # cachelib lets the backend's errors through
-            self._cache_failed(error)
-            return None
-        if self._cache_failed_at is not None:
-            self._cache_failed_at = None
-            logger.info("Managed sessions: AUTHROCKET_CACHE answers again.")
-        return value
-
-    def _cache_set(self, key: str, value: str, *, timeout: int | None = None) -> None:
-        if self._cache_down():
-            return
-        try:
-            self.cache.set(key, value, timeout=int(self.ttl) if timeout is None else timeout)
-        except Exception as error:
-            self._cache_failed(error)
-
-    def _cache_down(self) -> bool:
-        failed_at = self._cache_failed_at
-        return failed_at is not None and time.monotonic() - failed_at < CACHE_RETRY_INTERVAL
-
-    def _cache_failed(self, error: Exception) -> None:
-        first = self._cache_failed_at is None
-        self._cache_failed_at = time.monotonic()
-        if first:
-            logger.warning(
-                "Managed sessions: AUTHROCKET_CACHE failed (%s); asking the API without it, "
-                "and trying the cache again every %d s.",
-                error,
-                CACHE_RETRY_INTERVAL,
-            )
 
     def _failed(self, error: ApiError) -> SessionState:
         with self._lock:

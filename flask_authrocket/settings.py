@@ -1,8 +1,16 @@
-"""The extension's settings: read once at ``init_app``, checked, and frozen.
+"""The extension's settings: one table of rows, read once at ``init_app``, checked, and frozen.
 
-Flask config comes first; the settings AuthRocket's own libraries read from
-the environment (``LOGINROCKET_URL``, ``AUTHROCKET_JWT_KEY``, the API ones)
-fall back to it. A set-but-unusable value raises :class:`ConfigurationError`
+Each setting is one :class:`Setting` row in the body of :class:`Settings`: its
+config key, default, parser, whether AuthRocket's own libraries read it from
+the environment, and whether it is secret. Everything else is derived from the
+rows: :data:`DEFAULTS`, :data:`ENVIRONMENT_KEYS`, parsing and validation, the
+typed attribute the rest of the code reads, and how ``flask authrocket check``
+shows the value. Adding a setting means one row, its consumer, and a row in
+docs/configuration.md.
+
+Flask config comes first; the environment rows (``LOGINROCKET_URL``,
+``AUTHROCKET_JWT_KEY``, the API ones) fall back to the environment variable of
+the same name. A set-but-unusable value raises :class:`ConfigurationError`
 naming the key.
 """
 
@@ -10,88 +18,276 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import FrozenInstanceError, dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from urllib.parse import urlsplit, urlunsplit
 
-from cachelib import BaseCache, SimpleCache
-
+from .cache import build_cache
 from .errors import ConfigurationError
 
-#: Read from the environment when the Flask config leaves them unset (REFERENCE.md).
-ENVIRONMENT_KEYS = (
-    "LOGINROCKET_URL",
-    "AUTHROCKET_JWT_KEY",
-    "AUTHROCKET_URL",
-    "AUTHROCKET_API_KEY",
-    "AUTHROCKET_REALM",
-    "AUTHROCKET_SERVICE",
-)
+if TYPE_CHECKING:
+    from cachelib import BaseCache
 
-#: Every other key, with its default (set once, together, with ``setdefault``).
-DEFAULTS: dict[str, Any] = {
-    "AUTHROCKET_LOCALE": None,
-    "AUTHROCKET_COOKIE_NAME": "arToken",
-    "AUTHROCKET_COOKIE_SECURE": "auto",
-    "AUTHROCKET_COOKIE_SAMESITE": "Lax",
-    "AUTHROCKET_COOKIE_HTTPONLY": True,
-    "AUTHROCKET_COOKIE_DOMAIN": None,
-    "AUTHROCKET_COOKIE_PATH": "/",
-    "AUTHROCKET_COOKIE_MAX_AGE": None,
-    "AUTHROCKET_LEEWAY": 5,
-    "AUTHROCKET_TOKEN_WITHIN": None,
-    "AUTHROCKET_TOKEN_CACHE_SIZE": 1024,
-    "AUTHROCKET_LOGOUT_URL": "/logout",
-    "AUTHROCKET_LOGOUT": "full",
-    "AUTHROCKET_POST_LOGOUT_PATH": "/",
-    "AUTHROCKET_REQUIRE_LOGIN": False,
-    "AUTHROCKET_HTTP_TIMEOUT": 5,
-    "AUTHROCKET_JWKS_TTL": 3600,
-    "AUTHROCKET_JWKS_MIN_INTERVAL": 30,
-    "AUTHROCKET_MANAGED_SESSIONS": False,
-    "AUTHROCKET_SESSION_CHECK_TTL": 300,
-    "AUTHROCKET_SESSION_CHECK_FAILURE": "open",
-    "AUTHROCKET_CACHE": None,
-}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The checked settings of one app (see the configuration table in the docs)."""
+class Setting(Generic[T]):
+    """One row of the settings table.
 
-    loginrocket_url: str | None
-    jwt_key: str | None
-    api_url: str | None
-    api_key: str | None
-    realm: str | None
-    service: str | None
-    locale: str | None
-    cookie_name: str | None
-    cookie_secure: bool | None  # None: "auto", Secure exactly on https
-    cookie_samesite: str | None
-    cookie_httponly: bool
-    cookie_domain: str | None
-    cookie_path: str
-    cookie_max_age: int | None
-    leeway: float
-    token_within: float | None
-    token_cache_size: int
-    logout_url: str | None
-    logout: str
-    post_logout_path: str
-    require_login: bool
-    http_timeout: float
-    jwks_ttl: float
-    jwks_min_interval: float
-    managed_sessions: bool
-    session_check_ttl: float
-    session_check_failure: str  # "open" or "closed"
+    ``parse(key, value)`` turns the value as read into the attribute's value,
+    raising :class:`ConfigurationError` naming ``key``. ``environment`` rows
+    fall back to the environment variable ``key`` and have no default in
+    :data:`DEFAULTS`. ``show`` writes a set value for ``flask authrocket
+    check``; without it, a ``secret`` row shows only its length and any other
+    row its ``repr``. Declared in the body of :class:`Settings`, a row is also
+    the typed attribute of that name (``settings.leeway`` is a ``float``).
+    """
+
+    key: str
+    default: Any
+    parse: Callable[[str, Any], T]
+    environment: bool = False
+    secret: bool = False
+    show: Callable[[Any], str] | None = None
+    #: The :class:`Settings` attribute holding the parsed value (the name the row is declared under).
+    attribute: str = field(default="", init=False)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        object.__setattr__(self, "attribute", name)
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object, owner: type) -> Setting[T] | T:
+        # Settings keeps each value in its __dict__, which wins over this (non-data)
+        # descriptor: reading a setting costs a plain attribute lookup.
+        if instance is None:
+            return self
+        value: T = instance.__dict__[self.attribute]
+        return value
+
+    def display(self, value: Any) -> str:
+        """``value`` (as read for this row) the way ``check`` shows it: secrets masked, the rest as Python writes it."""
+        if value is None:
+            return "None"
+        if self.show is not None:
+            return self.show(value)
+        if self.secret:
+            return f"*** ({len(str(value))} chars)"
+        return repr(value)
+
+
+# Parsers: (key, value as read) -> the attribute's value. Each error names its key.
+
+
+def _text(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{key} must be a string, not {type(value).__name__}.")
+    return value.strip() or None
+
+
+def _as_read(key: str, value: str | None) -> str | None:
+    return value
+
+
+def _http_url(example: str) -> Callable[[str, Any], str | None]:
+    def parse(key: str, url: str | None) -> str | None:
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigurationError(f"{key} must be an absolute http(s) URL ({example}), not {url!r}.")
+        return url
+
+    return parse
+
+
+def _optional_str(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{key} must be a string or None, not {value!r}.")
+    return value
+
+
+def _path_or_root(key: str, value: Any) -> str:
+    return _optional_str(key, value) or "/"
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{key} must be True or False, not {value!r}.")
+    return value
+
+
+def _seconds(minimum: float) -> Callable[[str, Any], float]:
+    def parse(key: str, value: Any) -> float:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            raise ConfigurationError(f"{key} must be a number of seconds of at least {minimum:g}, not {value!r}.")
+        return float(value)
+
+    return parse
+
+
+def _count(key: str, value: Any) -> int:
+    return int(_seconds(0)(key, value))
+
+
+def _or_none(parse: Callable[[str, Any], T]) -> Callable[[str, Any], T | None]:
+    def parse_or_none(key: str, value: Any) -> T | None:
+        return None if value is None else parse(key, value)
+
+    return parse_or_none
+
+
+def _one_of(*choices: str) -> Callable[[str, Any], str]:
+    def parse(key: str, value: Any) -> str:
+        if value not in choices:
+            raise ConfigurationError(f"{key} must be {' or '.join(map(repr, choices))}, not {value!r}.")
+        return str(value)
+
+    return parse
+
+
+def _cookie_name(key: str, value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value or ";" in value):
+        raise ConfigurationError(f"{key} must be a cookie name or None, not {value!r}.")
+    return value
+
+
+def _cookie_secure(key: str, value: Any) -> bool | None:
+    if value == "auto":
+        return None  # Secure exactly on https requests
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{key} must be 'auto', True or False, not {value!r}.")
+    return value
+
+
+def _samesite(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.capitalize() not in ("Lax", "Strict", "None"):
+        raise ConfigurationError(f"{key} must be 'Lax', 'Strict', 'None' or None, not {value!r}.")
+    return value.capitalize()
+
+
+def _local_path(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        raise ConfigurationError(f"{key} must be a path on this app starting with '/', not {value!r}.")
+    return value
+
+
+def _route_or_none(key: str, value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.startswith("/")):
+        raise ConfigurationError(f"{key} must be a path starting with '/' or None, not {value!r}.")
+    return value
+
+
+def _cache(key: str, value: Any) -> BaseCache:
+    return build_cache(value)
+
+
+# Display: what ``check`` may show of a value.
+
+
+def mask_api_key(value: str) -> str:
+    """An API key as it may be shown: its kind prefix and last four characters (``"ks_...3f9a"``).
+
+    A key shorter than 16 characters shows only its length (``"ks_... (12 chars)"``).
+    """
+    prefix, sep, _ = value.partition("_")
+    shown_prefix = prefix + sep if sep and len(prefix) <= 4 else ""
+    if len(value) < 16:
+        return f"{shown_prefix}... ({len(value)} chars)"
+    return f"{shown_prefix}...{value[-4:]}"
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (``redis://:***@host:6379/0``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment))
+
+
+def _show_api_key(value: Any) -> str:
+    return mask_api_key(str(value))
+
+
+def _show_cache(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(without_password(value))
+    return f"<{type(value).__module__}.{type(value).__name__}>"  # a cache object: its class, never its state
+
+
+class Settings:
+    """The checked settings of one app (see the configuration table in the docs).
+
+    Built by :meth:`from_config` at ``init_app`` and frozen. Each attribute is
+    the parsed value of one row below; :attr:`sources` says where each value
+    came from and :meth:`shown` how ``check`` displays it.
+    """
+
+    # The table: one row per setting, in the order ``check`` lists them.
+    loginrocket_url = Setting(
+        "LOGINROCKET_URL", None, _http_url("e.g. https://myapp.e2.loginrocket.com/"), environment=True
+    )
+    jwt_key = Setting("AUTHROCKET_JWT_KEY", None, _as_read, environment=True, secret=True)
+    api_url = Setting("AUTHROCKET_URL", None, _http_url("e.g. https://api-e2.authrocket.com/v2"), environment=True)
+    api_key = Setting("AUTHROCKET_API_KEY", None, _as_read, environment=True, secret=True, show=_show_api_key)
+    realm = Setting("AUTHROCKET_REALM", None, _as_read, environment=True)
+    service = Setting("AUTHROCKET_SERVICE", None, _as_read, environment=True)
+    locale = Setting("AUTHROCKET_LOCALE", None, _optional_str)
+    cookie_name = Setting("AUTHROCKET_COOKIE_NAME", "arToken", _cookie_name)
+    cookie_secure = Setting("AUTHROCKET_COOKIE_SECURE", "auto", _cookie_secure)  # None: "auto"
+    cookie_samesite = Setting("AUTHROCKET_COOKIE_SAMESITE", "Lax", _samesite)
+    cookie_httponly = Setting("AUTHROCKET_COOKIE_HTTPONLY", True, _flag)
+    cookie_domain = Setting("AUTHROCKET_COOKIE_DOMAIN", None, _optional_str)
+    cookie_path = Setting("AUTHROCKET_COOKIE_PATH", "/", _path_or_root)
+    cookie_max_age = Setting("AUTHROCKET_COOKIE_MAX_AGE", None, _or_none(_count))
+    leeway = Setting("AUTHROCKET_LEEWAY", 5, _seconds(0))
+    token_within = Setting("AUTHROCKET_TOKEN_WITHIN", None, _or_none(_seconds(1)))
+    token_cache_size = Setting("AUTHROCKET_TOKEN_CACHE_SIZE", 1024, _count)
+    logout_url = Setting("AUTHROCKET_LOGOUT_URL", "/logout", _route_or_none)
+    logout = Setting("AUTHROCKET_LOGOUT", "full", _one_of("full", "local"))
+    post_logout_path = Setting("AUTHROCKET_POST_LOGOUT_PATH", "/", _local_path)
+    require_login = Setting("AUTHROCKET_REQUIRE_LOGIN", False, _flag)
+    http_timeout = Setting("AUTHROCKET_HTTP_TIMEOUT", 5, _seconds(0.001))
+    jwks_ttl = Setting("AUTHROCKET_JWKS_TTL", 3600, _seconds(1))
+    jwks_min_interval = Setting("AUTHROCKET_JWKS_MIN_INTERVAL", 30, _seconds(0))
+    managed_sessions = Setting("AUTHROCKET_MANAGED_SESSIONS", False, _flag)
+    session_check_ttl = Setting("AUTHROCKET_SESSION_CHECK_TTL", 300, _seconds(1))
+    session_check_failure = Setting("AUTHROCKET_SESSION_CHECK_FAILURE", "open", _one_of("open", "closed"))
     #: The cachelib cache shared by session checks and API GETs (``SimpleCache`` by default).
-    cache: BaseCache
+    cache = Setting("AUTHROCKET_CACHE", None, _cache, show=_show_cache)
+
     #: Where each key's value came from. Keys of :data:`ENVIRONMENT_KEYS`: ``"config"``,
     #: ``"environment"`` or ``"unset"``; keys of :data:`DEFAULTS`: ``"config"`` or ``"default"``.
     sources: Mapping[str, str]
+    #: Each key's value as read (config, environment or default), before parsing: what ``check`` shows.
+    _read: Mapping[str, Any]
+
+    def __init__(self, values: Mapping[str, Any], *, sources: Mapping[str, str], read: Mapping[str, Any]) -> None:
+        """Settings from parsed ``values`` by attribute name; use :meth:`from_config` to read a config."""
+        self.__dict__.update(values, sources=sources, _read=read)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __repr__(self) -> str:  # secrets never appear in reprs
         return f"Settings(loginrocket_url={self.loginrocket_url!r}, key={'set' if self.jwt_key else 'unset'})"
@@ -109,222 +305,78 @@ class Settings:
         ``configured`` names the keys the app set itself, for :attr:`sources`:
         ``init_app`` fills in the defaults with ``setdefault`` before this is
         called, so it records which keys were there first. Left out, every key
-        present in ``config`` counts as set by the app.
+        present in ``config`` counts as set by the app. Raises
+        :class:`ConfigurationError` naming the key of a value that cannot be used.
         """
         environ = os.environ if environ is None else environ
         if configured is None:
             configured = frozenset(key for key in DEFAULTS if key in config)
-        values: dict[str, Any] = {}
+        read: dict[str, Any] = {}
         sources: dict[str, str] = {}
-        for key in ENVIRONMENT_KEYS:
-            value = config.get(key)
-            source = "config"
-            if value is None or value == "":
-                value = environ.get(key) or None
-                source = "environment" if value else "unset"
-            values[key] = value
-            sources[key] = source
+        for row in SETTINGS:
+            if row.environment:
+                value, source = config.get(row.key), "config"
+                if value is None or value == "":
+                    value = environ.get(row.key) or None
+                    source = "environment" if value else "unset"
+                read[row.key] = _text(row.key, value)  # the environment is text, and so must these keys be
+            else:
+                read[row.key] = config.get(row.key, row.default)
+                source = "config" if row.key in configured else "default"
+            sources[row.key] = source
+        values = {row.attribute: row.parse(row.key, read[row.key]) for row in SETTINGS}
+        _check_together(values)
+        return cls(values, sources=sources, read=read)
 
-        loginrocket_url = _optional_text(values, "LOGINROCKET_URL")
-        if loginrocket_url is not None:
-            _check_http_url(loginrocket_url, "LOGINROCKET_URL", "e.g. https://myapp.e2.loginrocket.com/")
-        api_url = _optional_text(values, "AUTHROCKET_URL")
-        if api_url is not None:
-            _check_http_url(api_url, "AUTHROCKET_URL", "e.g. https://api-e2.authrocket.com/v2")
-        jwt_key = _optional_text(values, "AUTHROCKET_JWT_KEY")
-        if jwt_key is None and loginrocket_url is None:
-            raise ConfigurationError(
-                "Neither LOGINROCKET_URL nor AUTHROCKET_JWT_KEY is set, so no login token can be verified. "
-                "Set LOGINROCKET_URL to your LoginRocket URL (Realm -> Integration -> Using LoginRocket)."
-            )
+    def shown(self, key: str) -> str:
+        """The value of ``key`` as ``flask authrocket check`` shows it: masked when secret.
 
-        def get(key: str) -> Any:
-            return config.get(key, DEFAULTS[key])
+        ``AUTHROCKET_API_KEY`` as ``"ks_...3f9a"``, a ``redis://`` URL in
+        ``AUTHROCKET_CACHE`` with its password as ``***`` (a cache object as
+        ``<module.ClassName>``), ``AUTHROCKET_JWT_KEY`` as its length only, the
+        others as Python writes the value the app gave (``'auto'``, ``30``).
+        Raises :class:`KeyError` for a key that is not a setting.
+        """
+        return setting(key).display(self._read[key])
 
-        for key in DEFAULTS:
-            sources[key] = "config" if key in configured else "default"
 
-        logout = get("AUTHROCKET_LOGOUT")
-        if logout not in ("full", "local"):
-            raise ConfigurationError(f"AUTHROCKET_LOGOUT must be 'full' or 'local', not {logout!r}.")
-        samesite = get("AUTHROCKET_COOKIE_SAMESITE")
-        if samesite is not None:
-            if not isinstance(samesite, str) or samesite.capitalize() not in ("Lax", "Strict", "None"):
-                raise ConfigurationError(
-                    f"AUTHROCKET_COOKIE_SAMESITE must be 'Lax', 'Strict', 'None' or None, not {samesite!r}."
-                )
-            samesite = samesite.capitalize()
-        secure = get("AUTHROCKET_COOKIE_SECURE")
-        if secure == "auto":
-            secure = None
-        elif not isinstance(secure, bool):
-            raise ConfigurationError(f"AUTHROCKET_COOKIE_SECURE must be 'auto', True or False, not {secure!r}.")
-        if samesite == "None":
-            if secure is False:
-                raise ConfigurationError(
-                    "AUTHROCKET_COOKIE_SAMESITE = 'None' needs a Secure cookie; set AUTHROCKET_COOKIE_SECURE to True."
-                )
-            secure = True  # browsers drop SameSite=None cookies that are not Secure, even over http
-        post_logout_path = get("AUTHROCKET_POST_LOGOUT_PATH")
-        if (
-            not isinstance(post_logout_path, str)
-            or not post_logout_path.startswith("/")
-            or post_logout_path.startswith("//")
-        ):
-            raise ConfigurationError(
-                f"AUTHROCKET_POST_LOGOUT_PATH must be a path on this app starting with '/', not {post_logout_path!r}."
-            )
-        logout_url = get("AUTHROCKET_LOGOUT_URL")
-        if logout_url is not None and (not isinstance(logout_url, str) or not logout_url.startswith("/")):
-            raise ConfigurationError(
-                f"AUTHROCKET_LOGOUT_URL must be a path starting with '/' or None, not {logout_url!r}."
-            )
-        managed_sessions = _bool(get, "AUTHROCKET_MANAGED_SESSIONS")
-        if managed_sessions:
-            for key in ("AUTHROCKET_URL", "AUTHROCKET_API_KEY"):
-                if values[key] is None:
-                    raise ConfigurationError(
-                        f"AUTHROCKET_MANAGED_SESSIONS checks sessions through the Core API, which needs {key}; "
-                        f"set it (Realm -> Integration -> API keys), or turn AUTHROCKET_MANAGED_SESSIONS off."
-                    )
-        session_check_failure = get("AUTHROCKET_SESSION_CHECK_FAILURE")
-        if session_check_failure not in ("open", "closed"):
-            raise ConfigurationError(
-                f"AUTHROCKET_SESSION_CHECK_FAILURE must be 'open' or 'closed', not {session_check_failure!r}."
-            )
-        cookie_name = get("AUTHROCKET_COOKIE_NAME")
-        if cookie_name is not None and (not isinstance(cookie_name, str) or not cookie_name or ";" in cookie_name):
-            raise ConfigurationError(f"AUTHROCKET_COOKIE_NAME must be a cookie name or None, not {cookie_name!r}.")
-
-        return cls(
-            loginrocket_url=loginrocket_url,
-            jwt_key=jwt_key,
-            api_url=api_url,
-            api_key=_optional_text(values, "AUTHROCKET_API_KEY"),
-            realm=_optional_text(values, "AUTHROCKET_REALM"),
-            service=_optional_text(values, "AUTHROCKET_SERVICE"),
-            locale=_optional_str(get, "AUTHROCKET_LOCALE"),
-            cookie_name=cookie_name,
-            cookie_secure=secure,
-            cookie_samesite=samesite,
-            cookie_httponly=_bool(get, "AUTHROCKET_COOKIE_HTTPONLY"),
-            cookie_domain=_optional_str(get, "AUTHROCKET_COOKIE_DOMAIN"),
-            cookie_path=_optional_str(get, "AUTHROCKET_COOKIE_PATH") or "/",
-            cookie_max_age=_optional_int(get, "AUTHROCKET_COOKIE_MAX_AGE"),
-            leeway=_number(get, "AUTHROCKET_LEEWAY", minimum=0),
-            token_within=_optional_number(get, "AUTHROCKET_TOKEN_WITHIN"),
-            token_cache_size=int(_number(get, "AUTHROCKET_TOKEN_CACHE_SIZE", minimum=0)),
-            logout_url=logout_url,
-            logout=logout,
-            post_logout_path=post_logout_path,
-            require_login=_bool(get, "AUTHROCKET_REQUIRE_LOGIN"),
-            http_timeout=_number(get, "AUTHROCKET_HTTP_TIMEOUT", minimum=0.001),
-            jwks_ttl=_number(get, "AUTHROCKET_JWKS_TTL", minimum=1),
-            jwks_min_interval=_number(get, "AUTHROCKET_JWKS_MIN_INTERVAL", minimum=0),
-            managed_sessions=managed_sessions,
-            session_check_ttl=_number(get, "AUTHROCKET_SESSION_CHECK_TTL", minimum=1),
-            session_check_failure=session_check_failure,
-            cache=_cache(get("AUTHROCKET_CACHE")),
-            sources=sources,
+def _check_together(values: dict[str, Any]) -> None:
+    """The rules between settings, on the parsed ``values`` by attribute (which it may complete)."""
+    if values["jwt_key"] is None and values["loginrocket_url"] is None:
+        raise ConfigurationError(
+            "Neither LOGINROCKET_URL nor AUTHROCKET_JWT_KEY is set, so no login token can be verified. "
+            "Set LOGINROCKET_URL to your LoginRocket URL (Realm -> Integration -> Using LoginRocket)."
         )
+    if values["cookie_samesite"] == "None":
+        if values["cookie_secure"] is False:
+            raise ConfigurationError(
+                "AUTHROCKET_COOKIE_SAMESITE = 'None' needs a Secure cookie; set AUTHROCKET_COOKIE_SECURE to True."
+            )
+        values["cookie_secure"] = True  # browsers drop SameSite=None cookies that are not Secure, even over http
+    if values["managed_sessions"]:
+        for key, attribute in (("AUTHROCKET_URL", "api_url"), ("AUTHROCKET_API_KEY", "api_key")):
+            if values[attribute] is None:
+                raise ConfigurationError(
+                    f"AUTHROCKET_MANAGED_SESSIONS checks sessions through the Core API, which needs {key}; "
+                    f"set it (Realm -> Integration -> API keys), or turn AUTHROCKET_MANAGED_SESSIONS off."
+                )
 
 
-def _optional_text(values: Mapping[str, Any], key: str) -> str | None:
-    value = values[key]
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{key} must be a string, not {type(value).__name__}.")
-    return value.strip() or None
+#: Every setting, in the order ``check`` lists them.
+SETTINGS: tuple[Setting[Any], ...] = tuple(row for row in vars(Settings).values() if isinstance(row, Setting))
+
+_BY_KEY: dict[str, Setting[Any]] = {row.key: row for row in SETTINGS}
+
+#: Read from the environment when the Flask config leaves them unset (REFERENCE.md).
+ENVIRONMENT_KEYS: tuple[str, ...] = tuple(row.key for row in SETTINGS if row.environment)
+
+#: Every other key, with its default (set once, together, with ``setdefault``).
+DEFAULTS: dict[str, Any] = {row.key: row.default for row in SETTINGS if not row.environment}
 
 
-def _check_http_url(url: str, key: str, example: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"{key} must be an absolute http(s) URL ({example}), not {url!r}.")
+def setting(key: str) -> Setting[Any]:
+    """The row of the setting named ``key`` (``setting("AUTHROCKET_LEEWAY").default == 5``).
 
-
-def _optional_str(get: Any, key: str) -> str | None:
-    value = get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{key} must be a string or None, not {value!r}.")
-    return value
-
-
-def _bool(get: Any, key: str) -> bool:
-    value = get(key)
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{key} must be True or False, not {value!r}.")
-    return value
-
-
-def _number(get: Any, key: str, *, minimum: float) -> float:
-    value = get(key)
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise ConfigurationError(f"{key} must be a number of seconds of at least {minimum:g}, not {value!r}.")
-    return float(value)
-
-
-def _optional_number(get: Any, key: str) -> float | None:
-    if get(key) is None:
-        return None
-    return _number(get, key, minimum=1)
-
-
-def _optional_int(get: Any, key: str) -> int | None:
-    if get(key) is None:
-        return None
-    return int(_number(get, key, minimum=0))
-
-
-def _cache(value: Any) -> BaseCache:
-    """``AUTHROCKET_CACHE``: a cachelib cache, a ``redis://`` URL, or ``None`` (in-process)."""
-    if value is None:
-        return SimpleCache(threshold=10_000)
-    if isinstance(value, BaseCache):
-        return value
-    if isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss"):
-        return redis_cache(value)
-    raise ConfigurationError(
-        "AUTHROCKET_CACHE must be a cachelib cache (e.g. cachelib.RedisCache(...)), a redis:// URL "
-        f"or None, not {value!r}."
-    )
-
-
-def redis_cache(url: str) -> BaseCache:
-    """A cachelib ``RedisCache`` for ``url`` (``redis://[:password@]host[:port][/db]``).
-
-    Keys are prefixed with ``flask_authrocket:`` so the extension can share a
-    Redis database with other users. Needs the ``redis`` package
-    (``pip install flask-authrocket[redis]``).
+    Raises :class:`KeyError` for a key that is not a setting.
     """
-    try:
-        import redis
-    except ImportError:
-        raise ConfigurationError(
-            "AUTHROCKET_CACHE is a redis:// URL but the redis package is not installed; "
-            "pip install 'flask-authrocket[redis]'."
-        ) from None
-    from cachelib import RedisCache
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    # Fail fast: a cache that does not answer is skipped, never waited for.
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
-        database = urlsplit(url).path.strip("/")
-        if database and not database.isdigit():
-            raise ValueError(f"the database {database!r} is not a number")
-    except ValueError as error:
-        parts = urlsplit(url)
-        shown = parts._replace(netloc=f"***@{parts.hostname}" if parts.password else parts.netloc).geturl()
-        raise ConfigurationError(
-            f"AUTHROCKET_CACHE {shown!r} is not a usable redis:// URL ({error}); "
-            "expected redis://[:password@]host[:port][/db]."
-        ) from None
-    return RedisCache(client, key_prefix="flask_authrocket:")
+    return _BY_KEY[key]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import FrozenInstanceError
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +15,7 @@ from helpers import HS_SECRET, LOGINROCKET_URL, add_demo_routes, token_for
 
 from flask_authrocket import AuthRocket, ConfigurationError
 from flask_authrocket.issuer import TokenIssuer
+from flask_authrocket.settings import DEFAULTS, ENVIRONMENT_KEYS, SETTINGS, Settings, setting
 
 OTHER_SECRET = "jsk_test_other_realm_secret_fedcba9876543210fedcba98"
 
@@ -366,3 +370,140 @@ def test_a_malformed_redis_url_is_a_configuration_error_that_hides_the_password(
     error = init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=url)
     assert "AUTHROCKET_CACHE" in str(error)
     assert "secret" not in str(error)
+
+
+# -- one table of settings --------------------------------------------------------
+
+
+def documented_keys() -> list[tuple[str, str]]:
+    """The rows of the key table in docs/configuration.md: each key and its documented default."""
+    text = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    return re.findall(r"^\| `([A-Z_]+)` \| ([^|]+?) \|", text, re.MULTILINE)
+
+
+def documented_default(key: str) -> str:
+    row = setting(key)
+    if row.environment:
+        return "env"
+    if key == "AUTHROCKET_CACHE":
+        return "in-process"  # None stands for a new SimpleCache of the app's own
+    if isinstance(row.default, str):
+        return f'`"{row.default}"`'
+    return f"`{row.default!r}`"
+
+
+def test_every_setting_is_documented_in_its_order_with_its_default_and_nothing_else_is():
+    documented = documented_keys()
+
+    assert [key for key, _ in documented] == [row.key for row in SETTINGS]
+    assert documented == [(row.key, documented_default(row.key)) for row in SETTINGS]
+
+
+def test_defaults_and_environment_keys_come_from_the_rows():
+    assert ENVIRONMENT_KEYS == (
+        "LOGINROCKET_URL",
+        "AUTHROCKET_JWT_KEY",
+        "AUTHROCKET_URL",
+        "AUTHROCKET_API_KEY",
+        "AUTHROCKET_REALM",
+        "AUTHROCKET_SERVICE",
+    )
+    assert list(DEFAULTS) == [row.key for row in SETTINGS if not row.environment]
+    assert DEFAULTS["AUTHROCKET_COOKIE_NAME"] == "arToken"
+    assert DEFAULTS["AUTHROCKET_SESSION_CHECK_TTL"] == 300
+    assert setting("AUTHROCKET_LEEWAY").attribute == "leeway"
+    assert Settings.leeway is setting("AUTHROCKET_LEEWAY")
+    assert [row.key for row in SETTINGS if row.secret] == ["AUTHROCKET_JWT_KEY", "AUTHROCKET_API_KEY"]
+    with pytest.raises(KeyError):
+        setting("AUTHROCKET_NO_SUCH_KEY")
+
+
+def test_each_row_becomes_the_parsed_attribute_of_the_settings():
+    app = new_app(
+        AUTHROCKET_JWT_KEY=HS_SECRET,
+        AUTHROCKET_LEEWAY="30",
+        AUTHROCKET_COOKIE_SAMESITE="strict",
+        AUTHROCKET_COOKIE_MAX_AGE=3600.5,
+        AUTHROCKET_LOCALE="fr",
+    )
+    authrocket = AuthRocket(app)
+    with app.app_context():
+        settings = authrocket.settings
+
+    assert settings.leeway == 30.0
+    assert settings.cookie_samesite == "Strict"
+    assert settings.cookie_max_age == 3600
+    assert settings.cookie_secure is None  # "auto"
+    assert settings.locale == "fr"
+    assert settings.token_within is None
+    assert settings.token_cache_size == 1024
+    assert settings.jwks_ttl == 3600.0
+    assert settings.sources["AUTHROCKET_LEEWAY"] == "config"
+    assert settings.sources["AUTHROCKET_JWKS_TTL"] == "default"
+
+
+def test_settings_are_frozen():
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    authrocket = AuthRocket(app)
+    with app.app_context():
+        settings = authrocket.settings
+
+    with pytest.raises(FrozenInstanceError):
+        settings.leeway = 60
+    with pytest.raises(FrozenInstanceError):
+        del settings.jwt_key
+    assert settings.leeway == 5.0
+
+
+def test_environment_values_are_trimmed_and_an_empty_one_is_unset():
+    settings = Settings.from_config(
+        {"LOGINROCKET_URL": "", "AUTHROCKET_JWT_KEY": HS_SECRET, "AUTHROCKET_REALM": "  "},
+        {"LOGINROCKET_URL": " https://from-env.loginrocket.example/ ", "AUTHROCKET_SERVICE": ""},
+    )
+
+    assert settings.loginrocket_url == "https://from-env.loginrocket.example/"
+    assert settings.sources["LOGINROCKET_URL"] == "environment"
+    assert settings.realm is None and settings.sources["AUTHROCKET_REALM"] == "config"
+    assert settings.service is None and settings.sources["AUTHROCKET_SERVICE"] == "unset"
+
+
+def test_an_environment_key_set_to_something_else_than_text_is_an_error():
+    message = str(init_error(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_REALM=42))
+
+    assert message == "AUTHROCKET_REALM must be a string, not int."
+
+
+# -- what check shows of each value --------------------------------------------------
+
+
+def shown(**config: Any) -> dict[str, str]:
+    settings = Settings.from_config(config, {})
+    return {row.key: settings.shown(row.key) for row in SETTINGS}
+
+
+def test_shown_values_mask_the_secrets_and_write_the_rest_as_given():
+    api_key = "ks_0123456789abcdef3f9a"
+    values = shown(
+        AUTHROCKET_JWT_KEY=HS_SECRET,
+        AUTHROCKET_API_KEY=api_key,
+        AUTHROCKET_URL="https://api-e2.authrocket.com/v2",
+        AUTHROCKET_LEEWAY=30,
+        AUTHROCKET_CACHE="redis://:hunter2@127.0.0.1:6399/0",
+    )
+
+    assert values["AUTHROCKET_API_KEY"] == "ks_...3f9a"
+    assert values["AUTHROCKET_CACHE"] == "'redis://:***@127.0.0.1:6399/0'"
+    assert HS_SECRET not in values["AUTHROCKET_JWT_KEY"]
+    assert values["AUTHROCKET_URL"] == "'https://api-e2.authrocket.com/v2'"
+    assert values["AUTHROCKET_LEEWAY"] == "30"
+    assert values["AUTHROCKET_COOKIE_SECURE"] == "'auto'"  # as the app wrote it, not what it became
+    assert values["AUTHROCKET_COOKIE_NAME"] == "'arToken'"
+    assert values["AUTHROCKET_REALM"] == "None"
+    assert not any(secret in " ".join(values.values()) for secret in (HS_SECRET, api_key, "hunter2"))
+
+
+def test_a_short_api_key_shows_only_its_length_and_a_cache_object_only_its_class():
+    values = shown(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_API_KEY="ks_123456789", AUTHROCKET_CACHE=SimpleCache())
+
+    assert values["AUTHROCKET_API_KEY"] == "ks_... (12 chars)"
+    assert values["AUTHROCKET_CACHE"] == "<cachelib.simple.SimpleCache>"
