@@ -128,7 +128,7 @@ def login_claims(
     orgs: Sequence[Mapping[str, Any]] | None = None,
     *,
     session_id: str | None = None,
-    realm_id: str | None = "rl_dev",
+    realm_id: str | None = None,
     expires_in: int = 3600,
     issued_at: int | None = None,
     legacy: bool = False,
@@ -140,7 +140,8 @@ def login_claims(
     Each org has ``id`` and optionally ``name``, ``membership_id``,
     ``permissions``, ``selected``, ``reference``, ``custom``. ``legacy=True``
     writes the older format (``uid``, ``un``, ``m`` ...). ``orgs=None`` leaves
-    membership data out of the token entirely.
+    membership data out of the token entirely. ``realm_id`` is the ``rid``
+    claim (``None`` leaves it out).
     """
     now = int(time.time()) if issued_at is None else issued_at
     claims: dict[str, Any] = {"iat": now, "exp": now + expires_in}

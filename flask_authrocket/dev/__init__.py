@@ -125,6 +125,12 @@ nor faulted):
     handled, then its answer replaced: an answer lost on the way back). Faults
     are used in order, each by the first calls it matches.
     ``GET /v2/_dev/faults`` lists those left; ``DELETE /v2/_dev/faults`` drops them.
+``POST /v2/_dev/sessions``
+    ``{"session": {"user_id", "org_id", "password"}}``: log a user in as the
+    login page would, with ``org_id`` selected first as on ``/accounts``; the
+    session and its token (201). A demo user needs no password, any other user
+    theirs (without it or wrong: 401); not a member of ``org_id``: 422. It is
+    how ``flask authrocket token --org`` gets its token.
 
 Demo data, seeded on first start (password ``password`` for each):
 
@@ -143,6 +149,19 @@ Nothing here is imported by ``import flask_authrocket``.
 
 from __future__ import annotations
 
-from .app import create_app
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_app
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    """``create_app``, imported on first use: ``flask authrocket`` imports small parts of this package
+    (the loopback check, the client of ``token``) without loading the development app."""
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

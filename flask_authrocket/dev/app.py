@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import re
@@ -17,6 +16,7 @@ from ..tokens import TokenVerifier
 from .api import core_api
 from .directory import Directory
 from .login_urls import check_login_urls
+from .loopback import is_loopback
 from .pages import loginrocket
 from .realm import Realm
 from .signing import API_KEY_FILE, load_api_key, load_issuer, load_secret_key
@@ -97,21 +97,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         else f"in {os.path.join(app.instance_path, API_KEY_FILE)}",
     )
     return app
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for ``localhost`` and loopback IP addresses (``127.0.0.0/8``, ``::1``)."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
 
 
 def _refuse_remote_clients() -> None:

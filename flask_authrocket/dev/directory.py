@@ -1,18 +1,10 @@
 """The development LoginRocket's directory: users, orgs, memberships and sessions in SQLite.
 
 The database lives in the instance folder and survives restarts. On first
-start it is seeded with demo data (every demo user's password is ``password``):
-
-==================  ===================  ==========================================
-user                email                memberships (org: permissions)
-==================  ===================  ==========================================
-``usr_ada``         ada@example.com      ``org_acme`` Acme Inc.: ``site:admin``;
-                                         ``org_globex`` Globex: none
-``usr_grace``       grace@example.com    ``org_acme`` Acme Inc.: none
-==================  ===================  ==========================================
-
-The demo users also have usernames (``ada``, ``grace``). The Core API under
-``/v2`` (:mod:`flask_authrocket.dev.api`) reads and changes the same records.
+start it is seeded with demo data (:mod:`flask_authrocket.dev.schema`; every
+demo user's password is ``password``). The Core API under ``/v2``
+(:mod:`flask_authrocket.dev.api`) reads and changes the same records
+(:mod:`flask_authrocket.dev.records`).
 
 Each connection is opened and closed per call, so one :class:`Directory`
 serves a threaded server without sharing a connection between threads.
@@ -22,7 +14,6 @@ never skips or repeats a record, even while records are added or deleted.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -31,160 +22,23 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .records import (
+    ConflictError,
+    DirectoryError,
+    DirectoryMembership,
+    DirectoryOrg,
+    DirectoryUser,
+    EmailTakenError,
+    LoginSession,
+    UsernameTakenError,
+)
+from .schema import bring_up_to_date
+
 DATABASE_FILE = "dev_loginrocket.sqlite3"
-DEMO_PASSWORD = "password"
-SCHEMA_VERSION = 2
-
-# Version 1: what 0.1 wrote. Never changed: databases of that version are migrated from it.
-_SCHEMA_V1 = """
-CREATE TABLE users (
-    id TEXT PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    first_name TEXT NOT NULL DEFAULT '',
-    last_name TEXT NOT NULL DEFAULT '',
-    password_hash TEXT NOT NULL,
-    email_verified INTEGER NOT NULL DEFAULT 0,
-    demo_order INTEGER,
-    selected_org_id TEXT,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE orgs (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE memberships (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users (id),
-    org_id TEXT NOT NULL REFERENCES orgs (id),
-    permissions TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (user_id, org_id)
-);
-CREATE TABLE sessions (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users (id),
-    created_at INTEGER NOT NULL,
-    ended_at INTEGER
-);
-"""
-
-# Version 2: the fields the Core API serves.
-_SCHEMA_V2 = """
-ALTER TABLE users ADD COLUMN username TEXT;
-CREATE UNIQUE INDEX users_username ON users (username COLLATE NOCASE);
-ALTER TABLE users ADD COLUMN reference TEXT;
-ALTER TABLE users ADD COLUMN custom TEXT NOT NULL DEFAULT '{}';
-ALTER TABLE users ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
-ALTER TABLE users ADD COLUMN last_login_at INTEGER;
-ALTER TABLE orgs ADD COLUMN reference TEXT;
-ALTER TABLE orgs ADD COLUMN custom TEXT NOT NULL DEFAULT '{}';
-ALTER TABLE orgs ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
-ALTER TABLE memberships ADD COLUMN created_at INTEGER;
-"""
-
-_DEMO_USERNAMES = (("usr_ada", "ada"), ("usr_grace", "grace"))
-
-# (id, email, first name, last name), in the order of the login page's buttons.
-_DEMO_USERS = (
-    ("usr_ada", "ada@example.com", "Ada", "Lovelace"),
-    ("usr_grace", "grace@example.com", "Grace", "Hopper"),
-)
-_DEMO_ORGS = (("org_acme", "Acme Inc."), ("org_globex", "Globex"))
-# (membership id, user id, org id, permissions)
-_DEMO_MEMBERSHIPS: tuple[tuple[str, str, str, list[str]], ...] = (
-    ("mb_ada_acme", "usr_ada", "org_acme", ["site:admin"]),
-    ("mb_ada_globex", "usr_ada", "org_globex", []),
-    ("mb_grace_acme", "usr_grace", "org_acme", []),
-)
-
-
-class DirectoryError(ValueError):
-    """A change the directory refuses; the message can be shown to the user."""
-
-
-class ConflictError(DirectoryError):
-    """The change collides with another record (a taken email, a second membership of one org)."""
-
-
-class EmailTakenError(ConflictError):
-    """Another user already has this email address."""
-
-
-class UsernameTakenError(ConflictError):
-    """Another user already has this username."""
-
-
-@dataclass(frozen=True)
-class DirectoryUser:
-    """A user of the development realm."""
-
-    id: str
-    email: str
-    first_name: str
-    last_name: str
-    email_verified: bool
-    #: Where the user's button sits on the login page; ``None`` for users who signed up.
-    demo_order: int | None
-    #: The org picked on ``/accounts``, marked ``selected`` in the user's tokens.
-    selected_org_id: str | None
-    username: str | None = None
-    reference: str | None = None
-    custom: Mapping[str, Any] = field(default_factory=dict)
-    #: ``"active"`` or ``"inactive"``.
-    state: str = "active"
-    created_at: int | None = None
-    last_login_at: int | None = None
-
-    @property
-    def name(self) -> str:
-        """First and last name, else the email address."""
-        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.email
-
-    @property
-    def is_demo(self) -> bool:
-        """True for the seeded users that log in with one click."""
-        return self.demo_order is not None
-
-
-@dataclass(frozen=True)
-class DirectoryOrg:
-    """An org (an account) of the development realm."""
-
-    id: str
-    name: str
-    state: str
-    reference: str | None
-    custom: Mapping[str, Any]
-    created_at: int
-
-
-@dataclass(frozen=True)
-class DirectoryMembership:
-    """A user's membership of an org, with the org's name and the permissions it grants."""
-
-    id: str
-    org_id: str
-    org_name: str
-    permissions: tuple[str, ...]
-    user_id: str
-    #: True when this is the org the user picked on ``/accounts``.
-    selected: bool = False
-    created_at: int | None = None
-
-
-@dataclass(frozen=True)
-class LoginSession:
-    """A LoginRocket login: the ``sid`` of every token issued for it."""
-
-    id: str
-    user_id: str
-    created_at: int
-    ended_at: int | None
 
 
 class Directory:
@@ -556,17 +410,7 @@ class Directory:
         """Create the database, or bring one written by an older version up to date."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # two processes starting together must not both seed
-            (version,) = db.execute("PRAGMA user_version").fetchone()
-            if version >= SCHEMA_VERSION:
-                return
-            if version < 1:
-                _run_script(db, _SCHEMA_V1)
-                _seed(db)
-            if version < 2:
-                _run_script(db, _SCHEMA_V2)
-                for user_id, username in _DEMO_USERNAMES:
-                    db.execute("UPDATE users SET username = ? WHERE id = ?", (username, user_id))
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            bring_up_to_date(db)
 
 
 _USER_COLUMNS = (
@@ -670,36 +514,6 @@ def _user_conflict(exc: sqlite3.IntegrityError, email: Any, username: Any, what:
     if "username" in str(exc):
         return UsernameTakenError(f"The username {username} {what}.")
     return EmailTakenError(f"{email} {what}.")
-
-
-def _run_script(db: sqlite3.Connection, script: str) -> None:
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _seed(db: sqlite3.Connection) -> None:
-    now = int(time.time())
-    password_hash = _demo_password_hash()
-    for order, (user_id, email, first_name, last_name) in enumerate(_DEMO_USERS, start=1):
-        db.execute(
-            "INSERT INTO users (id, email, first_name, last_name, password_hash, email_verified, demo_order,"
-            " created_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-            (user_id, email, first_name, last_name, password_hash, order, now),
-        )
-    for org_id, name in _DEMO_ORGS:
-        db.execute("INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)", (org_id, name, now))
-    for membership_id, user_id, org_id, permissions in _DEMO_MEMBERSHIPS:
-        db.execute(
-            "INSERT INTO memberships (id, user_id, org_id, permissions) VALUES (?, ?, ?, ?)",
-            (membership_id, user_id, org_id, json.dumps(permissions)),
-        )
-
-
-@functools.cache
-def _demo_password_hash() -> str:
-    # Hashing is deliberately slow; every demo user shares one hash of the same password.
-    return generate_password_hash(DEMO_PASSWORD)
 
 
 def _new_id(prefix: str) -> str:

@@ -16,16 +16,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from .browser import current_browser, write_cookie
-from .directory import DirectoryError, DirectoryUser, LoginSession
 from .login_urls import is_allowed_redirect, with_token
 from .realm import current_realm
+from .records import (
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    DirectoryError,
+    DirectoryUser,
+    LoginSession,
+)
 
 loginrocket = Blueprint("loginrocket", __name__)
-
-_MAX_NAME = 100
-_MAX_EMAIL = 254
-_MIN_PASSWORD = 8
-
 
 # Keys --------------------------------------------------------------------------
 
@@ -82,11 +84,11 @@ def signup() -> ResponseReturnValue:
         return render_template("signup.html", form=form, error=None)
     _check_csrf()
     password = request.form.get("password", "")
-    error = _profile_error(form) or (
-        f"Choose a password of at least {_MIN_PASSWORD} characters." if len(password) < _MIN_PASSWORD else None
-    )
-    if error is None and len(form["org_name"]) > _MAX_NAME:
-        error = f"Keep the account name under {_MAX_NAME} characters."
+    error = _profile_error(form)
+    if error is None and len(password) < MIN_PASSWORD_LENGTH:
+        error = f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters."
+    if error is None and len(form["org_name"]) > MAX_NAME_LENGTH:
+        error = f"Keep the account name under {MAX_NAME_LENGTH} characters."
     if error is not None:
         return render_template("signup.html", form=form, error=error), 400
     try:
@@ -274,8 +276,8 @@ def _check_csrf() -> None:
 def _profile_error(form: dict[str, str]) -> str | None:
     """What is wrong with the names and email of a signup or profile form, if anything."""
     email = form["email"]
-    if not email or "@" not in email or any(char.isspace() for char in email) or len(email) > _MAX_EMAIL:
+    if not email or "@" not in email or any(char.isspace() for char in email) or len(email) > MAX_EMAIL_LENGTH:
         return "Enter a valid email address."
-    if len(form["first_name"]) > _MAX_NAME or len(form["last_name"]) > _MAX_NAME:
-        return f"Keep names under {_MAX_NAME} characters."
+    if len(form["first_name"]) > MAX_NAME_LENGTH or len(form["last_name"]) > MAX_NAME_LENGTH:
+        return f"Keep names under {MAX_NAME_LENGTH} characters."
     return None

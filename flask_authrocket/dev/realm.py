@@ -17,8 +17,9 @@ from flask import current_app
 from ..issuer import TokenIssuer, login_claims
 from ..models import Session
 from ..tokens import TokenVerifier
-from .directory import Directory, DirectoryUser, LoginSession
+from .directory import Directory
 from .login_urls import redirect_target
+from .records import DirectoryUser, LoginSession
 from .traffic import Traffic
 
 #: The ``rid`` of every token the development LoginRocket issues.

@@ -10,7 +10,9 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from .app import create_app, is_loopback
+from .app import create_app
+from .loopback import is_loopback
+from .realm import REALM_ID
 
 logger = logging.getLogger("flask_authrocket")
 
@@ -87,9 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.info("Configure your app with LOGINROCKET_URL=%s and %s.", url, trust)
     # A development key on a loopback-only server: shown so that it can be pasted into the app's settings.
     logger.info(
-        "Core API for your app: AUTHROCKET_URL=%sv2 AUTHROCKET_API_KEY=%s AUTHROCKET_REALM=rl_dev",
+        "Core API for your app: AUTHROCKET_URL=%sv2 AUTHROCKET_API_KEY=%s AUTHROCKET_REALM=%s",
         url,
         app.extensions["dev_loginrocket"].api_key,
+        REALM_ID,
     )
     app.run(
         host=args.host,

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..issuer import TokenIssuer, generate_rsa_key, private_key_from_pem, private_key_to_pem
+from ..keys import b64url_uint
 
 SIGNING_KEY_FILE = "dev_loginrocket_signing_key.pem"
 SECRET_KEY_FILE = "dev_loginrocket_secret_key"
@@ -58,7 +59,7 @@ def key_thumbprint(key: rsa.RSAPrivateKey) -> str:
     """The RFC 7638 SHA-256 thumbprint of the key's public JWK, base64url without padding."""
     numbers = key.public_key().public_numbers()
     canonical = json.dumps(
-        {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}, separators=(",", ":")
+        {"e": b64url_uint(numbers.e), "kty": "RSA", "n": b64url_uint(numbers.n)}, separators=(",", ":")
     )
     digest = hashlib.sha256(canonical.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -89,8 +90,3 @@ def read_or_create(path: str, make: Callable[[], bytes]) -> bytes:
     finally:
         os.unlink(draft)
     return content
-
-
-def _b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
