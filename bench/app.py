@@ -34,11 +34,13 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask, abort, request
 
 from flask_authrocket import AuthRocket, current_user, require_login
+from flask_authrocket.settings import DEFAULTS
 
 #: Every configuration the factory knows, in the order the benchmark reports them.
 KINDS = ("bare", "hs256", "rs256", "dynamic", "managed", "pyjwt-hs256", "pyjwt-rs256")
 PATH = "/hello"
-COOKIE_NAME = "arToken"
+#: The login cookie's default name: the hand-written check reads the cookie the extension would.
+COOKIE_NAME: str = DEFAULTS["AUTHROCKET_COOKIE_NAME"]
 BARE_USER_ID = "usr_bench"
 
 

@@ -7,7 +7,7 @@ on 127.0.0.1 and driven by ``wrk``, in seven configurations (see ``bench/app.py`
 
 * ``bare``: a plain Flask app without the extension: the baseline;
 * ``hs256``, ``rs256``, ``dynamic``: the same route behind ``@require_login``,
-  reading ``current_user``, the login token sent in the ``arToken`` cookie. Keys:
+  reading ``current_user``, the login token sent in the login cookie. Keys:
   an HS256 secret, a static RSA public key, or (``dynamic``) RS256 keys the
   worker fetches from a JWK set served by this process on 127.0.0.1;
 * ``managed``: as ``dynamic``, with managed sessions on: a development
@@ -87,7 +87,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 #: The same names as bench/app.py (run.py is started as a script, not as ``bench.run``).
 PATH = "/hello"
-COOKIE_NAME = "arToken"
+#: The login cookie's default name, as the benchmarked apps read it.
+COOKIE_NAME: str = DEFAULTS["AUTHROCKET_COOKIE_NAME"]
 USER = {"id": "usr_bench", "email": "bench@example.com", "first_name": "Bench", "last_name": "Mark"}
 ORG = {"id": "org_bench", "name": "Bench Inc.", "permissions": ["site:admin"]}
 #: The issue's targets: protected/bare throughput for every key kind, and with managed sessions.
@@ -634,7 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{arguments.rounds} interleaved rounds of {arguments.duration} s after {arguments.warmup} s of warm-up."
     )
     print(
-        "The bare app has no extension and gets no cookie; the others get the token in the arToken cookie"
+        f"The bare app has no extension and gets no cookie; the others get the token in the {COOKIE_NAME} cookie"
         "\n(cookie parsing is charged to them). Same route, same body; median of the rounds."
     )
 

@@ -1,16 +1,9 @@
-"""AuthRocket: the Flask extension. Settings, the request hook, the cookie, the answers.
+"""AuthRocket: the Flask extension. ``init_app``, the per-app state, ``verify``, the replaceable answers.
 
-One request, as AuthRocket's Express middleware does it (and a little better):
-
-1. ``?token=`` on a GET: a valid token becomes the session, is stored in the
-   cookie, and the answer is a 302 to the same URL without ``token``,
-   ``account`` and ``session``. An invalid one is ignored.
-2. ``Authorization: Bearer <token>``: a valid token becomes the session (no cookie).
-3. The cookie: a valid token becomes the session; an invalid one is cleared.
-   A token that could not be checked because the keys are unreachable is
-   *unavailable*: the cookie is kept and guarded views answer 503.
-
-Requests that carry no token do no verification work at all.
+``init_app`` checks the settings once and registers the request hook
+(:func:`flask_authrocket.request.load_request`), which builds ``g.authrocket``
+on every request; :meth:`AuthRocket.verify` is the step that hook and the
+``flask authrocket`` commands share: verify a token, then apply managed sessions.
 """
 
 from __future__ import annotations
@@ -21,41 +14,49 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app, g, has_request_context, redirect, request
+from flask import Flask, current_app, g, has_request_context
 from werkzeug.wrappers import Response
 
 from . import guards, views
-from .cli import authrocket as authrocket_commands
+from .cookie import LoginCookie
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
-from .managed import SessionCheck, SessionState
-from .models import Session
-from .request import AuthRocketRequest, app_origin
+from .models import Rejection, Session
+from .request import AuthRocketRequest, current_authrocket, load_request
 from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings
-from .signals import session_verified, token_rejected
-from .tokens import Rejection, TokenVerifier
+from .tokens import TokenVerifier
 
 if TYPE_CHECKING:
+    # Both pull in requests or cachelib: imported where used, so `import flask_authrocket` stays light.
     from .client import AuthRocketClient
+    from .managed import SessionCheck, SessionState
 
 logger = logging.getLogger("flask_authrocket")
 
 H = TypeVar("H", bound=Callable[..., Any])
 
-#: Browsers ignore cookies larger than this (name, value and attributes).
-MAX_COOKIE_BYTES = 4096
-_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
 
 class _AppState:
-    """What the extension keeps for one app: its settings, verifier, API client and session check."""
+    """What the extension keeps for one app: settings, verifier, login cookie, API client, session check."""
 
     def __init__(self, settings: Settings, verifier: TokenVerifier) -> None:
         self.settings = settings
         self.verifier = verifier
+        self.cookie = LoginCookie.from_settings(settings)
         self._client: AuthRocketClient | None = None
         self._client_lock = threading.Lock()
         self.session_check: SessionCheck | None = None
+        self._session_answers: dict[SessionState, Rejection | None] = {}
         if settings.managed_sessions:
+            from .managed import SessionCheck, SessionState
+
+            # What each answer of the API makes of a verified token: None keeps its session.
+            self._session_answers = {
+                SessionState.KNOWN: None,
+                SessionState.ENDED: Rejection("session_ended", "the session was logged out"),
+                SessionState.UNAVAILABLE: Rejection(
+                    "session_unavailable", "the AuthRocket API could not confirm the session", unavailable=True
+                ),
+            }
             # Its own client, without retries: a request waits at most one
             # AUTHROCKET_HTTP_TIMEOUT for the API, then the failure mode decides.
             self.session_check = SessionCheck(
@@ -64,6 +65,11 @@ class _AppState:
                 ttl=settings.session_check_ttl,
                 failure=settings.session_check_failure,
             )
+        #: The verify step of the request hook: without managed sessions, the verifier's own
+        #: (one call less on every request that sends a token); with them, :meth:`verify`.
+        self.verify_step: Callable[[str], Session | Rejection] = (
+            self.verify if self.session_check is not None else verifier.verify
+        )
 
     @property
     def client(self) -> AuthRocketClient:
@@ -92,14 +98,11 @@ class _AppState:
     def verify(self, token: str) -> Session | Rejection:
         """Verify ``token``; with managed sessions, also ask the API whether its session lives."""
         result = self.verifier.verify(token)
-        if self.session_check is None or not isinstance(result, Session):
+        session_check = self.session_check
+        if session_check is None or not isinstance(result, Session):
             return result
-        state = self.session_check.state(result)
-        if state is SessionState.KNOWN:
-            return result
-        if state is SessionState.ENDED:
-            return Rejection("session_ended", "the session was logged out")
-        return Rejection("session_unavailable", "the AuthRocket API could not confirm the session", unavailable=True)
+        rejection = self._session_answers[session_check.state(result)]
+        return result if rejection is None else rejection
 
 
 class AuthRocket:
@@ -151,10 +154,13 @@ class AuthRocket:
         self._states[app] = state
         app.extensions["authrocket"] = self
 
+        cookie = state.cookie
+        verify = state.verify_step
+
         def load_session() -> Response | None:
             # Always built afresh: g lives in the app context, which an outer
             # `with app.app_context():` keeps across requests.
-            return _load_request(state, g._get_current_object())._login_redirect
+            return load_request(settings, cookie, verify, g._get_current_object())._login_redirect
 
         # First of all before-request functions, so that every other hook and
         # guard already sees the session.
@@ -176,6 +182,10 @@ class AuthRocket:
             app.add_url_rule(settings.logout_url, guards.LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST"])
         if settings.require_login:
             guards.protect(app)
+        # Imported here, as flask-sqlalchemy does: the commands import this module, and an app
+        # that never runs `flask` never loads click's command tree.
+        from .cli import authrocket as authrocket_commands
+
         app.cli.add_command(authrocket_commands)
 
     # -- per-app state ------------------------------------------------------
@@ -210,10 +220,33 @@ class AuthRocket:
         """The :class:`~flask_authrocket.tokens.TokenVerifier` of the current app."""
         return self._state().verifier
 
+    @property
+    def cookie(self) -> LoginCookie:
+        """The :class:`~flask_authrocket.cookie.LoginCookie` of the current app."""
+        return self._state().cookie
+
+    def verify(self, token: str, *, app: Flask | None = None) -> Session | Rejection:
+        """Verify ``token`` for ``app`` (default: the current app), then apply managed sessions.
+
+        Returns the :class:`Session`, or a :class:`Rejection` saying why the
+        token does not count. With ``AUTHROCKET_MANAGED_SESSIONS``, a verified
+        token whose session was logged out is ``Rejection("session_ended")``, and
+        one the Core API could not confirm while failing closed is
+        ``Rejection("session_unavailable", unavailable=True)``. The request hook
+        takes this same step for every token a request sends.
+
+        >>> result = authrocket.verify(token)     # doctest: +SKIP
+        >>> result.user.id if isinstance(result, Session) else result.reason
+        """
+        return self._state(app).verify(token)
+
     def load_request(self) -> AuthRocketRequest:
         """Build ``g.authrocket`` for the current request now (normally the hook does it)."""
         found: AuthRocketRequest | None = g.get("authrocket")
-        return found if found is not None else _load_request(self._state())
+        if found is not None:
+            return found
+        state = self._state()
+        return load_request(state.settings, state.cookie, state.verify_step)
 
     # -- replaceable answers ------------------------------------------------
 
@@ -244,144 +277,7 @@ class AuthRocket:
         return guards.permission_denied_response(error)
 
 
-def _load_request(state: _AppState, app_globals: Any = None) -> AuthRocketRequest:
-    """Turn the query token, the Bearer header or the cookie into ``g.authrocket``.
-
-    This runs on every request, so it reads the WSGI environ directly and does
-    nothing more when no token was sent.
-    """
-    settings = state.settings
-    authrocket = AuthRocketRequest(settings)
-    target = app_globals if app_globals is not None else g
-    target.authrocket = authrocket
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    environ = req.environ
-    method = req.method
-    verify = state.verify if state.session_check is not None else state.verifier.verify
-
-    # 1. ?token= on GET. A cheap byte test first: most requests have no token.
-    if method == "GET" and b"token=" in req.query_string:
-        token = req.args.get("token")
-        if token:
-            result = verify(token)
-            if isinstance(result, Session):
-                authrocket.current_session = result
-                authrocket.token_source = "query"
-                if session_verified.receivers:
-                    _announce_session(result, "query")
-                if _cookie_can_hold(settings, result):
-                    authrocket._store_cookie(result)
-                    answer = redirect(authrocket.safe_this_uri(), 302)
-                    answer.headers["Cache-Control"] = "no-store"
-                    authrocket._login_redirect = answer
-                return authrocket
-            _note_rejection(authrocket, result, "query")
-
-    # 2. Authorization: Bearer <token> (the scheme is case-insensitive).
-    authorization = environ.get("HTTP_AUTHORIZATION")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "bearer" and credentials:
-            authrocket.bearer_sent = True
-            result = verify(credentials)
-            if isinstance(result, Session):
-                authrocket.current_session = result
-                authrocket.token_source = "bearer"
-                if session_verified.receivers:
-                    _announce_session(result, "bearer")
-                return authrocket
-            _note_rejection(authrocket, result, "bearer")
-
-    # 3. The cookie.
-    cookie_name = settings.cookie_name
-    if cookie_name:
-        token = _cookie_value(req, cookie_name)
-        if token:
-            if method in _UNSAFE_METHODS and _is_cross_site():
-                # A form post from another site: the browser attached the
-                # cookie, but the user did not mean to act here.
-                authrocket.cross_site = True
-                logger.debug(
-                    "A cross-site %s to %s came with the login cookie; it is not logged in by it "
-                    "(Origin %r, Sec-Fetch-Site %r).",
-                    method,
-                    req.path,
-                    req.headers.get("Origin"),
-                    req.headers.get("Sec-Fetch-Site"),
-                )
-                return authrocket
-            result = verify(token)
-            if isinstance(result, Session):
-                authrocket.current_session = result
-                authrocket.token_source = "cookie"
-                if session_verified.receivers:
-                    _announce_session(result, "cookie")
-            else:
-                _note_rejection(authrocket, result, "cookie")
-                if not result.unavailable:
-                    authrocket.clear_cookie()
-    return authrocket
-
-
-def _cookie_value(req: Any, name: str) -> str | None:
-    """The value of cookie ``name``, without parsing every cookie of the request.
-
-    Login tokens are base64url and dots, never quoted; anything unusual is
-    left to Werkzeug's full parser, so the answer is always Werkzeug's.
-    """
-    raw: str | None = req.environ.get("HTTP_COOKIE")
-    if not raw or name not in raw:
-        return None
-    for part in raw.split(";"):
-        key, sep, value = part.strip().partition("=")
-        if sep and key == name:
-            if '"' in value or "\\" in value or "%" in value:
-                break
-            return value.strip() or None
-    found: str | None = req.cookies.get(name)
-    return found
-
-
-def _announce_session(session: Session, source: str) -> None:
-    session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
-
-
-def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:
-    if token_rejected.receivers:
-        token_rejected.send(current_app._get_current_object(), rejection=rejection, source=source)  # type: ignore[attr-defined]
-    if rejection.unavailable:
-        authrocket.unavailable = True
-    if authrocket.rejection is None or rejection.unavailable:
-        authrocket.rejection = rejection
-
-
-def _is_cross_site() -> bool:
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return True
-    origin = request.headers.get("Origin")
-    return origin is not None and origin != app_origin()
-
-
-def _cookie_can_hold(settings: Settings, session: Session) -> bool:
-    if not settings.cookie_name:
-        return False
-    if len(settings.cookie_name) + 1 + len(session.token) > MAX_COOKIE_BYTES:
-        logger.warning(
-            "A login token of %d bytes is too large for a cookie (browsers keep at most %d); "
-            "the request is logged in but the login will not be remembered. "
-            "Leave custom attributes out of the realm's JWT fields to shrink it.",
-            len(session.token),
-            MAX_COOKIE_BYTES,
-        )
-        return False
-    return True
-
-
 def _template_context() -> dict[str, Any]:
     if not has_request_context():
         return {}
-    authrocket = g.get("authrocket")
-    if authrocket is None:
-        authrocket = current_app.extensions["authrocket"].load_request()
-    return {"authrocket": authrocket}
+    return {"authrocket": current_authrocket()}

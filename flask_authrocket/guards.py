@@ -41,6 +41,7 @@ from werkzeug.wrappers import Response
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .models import Session
 from .request import AuthRocketRequest, current_authrocket
+from .tokens import describe_rejection
 
 F = TypeVar("F", bound=Callable[..., Any])
 Target = TypeVar("Target", Flask, Blueprint)
@@ -185,20 +186,6 @@ def _guarded(view: F, names: tuple[str, ...]) -> F:
 # -- the answers ------------------------------------------------------------
 
 
-_REASON_DESCRIPTIONS = {
-    "expired": "The token has expired.",
-    "not_yet_valid": "The token is not valid yet.",
-    "too_old": "The token was issued too long ago.",
-    "wrong_issuer": "The token was not issued by AuthRocket.",
-    "missing_claim": "The token lacks a required claim.",
-    "bad_signature": "The token's signature does not match.",
-    "wrong_algorithm": "The token's algorithm does not match the key.",
-    "unknown_kid": "The token names an unknown key.",
-    "oversize": "The token is too large.",
-    "session_ended": "The session was logged out.",
-}
-
-
 def wants_json(authrocket: AuthRocketRequest) -> bool:
     """Whether the client is an API client rather than a browser navigating.
 
@@ -225,7 +212,7 @@ def login_required_response(error: LoginRequired) -> Response:
     if rejection is not None:
         # Only fixed, server-written ASCII goes into the header: the message may
         # quote what the token held (a kid), which a header cannot carry.
-        description = _REASON_DESCRIPTIONS.get(rejection.reason, "The token is invalid.")
+        description = describe_rejection(rejection.reason)
         challenge += f', error="invalid_token", error_description="{description}"'
         body = {"error": "invalid_token", "message": rejection.message}
     else:

@@ -1,28 +1,46 @@
-"""AuthRocketRequest: the object on ``g.authrocket`` and ``authrocket`` in templates.
+"""AuthRocketRequest on ``g.authrocket``, and the request hook that builds it.
 
-It holds what the request hook found (the session, where its token came
-from, why a token was rejected) and offers the helpers of AuthRocket's
-Express middleware, in snake_case with the Express camelCase names as aliases
-so that templates ported from the Express guide keep working.
+:class:`AuthRocketRequest` holds what the hook found (the session, where its
+token came from, why a token was rejected) and offers the helpers of
+AuthRocket's Express middleware, in snake_case with the Express camelCase names
+as aliases so that templates ported from the Express guide keep working.
+
+The hook (:func:`load_request`) does one request as AuthRocket's Express
+middleware does it (and a little better):
+
+1. ``?token=`` on a GET: a valid token becomes the session, is stored in the
+   cookie, and the answer is a 302 to the same URL without ``token``,
+   ``account`` and ``session``. An invalid one is ignored.
+2. ``Authorization: Bearer <token>``: a valid token becomes the session (no cookie).
+3. The cookie: a valid token becomes the session; an invalid one is cleared.
+   A token that could not be checked because the keys are unreachable is
+   *unavailable*: the cookie is kept and guarded views answer 503.
+
+Requests that carry no token do no verification work at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from flask import after_this_request, current_app, g, has_request_context, request
+from flask import after_this_request, current_app, g, has_request_context, redirect, request
 from werkzeug.local import LocalProxy
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Response
 
+from .cookie import LoginCookie
 from .errors import ConfigurationError
 from .models import Membership, Org, Session, User
+from .signals import session_verified, token_rejected
 
 if TYPE_CHECKING:
+    from .models import Rejection
     from .settings import Settings
-    from .tokens import Rejection
+
+logger = logging.getLogger("flask_authrocket")
 
 #: Query parameters LoginRocket adds that must never stay in a bookmarkable URL.
 LOGIN_QUERY_PARAMETERS = frozenset({"token", "account", "session"})
@@ -55,8 +73,10 @@ class AuthRocketRequest:
     _cookie_write_scheduled: bool = False
     _login_redirect: Response | None = None
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cookie: LoginCookie | None = None) -> None:
         self.settings = settings
+        #: The app's :class:`~flask_authrocket.cookie.LoginCookie` (built from ``settings`` when not given).
+        self.cookie = cookie if cookie is not None else LoginCookie.from_settings(settings)
 
     def __repr__(self) -> str:
         user = self.current_user.id if self.current_user else None
@@ -189,38 +209,16 @@ class AuthRocketRequest:
 
     def _schedule_cookie_write(self) -> None:
         # Only requests that change the cookie pay for a response hook.
-        if not self._cookie_write_scheduled and self.settings.cookie_name:
+        if not self._cookie_write_scheduled and self.cookie.name:
             self._cookie_write_scheduled = True
             after_this_request(self._write_cookie)
 
     def _write_cookie(self, response: Response) -> Response:
-        settings = self.settings
-        name = settings.cookie_name
-        if not name:
-            return response
-        secure = request.is_secure if settings.cookie_secure is None else settings.cookie_secure
         session = self._cookie_to_store
         if session is not None:
-            response.set_cookie(
-                name,
-                session.token,
-                max_age=settings.cookie_max_age,
-                expires=None if settings.cookie_max_age is not None else session.expires_at,
-                path=settings.cookie_path,
-                domain=settings.cookie_domain,
-                secure=secure,
-                httponly=settings.cookie_httponly,
-                samesite=settings.cookie_samesite,
-            )
+            self.cookie.write(response, session, secure=request.is_secure)
         elif self._clear_cookie:
-            response.delete_cookie(
-                name,
-                path=settings.cookie_path,
-                domain=settings.cookie_domain,
-                secure=secure,
-                httponly=settings.cookie_httponly,
-                samesite=settings.cookie_samesite,
-            )
+            self.cookie.clear(response, secure=request.is_secure)
         return response
 
     # -- Express names ------------------------------------------------------
@@ -255,6 +253,115 @@ class AuthRocketRequest:
     arLogoutUrl = ar_logout_url  # noqa: N815
     loginrocketUrl = loginrocket_url  # noqa: N815
     hasPermission = has_permission  # noqa: N815
+
+
+#: Methods a cross-site form can send that change something: the cookie does not log them in.
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def load_request(
+    settings: Settings,
+    cookie: LoginCookie,
+    verify: Callable[[str], Session | Rejection],
+    app_globals: Any = None,
+) -> AuthRocketRequest:
+    """Turn the query token, the Bearer header or the cookie into ``g.authrocket``, and return it.
+
+    The extension's hook calls this on every request, with the app's settings,
+    its :class:`~flask_authrocket.cookie.LoginCookie` and its verify step
+    (:meth:`AuthRocket.verify <flask_authrocket.AuthRocket.verify>`);
+    ``app_globals`` is ``g`` itself when the caller has it at hand. A valid
+    ``?token=`` leaves a 302 to the clean URL in ``_login_redirect``. Reads the
+    WSGI environ directly and does nothing more when no token was sent.
+    """
+    authrocket = AuthRocketRequest(settings, cookie)
+    target = app_globals if app_globals is not None else g
+    target.authrocket = authrocket
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
+    method = req.method
+
+    # 1. ?token= on GET. A cheap byte test first: most requests have no token.
+    if method == "GET" and b"token=" in req.query_string:
+        token = req.args.get("token")
+        if token:
+            result = verify(token)
+            if isinstance(result, Session):
+                authrocket.current_session = result
+                authrocket.token_source = "query"
+                if session_verified.receivers:
+                    _announce_session(result, "query")
+                if cookie.fits(result.token):
+                    authrocket._store_cookie(result)
+                    answer = redirect(authrocket.safe_this_uri(), 302)
+                    answer.headers["Cache-Control"] = "no-store"
+                    authrocket._login_redirect = answer
+                return authrocket
+            _note_rejection(authrocket, result, "query")
+
+    # 2. Authorization: Bearer <token> (the scheme is case-insensitive).
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() == "bearer" and credentials:
+            authrocket.bearer_sent = True
+            result = verify(credentials)
+            if isinstance(result, Session):
+                authrocket.current_session = result
+                authrocket.token_source = "bearer"
+                if session_verified.receivers:
+                    _announce_session(result, "bearer")
+                return authrocket
+            _note_rejection(authrocket, result, "bearer")
+
+    # 3. The cookie.
+    token = cookie.read(environ)
+    if token:
+        if method in _UNSAFE_METHODS and _is_cross_site():
+            # A form post from another site: the browser attached the
+            # cookie, but the user did not mean to act here.
+            authrocket.cross_site = True
+            logger.debug(
+                "A cross-site %s to %s came with the login cookie; it is not logged in by it "
+                "(Origin %r, Sec-Fetch-Site %r).",
+                method,
+                req.path,
+                req.headers.get("Origin"),
+                req.headers.get("Sec-Fetch-Site"),
+            )
+            return authrocket
+        result = verify(token)
+        if isinstance(result, Session):
+            authrocket.current_session = result
+            authrocket.token_source = "cookie"
+            if session_verified.receivers:
+                _announce_session(result, "cookie")
+        else:
+            _note_rejection(authrocket, result, "cookie")
+            if not result.unavailable:
+                authrocket.clear_cookie()
+    return authrocket
+
+
+def _announce_session(session: Session, source: str) -> None:
+    session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
+
+
+def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:
+    if token_rejected.receivers:
+        token_rejected.send(current_app._get_current_object(), rejection=rejection, source=source)  # type: ignore[attr-defined]
+    if rejection.unavailable:
+        authrocket.unavailable = True
+    if authrocket.rejection is None or rejection.unavailable:
+        authrocket.rejection = rejection
+
+
+def _is_cross_site() -> bool:
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != app_origin()
 
 
 def _host() -> str:

@@ -55,6 +55,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ._test_server import LoopbackTestServer
+from .cookie import LoginCookie
 from .extension import AuthRocket
 from .issuer import TokenIssuer, generate_rsa_key, login_claims
 from .settings import Settings
@@ -492,20 +493,15 @@ class AuthRocketTestClient(FlaskClient):
         if mode == "bearer":
             self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
             return token
-        if not settings.cookie_name:
+        cookie = LoginCookie.from_settings(settings)
+        if not cookie.name:
             raise RuntimeError(
                 "The app stores no login cookie (AUTHROCKET_COOKIE_NAME is None); use login_as(..., mode='bearer')."
             )
         server_name = str(self.application.config.get("SERVER_NAME") or "localhost")
-        domain = (settings.cookie_domain or "").lstrip(".") or server_name.split(":", 1)[0].lower()
-        self.set_cookie(
-            settings.cookie_name,
-            token,
-            domain=domain,
-            origin_only=not settings.cookie_domain,
-            path=settings.cookie_path,
-        )
-        self._login_cookie = (settings.cookie_name, domain, settings.cookie_path)
+        domain = (cookie.domain or "").lstrip(".") or server_name.split(":", 1)[0].lower()
+        self.set_cookie(cookie.name, token, domain=domain, origin_only=not cookie.domain, path=cookie.path)
+        self._login_cookie = (cookie.name, domain, cookie.path)
         return token
 
     def logout(self) -> None:

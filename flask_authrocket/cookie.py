@@ -1,0 +1,157 @@
+"""LoginCookie: the one place that knows how the login cookie is read, sized, written and cleared.
+
+Built from the settings (``AUTHROCKET_COOKIE_*``). With
+``AUTHROCKET_COOKIE_NAME = None`` the app stores no login: the cookie reads
+nothing, fits nothing and writes nothing.
+
+Ground floor: no Flask request globals here. Whatever depends on the request
+(its WSGI environ, whether it came over https) is passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from werkzeug.http import parse_cookie
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.sansio.response import Response
+
+    from .models import Session
+    from .settings import Settings
+
+logger = logging.getLogger("flask_authrocket")
+
+#: Browsers ignore cookies larger than this (name, value and attributes).
+MAX_COOKIE_BYTES = 4096
+
+
+class LoginCookie:
+    """The login cookie of one app: its name and attributes, and how to read and write it.
+
+    Build it with :meth:`from_settings`. ``secure`` is ``None`` for
+    ``AUTHROCKET_COOKIE_SECURE = "auto"`` (Secure exactly on https requests).
+
+    >>> cookie = LoginCookie.from_settings(settings)        # doctest: +SKIP
+    >>> cookie.read(request.environ)                         # doctest: +SKIP
+    'eyJhbGciOi...'
+    """
+
+    __slots__ = ("domain", "httponly", "max_age", "name", "path", "samesite", "secure")
+
+    def __init__(
+        self,
+        name: str | None,
+        *,
+        secure: bool | None = None,
+        samesite: str | None = "Lax",
+        httponly: bool = True,
+        domain: str | None = None,
+        path: str = "/",
+        max_age: int | None = None,
+    ) -> None:
+        #: The cookie's name, or ``None`` when the app stores no login cookie.
+        self.name = name
+        self.secure = secure
+        self.samesite = samesite
+        self.httponly = httponly
+        self.domain = domain
+        self.path = path
+        self.max_age = max_age
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginCookie:
+        """The login cookie an app's checked :class:`~flask_authrocket.settings.Settings` describe."""
+        return cls(
+            settings.cookie_name,
+            secure=settings.cookie_secure,
+            samesite=settings.cookie_samesite,
+            httponly=settings.cookie_httponly,
+            domain=settings.cookie_domain,
+            path=settings.cookie_path,
+            max_age=settings.cookie_max_age,
+        )
+
+    def __repr__(self) -> str:
+        return f"<LoginCookie {self.name!r}>"
+
+    def read(self, environ: WSGIEnvironment) -> str | None:
+        """The login token the request's ``Cookie`` header carries, or ``None``.
+
+        Runs on every request, so it does not parse every cookie of the request:
+        login tokens are base64url and dots, never quoted. A value with quotes,
+        backslashes or percent signs is left to Werkzeug's full cookie parser,
+        so the answer is always the one ``request.cookies`` would give.
+        """
+        name = self.name
+        raw: str | None = environ.get("HTTP_COOKIE")
+        if not name or not raw or name not in raw:
+            return None
+        for part in raw.split(";"):
+            key, sep, value = part.strip().partition("=")
+            if sep and key == name:
+                if '"' in value or "\\" in value or "%" in value:
+                    break
+                return value.strip() or None
+        return parse_cookie(raw).get(name) or None
+
+    def fits(self, token: str) -> bool:
+        """Whether a browser would keep ``token`` in this cookie (at most :data:`MAX_COOKIE_BYTES`).
+
+        A token too large is logged as a warning: the request is still logged
+        in, but the login will not be remembered. Always false without a name.
+        """
+        if not self.name:
+            return False
+        if len(self.name) + 1 + len(token) > MAX_COOKIE_BYTES:
+            logger.warning(
+                "A login token of %d bytes is too large for a cookie (browsers keep at most %d); "
+                "the request is logged in but the login will not be remembered. "
+                "Leave custom attributes out of the realm's JWT fields to shrink it.",
+                len(token),
+                MAX_COOKIE_BYTES,
+            )
+            return False
+        return True
+
+    def write(self, response: Response, session: Session, *, secure: bool) -> None:
+        """Store ``session``'s token in the cookie on ``response``.
+
+        ``secure`` says whether the request came over https; it decides the
+        Secure attribute when ``AUTHROCKET_COOKIE_SECURE`` is ``"auto"``. The
+        cookie expires with the token unless ``AUTHROCKET_COOKIE_MAX_AGE`` is set.
+        """
+        if not self.name:
+            return
+        response.set_cookie(
+            self.name,
+            session.token,
+            max_age=self.max_age,
+            expires=None if self.max_age is not None else session.expires_at,
+            path=self.path,
+            domain=self.domain,
+            secure=self._secure(secure),
+            httponly=self.httponly,
+            samesite=self.samesite,
+        )
+
+    def clear(self, response: Response, *, secure: bool) -> None:
+        """Clear the cookie on ``response``, with the attributes it was written with.
+
+        ``secure`` is as for :meth:`write`.
+        """
+        if not self.name:
+            return
+        response.delete_cookie(
+            self.name,
+            path=self.path,
+            domain=self.domain,
+            secure=self._secure(secure),
+            httponly=self.httponly,
+            samesite=self.samesite,
+        )
+
+    def _secure(self, request_is_secure: bool) -> bool:
+        return request_is_secure if self.secure is None else self.secure
