@@ -1,15 +1,20 @@
 """flask-authrocket: AuthRocket logins for Flask.
 
 Verifies AuthRocket login tokens (from ``?token=``, a Bearer header or the
-``arToken`` cookie), puts the session on ``g.authrocket`` and ``authrocket``
+login cookie), puts the session on ``g.authrocket`` and ``authrocket``
 in templates, and guards views with :func:`require_login`,
 :func:`require_permission` and :func:`protect`. :class:`AuthRocketClient`
 speaks AuthRocket's Core API.
+
+``import flask_authrocket`` does not load the Core API client (nor ``requests``):
+its names are imported on first use.
 """
 
 from __future__ import annotations
 
-from .client import AuthRocketClient, Page, Resource, Users
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     AccessDenied,
     AccountInactive,
@@ -42,6 +47,7 @@ from .models import (
     Org,
     OrgRecord,
     Record,
+    Rejection,
     Session,
     SessionRecord,
     TokenRecord,
@@ -50,10 +56,37 @@ from .models import (
 )
 from .request import AuthRocketRequest, current_membership, current_org, current_session, current_user
 from .signals import logged_out, session_verified, token_rejected
-from .tokens import Rejection, TokenVerifier
+from .tokens import TokenVerifier
 from .views import full_logout, local_logout
 
+if TYPE_CHECKING:
+    from .client import AuthRocketClient, Page, Resource, Users
+
 __version__ = "0.1.0"
+
+#: Public names loaded on first use, and the module each comes from.
+_LAZY_NAMES = {
+    "AuthRocketClient": "client",
+    "Page": "client",
+    "Resource": "client",
+    "Users": "client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazy public name (the Core API client) the first time it is asked for."""
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazy ones included."""
+    return sorted({*globals(), *_LAZY_NAMES})
+
 
 __all__ = [
     "AccessDenied",

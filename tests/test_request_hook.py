@@ -5,14 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import subprocess
+import sys
 import time
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from cachelib import SimpleCache
 from flask import g
 from helpers import ACME, HS_SECRET, token_for
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from flask_authrocket.models import Rejection, Session
 
 
 def _b64(data: bytes) -> str:
@@ -320,3 +325,84 @@ def test_a_token_naming_a_non_ascii_kid_still_gets_a_sendable_401(make_app, rsa_
     header = answer.headers["WWW-Authenticate"]
     header.encode("latin-1")  # a server could send it
     assert 'error="invalid_token"' in header and len(header) < 200
+
+
+# -- AuthRocket.verify: the step the hook takes for every token ----------------------------
+
+
+def test_verify_gives_the_session_or_the_rejection_for_the_current_app_or_a_named_one(hs_app, hs_issuer):
+    extension = hs_app.extensions["authrocket"]
+    good = token_for(hs_issuer)
+    expired = token_for(hs_issuer, issued_at=int(time.time()) - 3600, expires_in=60)
+
+    with hs_app.app_context():
+        session = extension.verify(good)
+    rejection = extension.verify(expired, app=hs_app)
+
+    assert isinstance(session, Session) and session.user.id == "usr_ada" and session.token == good
+    assert isinstance(rejection, Rejection) and rejection.reason == "expired" and not rejection.unavailable
+    with pytest.raises(RuntimeError, match="application context"):
+        extension.verify(good)
+
+
+def test_verify_with_managed_sessions_rejects_a_session_ended_in_the_api(dev, make_app):
+    cache = SimpleCache()
+    app = make_app(
+        LOGINROCKET_URL=dev.root,
+        AUTHROCKET_URL=dev.url,
+        AUTHROCKET_API_KEY=dev.api_key,
+        AUTHROCKET_MANAGED_SESSIONS=True,
+        AUTHROCKET_CACHE=cache,
+    )
+    extension = app.extensions["authrocket"]
+    with dev.client() as api:
+        record = api.sessions.create(user_id="usr_ada")
+    live = extension.verify(record.token, app=app)
+
+    with dev.client() as api:
+        api.sessions.delete(record.id)
+    cache.clear()  # forget the "known" answer, as its TTL would
+    ended = extension.verify(record.token, app=app)
+    with app.app_context():
+        cookie_name = extension.cookie.name
+    client = app.test_client()
+    client.set_cookie(cookie_name, record.token)
+    with client:
+        answer = client.get("/private")
+        hook_rejection = g.authrocket.rejection
+
+    assert isinstance(live, Session) and live.id == record.id
+    assert ended == Rejection("session_ended", "the session was logged out")
+    assert hook_rejection == ended  # the request hook takes the same step
+    assert answer.status_code == 302
+
+
+# -- the package ---------------------------------------------------------------------------
+
+
+def test_importing_the_package_loads_no_http_client_cache_or_commands():
+    # A fresh interpreter: this one has loaded everything already. Flask itself imports
+    # click, so what counts is what `import flask_authrocket` adds after `import flask`.
+    program = (
+        "import json, sys\n"
+        "import flask\n"
+        "before = set(sys.modules)\n"
+        "import flask_authrocket\n"
+        "added = sorted(set(sys.modules) - before)\n"
+        "client = flask_authrocket.AuthRocketClient.__module__\n"
+        "print(json.dumps({'added': added, 'client': client, 'loaded_after': 'requests' in sys.modules}))\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True)
+    report = json.loads(finished.stdout)
+
+    heavy = {
+        "requests",
+        "cachelib",
+        "click",
+        "flask_authrocket.client",
+        "flask_authrocket.managed",
+        "flask_authrocket.cli",
+    }
+    assert heavy.isdisjoint(report["added"]), sorted(heavy.intersection(report["added"]))
+    assert report["client"] == "flask_authrocket.client"  # the lazy name still resolves
+    assert report["loaded_after"]
