@@ -305,6 +305,30 @@ def test_sessions_are_listed_created_and_ended(dev: DevApi) -> None:
     assert (nobody.status_code, errors_of(nobody)) == (422, ["User not found."])
 
 
+def test_a_dev_session_selects_an_org_as_the_login_and_accounts_pages_would(dev: DevApi) -> None:
+    def selected(answer: requests.Response) -> list[str]:
+        return [item["org_id"] for item in answer.json()["user"]["memberships"] if item["selected"]]
+
+    demo = dev.call("POST", "_dev/sessions", json={"session": {"user_id": "usr_ada", "org_id": "org_globex"}})
+    assert demo.status_code == 201, demo.text
+    assert demo.json()["token"].count(".") == 2 and selected(demo) == ["org_globex"]
+    later = dev.call("POST", "sessions", json={"session": {"user_id": "usr_ada"}})
+    assert selected(later) == ["org_globex"]  # the selection stays, as on /accounts
+
+    user = dev.call("POST", "users", json={"user": {"email": "lin@example.com", "password": "correct-horse"}}).json()
+    dev.call("POST", "memberships", json={"membership": {"user_id": user["id"], "org_id": "org_acme"}})
+    session = {"user_id": user["id"], "org_id": "org_acme"}
+    no_password = dev.call("POST", "_dev/sessions", json={"session": session})
+    wrong = dev.call("POST", "_dev/sessions", json={"session": {**session, "password": "wrong-horse"}})
+    assert (no_password.status_code, wrong.status_code) == (401, 401)
+    assert errors_of(wrong) == ["Login or password is incorrect."]
+    right = dev.call("POST", "_dev/sessions", json={"session": {**session, "password": "correct-horse"}})
+    assert right.status_code == 201 and selected(right) == ["org_acme"]
+
+    stranger = dev.call("POST", "_dev/sessions", json={"session": {"user_id": "usr_grace", "org_id": "org_globex"}})
+    assert (stranger.status_code, errors_of(stranger)) == (422, ["You are not a member of this account."])
+
+
 def test_authenticate_tells_no_one_which_logins_exist(dev: DevApi) -> None:
     for login in ("usr_ada", "ada@example.com", "ADA"):
         answer = dev.call("POST", f"users/{login}/authenticate", json={"user": {"password": "password"}})

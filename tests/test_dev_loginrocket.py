@@ -31,6 +31,7 @@ from werkzeug.test import TestResponse
 from flask_authrocket.dev import create_app
 from flask_authrocket.dev.directory import Directory
 from flask_authrocket.dev.login_urls import is_allowed_redirect, with_token
+from flask_authrocket.dev.loopback import is_loopback, is_loopback_url
 from flask_authrocket.dev.server import check_bind_host
 from flask_authrocket.models import Session
 from flask_authrocket.tokens import TokenVerifier
@@ -602,6 +603,17 @@ def test_start_up_logs_a_development_only_warning(
     with caplog.at_level("WARNING", logger="flask_authrocket"):
         make_dev()
     assert any("for development only, never in production" in r.getMessage() for r in caplog.records)
+
+
+def test_one_loopback_check_for_hosts_and_urls() -> None:
+    for host in ("127.0.0.1", "127.9.9.9", "::1", "[::1]", "::ffff:127.0.0.1", "LOCALHOST"):
+        assert is_loopback(host), host
+    for host in ("10.1.2.3", "::ffff:8.8.8.8", "localhost.example.com", "0.0.0.0", None, ""):
+        assert not is_loopback(host), host
+    for url in ("http://127.0.0.1:5001/", "http://[::1]:5001/v2", "http://[::ffff:127.0.0.1]/"):
+        assert is_loopback_url(url), url
+    for url in ("http://10.1.2.3:5001/", "http://localhost.example.com/", "http://[::ffff:8.8.8.8]/", "nonsense"):
+        assert not is_loopback_url(url), url
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com", ""])

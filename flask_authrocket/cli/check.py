@@ -1,0 +1,263 @@
+"""``flask authrocket check``: the configuration and where each value came from; the keys and the API, tried.
+
+What is found is formatted here; the finding is done where its subject lives:
+the settings table (:mod:`flask_authrocket.settings`) shows each value,
+masked when secret; the key kinds describe themselves and the key-set
+diagnosis is :func:`flask_authrocket.keys.diagnose_key_set`; the API is asked
+through the app's own client.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from flask import Flask
+
+from ..dev.loopback import is_loopback_url
+from ..errors import AccessDenied, ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
+from ..extension import AuthRocket
+from ..keys import HS256_SECRET_MIN_BYTES, diagnose_key_set
+from ..settings import SETTINGS, Settings, mask_api_key
+
+
+def check(app: Flask, extension: AuthRocket) -> None:
+    """Print the configuration and what the keys and the API say; exit with status 1 on any problem."""
+    settings = extension.settings
+    report = _Report()
+
+    click.secho(f"AuthRocket configuration of the app {app.name!r}", bold=True)
+    _show_configuration(extension)
+
+    report.section("Keys")
+    _check_keys(report, extension)
+    report.section("Core API")
+    _check_api(report, settings)
+    report.section("For production")
+    _advise(report, app, settings)
+
+    click.echo()
+    if report.problems:
+        noun = "problem" if report.problems == 1 else "problems"
+        click.secho(f"{report.problems} {noun} found.", fg="red", bold=True)
+        raise SystemExit(1)
+    notes = f" ({report.notes} {'note' if report.notes == 1 else 'notes'} for production.)" if report.notes else ""
+    click.secho("All is well." + notes, fg="green")
+
+
+class _Report:
+    """What ``check`` found, printed as it is found: OK lines, problems (each with its fix), notes."""
+
+    def __init__(self) -> None:
+        self.problems = 0
+        self.notes = 0
+
+    def section(self, title: str) -> None:
+        click.echo()
+        click.secho(title, bold=True)
+
+    def ok(self, text: str) -> None:
+        click.echo("  " + click.style("OK  ", fg="green") + "  " + text)
+
+    def info(self, text: str) -> None:
+        click.echo("  " + "-   " + "  " + text)
+
+    def problem(self, text: str, fix: str, *, said: str | None = None) -> None:
+        self.problems += 1
+        click.echo("  " + click.style("FAIL", fg="red", bold=True) + "  " + text)
+        if said:
+            click.echo("        It said: " + said)
+        click.echo("        Fix: " + fix)
+
+    def note(self, text: str) -> None:
+        self.notes += 1
+        click.echo("  " + click.style("NOTE", fg="yellow") + "  " + text)
+
+
+def _show_configuration(extension: AuthRocket) -> None:
+    settings = extension.settings
+    width = max(len(row.key) for row in SETTINGS)
+    for row in SETTINGS:
+        source = settings.sources.get(row.key, "default")
+        if row is Settings.jwt_key and settings.jwt_key is not None:
+            value = extension.verifier.keys.key_for({}).describe()  # the kind of key, never the key
+        else:
+            value = settings.shown(row.key)
+        click.echo(f"  {row.key:<{width}}  {source:<11}  {value}")
+
+
+def _check_keys(report: _Report, extension: AuthRocket) -> None:
+    settings = extension.settings
+    if settings.jwt_key is not None:
+        key = extension.verifier.keys.key_for({})  # a configured key answers every header
+        if getattr(key, "weak", False):  # only a shared secret can be too short
+            report.problem(
+                f"AUTHROCKET_JWT_KEY is an HS256 secret of {len(key.key)} bytes: a secret shorter than "
+                f"{HS256_SECRET_MIN_BYTES} bytes can be guessed offline from any one token, and then anyone can "
+                "sign tokens your app accepts.",
+                "paste the realm's JWT secret from Realm -> Integration, or switch the realm to RS256 and set "
+                "LOGINROCKET_URL instead of AUTHROCKET_JWT_KEY.",
+            )
+        else:
+            report.ok(f"AUTHROCKET_JWT_KEY: {key.describe()}; tokens are checked with it, no key set is fetched.")
+        if settings.loginrocket_url:
+            report.info(
+                "LOGINROCKET_URL builds the login and logout links; its key set is not used while "
+                "AUTHROCKET_JWT_KEY is set."
+            )
+        return
+    diagnosis = diagnose_key_set(settings.loginrocket_url or "", timeout=settings.http_timeout)
+    if diagnosis.error is not None:
+        fix = diagnosis.fix or "check LOGINROCKET_URL."
+        if diagnosis.unreachable:
+            fix = _unreachable_fix(diagnosis.url, "LOGINROCKET_URL")
+        report.problem(diagnosis.error, fix)
+        return
+    count = len(diagnosis.kids)
+    report.ok(
+        f"{diagnosis.url} answered in {diagnosis.milliseconds} ms: {count} {'key' if count == 1 else 'keys'} "
+        f"(kid {', '.join(diagnosis.kids)})."
+    )
+    for skipped in diagnosis.skipped:
+        report.info(f"skipped a key that cannot verify AuthRocket tokens: {skipped}")
+
+
+def _unreachable_fix(url: str, setting: str) -> str:
+    if is_loopback_url(url):
+        return (
+            f"start the development LoginRocket (python -m flask_authrocket.dev), or correct {setting} "
+            "(its port above all)."
+        )
+    return f"check {setting} and this machine's network (DNS, firewall, proxy)."
+
+
+def _check_api(report: _Report, settings: Settings) -> None:
+    url, key = settings.api_url, settings.api_key
+    if url is None and key is None:
+        report.info(
+            "AUTHROCKET_URL and AUTHROCKET_API_KEY are unset: no API calls (only authrocket.client and "
+            "managed sessions need them)."
+        )
+        return
+    if url is None or key is None:
+        missing, present = (
+            ("AUTHROCKET_URL", "AUTHROCKET_API_KEY") if url is None else ("AUTHROCKET_API_KEY", "AUTHROCKET_URL")
+        )
+        report.problem(
+            f"{present} is set but {missing} is not, so every API call fails.",
+            f"set {missing}"
+            + (
+                " (Realm -> Integration -> API keys)."
+                if missing == "AUTHROCKET_API_KEY"
+                else " (e.g. https://api-e2.authrocket.com/v2)."
+            ),
+        )
+        return
+    from ..client import AuthRocketClient  # apps without API calls never load it
+
+    # No retries: one cheap call, and an unreachable API should say so at once.
+    client = AuthRocketClient(
+        url=url,
+        api_key=key,
+        realm=settings.realm,
+        service=settings.service,
+        locale=settings.locale,
+        timeout=settings.http_timeout,
+        retries=0,
+    )
+    realm = settings.realm
+    path = f"realms/{realm}" if realm else "realms?max_results=1"
+    started = time.monotonic()
+    try:
+        if realm:
+            record: Any = client.realms.get(realm)
+        else:
+            page = client.realms.page(max_results=1)
+            record = page[0] if page else None
+    except AccessDenied as exc:
+        hint = (
+            "the development LoginRocket logs its key at start; it is also in dev_loginrocket_api_key in its "
+            "instance folder."
+            if is_loopback_url(url)
+            else "copy a key from Realm -> Integration -> API keys."
+        )
+        scope = f", or has no access to realm {realm}" if realm else ""
+        report.problem(
+            f"GET {path} answered 403: the API refused AUTHROCKET_API_KEY ({mask_api_key(key)}); "
+            f"the key is wrong{scope}.",
+            f"set AUTHROCKET_API_KEY to a key of this realm: {hint}",
+            said="; ".join(exc.errors) or None,
+        )
+        return
+    except RecordNotFound:
+        report.problem(
+            f"the API does not know realm {realm!r} (GET {path} answered 404).",
+            "set AUTHROCKET_REALM to the realm's id (rl_...), shown in the AuthRocket dashboard.",
+        )
+        return
+    except ApiUnavailable as exc:
+        if exc.status is None:
+            report.problem(f"{url} is unreachable: {exc}", _unreachable_fix(url, "AUTHROCKET_URL"))
+        else:
+            report.problem(
+                f"{url} does not answer like the AuthRocket API: {exc}",
+                "AUTHROCKET_URL is the API's URL, ending in /v2 (e.g. https://api-e2.authrocket.com/v2).",
+            )
+        return
+    except (ApiError, ConfigurationError) as exc:
+        report.problem(f"the API call failed: {exc}", "check AUTHROCKET_URL, AUTHROCKET_API_KEY and AUTHROCKET_REALM.")
+        return
+    finally:
+        client.close()
+    milliseconds = round((time.monotonic() - started) * 1000)
+    if record is None:
+        described = "no realm is visible to this key"
+    else:
+        name = record.get("name")
+        described = f"realm {record.id}" + (f" ({name})" if name else "")
+    report.ok(f"GET {path} answered in {milliseconds} ms: {described}.")
+    if settings.managed_sessions:
+        report.info(
+            f"managed sessions are on: each session is checked through this API "
+            f"(at most every {settings.session_check_ttl:g} s per session)."
+        )
+
+
+def _advise(report: _Report, app: Flask, settings: Settings) -> None:
+    before = report.problems + report.notes
+    for setting, url in (("LOGINROCKET_URL", settings.loginrocket_url), ("AUTHROCKET_URL", settings.api_url)):
+        if url and urlsplit(url).scheme == "http" and not is_loopback_url(url):
+            carried = "keys and login tokens" if setting == "LOGINROCKET_URL" else "the API key"
+            report.problem(
+                f"{setting} is plain http:// to another machine: {carried} can be read or replaced on the way.",
+                f"use the https:// URL in {setting}.",
+            )
+    if settings.loginrocket_url and is_loopback_url(settings.loginrocket_url):
+        report.note(
+            "LOGINROCKET_URL is on loopback (the development LoginRocket?): fine on your machine, never in production."
+        )
+    if not app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS"):
+        report.note(
+            "SERVER_NAME and TRUSTED_HOSTS are unset: login redirect_uri links are built from the request's Host "
+            "header. In production set TRUSTED_HOSTS = ['app.example.com'] (Flask 3.1+) or SERVER_NAME, and "
+            "ProxyFix behind a reverse proxy."
+        )
+    if settings.cookie_secure is False:
+        report.note(
+            "AUTHROCKET_COOKIE_SECURE is False: the login cookie also travels over plain http. "
+            "Leave it 'auto' (or True) in production."
+        )
+    if settings.logout_url is not None and settings.logout == "full" and not settings.loginrocket_url:
+        report.note(
+            f"AUTHROCKET_LOGOUT is 'full' but LOGINROCKET_URL is not set, so {settings.logout_url} logs out of this "
+            "app only. Set LOGINROCKET_URL, or AUTHROCKET_LOGOUT = 'local' to say so."
+        )
+    if settings.managed_sessions and app.config.get("AUTHROCKET_CACHE") is None:
+        report.note(
+            "managed sessions use an in-process cache: with several workers a logout reaches the others only "
+            "after AUTHROCKET_SESSION_CHECK_TTL. Set AUTHROCKET_CACHE = 'redis://...' to share it."
+        )
+    if report.problems + report.notes == before:
+        report.ok("nothing to add.")
