@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -98,6 +98,14 @@ def add_demo_routes(app: Flask) -> None:
     @require_login
     def form() -> str:
         return f"{request.method} by {g.authrocket.current_user.id}"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
+    """Wait (up to ``timeout`` seconds) for what another thread does; the test then asserts on what followed."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
 
 
 def free_port() -> int:

@@ -10,7 +10,6 @@ import secrets
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.x509.oid import NameOID
-from helpers import ADA, HS_SECRET, NOT_A_KEY_SET, Clock, outcome, pem_body, token_for
+from helpers import ADA, HS_SECRET, NOT_A_KEY_SET, Clock, outcome, pem_body, token_for, wait_until
 
 from flask_authrocket import ConfigurationError
 from flask_authrocket.issuer import TokenIssuer, login_claims
@@ -77,13 +76,6 @@ def verifier_on(server: JwksTestServer, clock: Clock, **client_settings: Any) ->
     verifier = TokenVerifier(loginrocket_url=server.url)
     verifier.keys = JwksClient(server.url, clock=clock, **client_settings)
     return verifier
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.01)
 
 
 def token_with_kid(issuer: TokenIssuer, kid: str) -> str:

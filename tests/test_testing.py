@@ -8,11 +8,13 @@ subprocess, which loads it through its entry point as a user's pytest would.
 from __future__ import annotations
 
 import doctest
+import json
 import re
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,11 @@ import jwt
 import pytest
 import requests
 from flask import Flask, g
-from helpers import ACME, ADA, HS_SECRET, outcome
+from helpers import ACME, ADA, HS_SECRET, outcome, wait_until
 
 import flask_authrocket.testing
 from flask_authrocket import Session, TokenVerifier
+from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.testing import (
     LOGINROCKET_TEST_URL,
     AuthRocketTestClient,
@@ -300,6 +303,116 @@ def test_jwks_server_rotates_keys_while_running():
         served = requests.get(server.url + "connect/jwks", timeout=5).json()
 
     assert [jwk["kid"] for jwk in served["keys"]] == ["test-key-1", "test-key-2"]
+
+
+def test_jwks_server_serves_a_token_issuers_key_and_counts_every_request():
+    issuer = TokenIssuer.with_new_rsa_key(kid="k1")
+    with JwksTestServer(issuer) as server:
+        assert requests.get(server.url + "connect/jwks", timeout=5).json() == {"keys": [issuer.jwk()]}
+        assert requests.get(server.url + "cert.pem", timeout=5).status_code == 404
+
+        assert (server.fetches, server.requests) == (1, 2)
+
+
+def test_jwks_server_answering_503_makes_the_keys_unavailable_until_it_recovers():
+    with JwksTestServer() as server:
+        server.fail()
+
+        assert requests.get(server.url + "connect/jwks", timeout=5).status_code == 503
+        assert outcome(TokenVerifier(loginrocket_url=server.url).verify(make_token())) == "unavailable"
+        server.recover()
+        assert outcome(TokenVerifier(loginrocket_url=server.url).verify(make_token())) == "accepted"
+        assert server.fetches == 3
+
+
+def test_jwks_server_fails_with_any_error_status_and_only_with_one():
+    with JwksTestServer() as server:
+        server.fail(500)
+        assert requests.get(server.url + "connect/jwks", timeout=5).status_code == 500
+        with pytest.raises(ValueError, match="an HTTP error status"):
+            server.fail(200)
+
+
+def test_jwks_server_that_refuses_is_down_until_it_recovers_on_the_same_url():
+    with JwksTestServer() as server:
+        url = server.url
+        server.refuse()
+
+        with pytest.raises(requests.ConnectionError, match="refused"):
+            requests.get(url + "connect/jwks", timeout=5)
+        assert outcome(TokenVerifier(loginrocket_url=url).verify(make_token())) == "unavailable"
+        assert server.fetches == 0  # a refused connection never became a request
+
+        server.recover()
+        assert server.url == url
+        assert outcome(TokenVerifier(loginrocket_url=url).verify(make_token())) == "accepted"
+
+
+def test_jwks_server_that_hangs_is_given_up_by_the_client_and_still_stops_at_once():
+    server = JwksTestServer()
+    server.hang()
+    assert outcome(TokenVerifier(loginrocket_url=server.url, http_timeout=0.3).verify(make_token())) == "unavailable"
+    assert server.fetches == 1
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        held = pool.submit(requests.get, server.url + "connect/jwks", timeout=30)
+        wait_until(lambda: server.fetches == 2)
+        server.close()  # ends the held request: it gets no answer, long before its own 30 s timeout
+
+        with pytest.raises(requests.ConnectionError):
+            held.result(timeout=10)
+
+
+def test_jwks_server_that_recovers_from_a_hang_ends_the_held_requests_and_answers_again():
+    with JwksTestServer() as server, ThreadPoolExecutor(max_workers=1) as pool:
+        server.hang()
+        held = pool.submit(requests.get, server.url + "connect/jwks", timeout=30)
+        wait_until(lambda: server.fetches == 1)
+
+        server.recover()
+
+        with pytest.raises(requests.ConnectionError):
+            held.result(timeout=10)
+        assert requests.get(server.url + "connect/jwks", timeout=5).json() == TestKeys.default().jwks
+
+
+def test_jwks_server_with_a_slow_body_sends_the_headers_at_once_and_the_body_a_byte_at_a_time():
+    with JwksTestServer() as server:
+        server.slow_body(0.01)
+        answer = requests.get(server.url + "connect/jwks", timeout=5, stream=True)
+
+        assert answer.status_code == 200
+        assert int(answer.headers["Content-Length"]) == len(json.dumps(TestKeys.default().jwks))
+        assert answer.raw.read(2) == b'{"'
+        answer.close()
+        with pytest.raises(ValueError, match="above 0"):
+            server.slow_body(0)
+
+
+def test_jwks_server_serves_any_body_or_hand_written_keys_until_it_recovers():
+    with JwksTestServer() as server:
+        server.serve_body(b"<html>a login page</html>")
+        assert outcome(TokenVerifier(loginrocket_url=server.url).verify(make_token())) == "unavailable"
+
+        server.serve_jwks({"kid": "odd", "kty": "EC"})
+        assert requests.get(server.url + "connect/jwks", timeout=5).json() == {"keys": [{"kid": "odd", "kty": "EC"}]}
+
+        server.recover()
+        assert outcome(TokenVerifier(loginrocket_url=server.url).verify(make_token())) == "accepted"
+
+
+def test_jwks_server_delay_holds_every_answer_back_until_recover():
+    with JwksTestServer() as server, ThreadPoolExecutor(max_workers=1) as pool:
+        server.delay = 30
+        held = pool.submit(requests.get, server.url + "connect/jwks", timeout=60)
+        wait_until(lambda: server.fetches == 1)
+
+        assert not held.done()
+        server.recover()  # ends the held answer; the next one comes at once
+        with pytest.raises(requests.ConnectionError):
+            held.result(timeout=10)
+        assert server.delay == 0
+        assert requests.get(server.url + "connect/jwks", timeout=5).status_code == 200
 
 
 # -- AuthRocketTestClient: cookie mode ----------------------------------------------------
