@@ -58,6 +58,7 @@ from ._test_server import LoopbackTestServer
 from .cookie import LoginCookie
 from .extension import AuthRocket
 from .issuer import TokenIssuer, generate_rsa_key, login_claims
+from .models import drop_none
 from .settings import Settings
 
 __all__ = [
@@ -240,7 +241,7 @@ def make_user(
     """
     if email is None:
         email = f"{id.removeprefix('usr_')}@example.com"
-    return _drop_none(
+    return drop_none(
         {
             "id": id,
             "email": email,
@@ -275,7 +276,7 @@ def make_membership(
     """
     if isinstance(permissions, str):
         raise TypeError(f"permissions is a list of names; write [{permissions!r}].")
-    return _drop_none(
+    return drop_none(
         {
             "id": org_id,
             "name": name,
@@ -381,10 +382,6 @@ def _org_mapping(org: Mapping[str, Any] | str, user_id: str) -> dict[str, Any]:
 
 def _id_suffix(value: str) -> str:
     return value.split("_", 1)[1] if "_" in value else value
-
-
-def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if value is not None}
 
 
 # -- a JWK-set server ----------------------------------------------------------------
