@@ -33,11 +33,10 @@ from werkzeug.wrappers import Response
 
 from .cookie import LoginCookie
 from .errors import ConfigurationError
-from .models import Membership, Org, Session, User
+from .models import Membership, Org, Rejection, Session, User
 from .signals import session_verified, token_rejected
 
 if TYPE_CHECKING:
-    from .models import Rejection
     from .settings import Settings
 
 logger = logging.getLogger("flask_authrocket")
