@@ -146,12 +146,7 @@ def user_changes(fields: Mapping[str, Any], *, creating: bool) -> dict[str, Any]
         if username and ("@" in username or any(char.isspace() for char in username)):
             errors.append("Username may not contain spaces or @.")
         changes["username"] = username or None
-    if "reference" in fields:
-        changes["reference"] = checked_string(fields, "reference", errors, max_length=255) or None
-    if "custom" in fields:
-        changes["custom"] = checked_custom(fields, errors)
-    if "state" in fields:
-        changes["state"] = checked_choice(fields, "state", _STATES, errors)
+    _shared_changes(fields, errors, changes)
     if "email_verification" in fields:
         changes["email_verified"] = (
             checked_choice(fields, "email_verification", ("verified", "none"), errors) == "verified"
@@ -178,15 +173,20 @@ def org_changes(fields: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         if not name:
             errors.append("Name can't be blank.")
         changes["name"] = name
+    _shared_changes(fields, errors, changes)
+    if errors:
+        raise Refusal(422, *errors)
+    return changes
+
+
+def _shared_changes(fields: Mapping[str, Any], errors: list[str], changes: dict[str, Any]) -> None:
+    """The fields users and orgs share (``reference``, ``custom``, ``state``), checked into ``changes``."""
     if "reference" in fields:
         changes["reference"] = checked_string(fields, "reference", errors, max_length=255) or None
     if "custom" in fields:
         changes["custom"] = checked_custom(fields, errors)
     if "state" in fields:
         changes["state"] = checked_choice(fields, "state", _STATES, errors)
-    if errors:
-        raise Refusal(422, *errors)
-    return changes
 
 
 def record_or_404(record: T | None, kind: str, record_id: str) -> T:
