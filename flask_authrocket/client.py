@@ -89,6 +89,7 @@ from .models import (
     SessionRecord,
     TokenRecord,
     UserRecord,
+    drop_none,
     record_from_json,
 )
 
@@ -732,7 +733,7 @@ class Users(Resource[UserRecord]):
     ) -> UserRecord:
         """Change a user's password, checking ``current_password`` when given; returns the user."""
         path = f"{self._member(id)}/update_password"
-        values = _drop_none(
+        values = drop_none(
             {
                 "current_password": current_password,
                 "password": password,
@@ -1000,7 +1001,3 @@ def _cache_ttl(cache: bool | float | None) -> int | None:
 
 def _scrub(text: str, api_key: str) -> str:
     return text.replace(api_key, "<api key>") if api_key else text
-
-
-def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if value is not None}

@@ -65,6 +65,8 @@ class VerificationKey(ABC):
     algorithm: str
     key: Any
     kid: str | None
+    #: Too short to resist an offline guess (only a shared secret can be).
+    weak = False
 
     def __repr__(self) -> str:  # never show a secret
         return f"{type(self).__name__}(algorithm={self.algorithm!r}, kid={self.kid!r})"
@@ -91,11 +93,8 @@ class SharedSecret(VerificationKey):
         self.key: bytes = secret.encode("utf-8")
         self.kid = None
         self.length = len(secret)
-
-    @property
-    def weak(self) -> bool:
-        """Shorter than :data:`HS256_SECRET_MIN_BYTES`: guessable offline from one token."""
-        return len(self.key) < HS256_SECRET_MIN_BYTES
+        #: Shorter than :data:`HS256_SECRET_MIN_BYTES`: guessable offline from one token.
+        self.weak = len(self.key) < HS256_SECRET_MIN_BYTES
 
     def describe(self) -> str:
         """``"HS256 secret (40 chars)"``, with ``", weak"`` for a short one."""

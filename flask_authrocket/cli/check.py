@@ -92,7 +92,7 @@ def _check_keys(report: _Report, extension: AuthRocket) -> None:
     settings = extension.settings
     if settings.jwt_key is not None:
         key = extension.verifier.keys.key_for({})  # a configured key answers every header
-        if getattr(key, "weak", False):  # only a shared secret can be too short
+        if key.weak:
             report.problem(
                 f"AUTHROCKET_JWT_KEY is an HS256 secret of {len(key.key)} bytes: a secret shorter than "
                 f"{HS256_SECRET_MIN_BYTES} bytes can be guessed offline from any one token, and then anyone can "
