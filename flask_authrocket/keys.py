@@ -65,6 +65,8 @@ class VerificationKey(ABC):
     algorithm: str
     key: Any
     kid: str | None
+    #: The kind of key in two or three words, for messages: ``"HS256 secret"``.
+    kind = "key"
     #: Too short to resist an offline guess (only a shared secret can be).
     weak = False
 
@@ -87,6 +89,8 @@ class VerificationKey(ABC):
 
 class SharedSecret(VerificationKey):
     """An HS256 shared secret (``AUTHROCKET_JWT_KEY`` of at most 256 characters)."""
+
+    kind = "HS256 secret"
 
     def __init__(self, secret: str) -> None:
         self.algorithm = "HS256"
@@ -113,6 +117,8 @@ class SharedSecret(VerificationKey):
 class RsaPublicKey(VerificationKey):
     """An RSA public key: RS256 (or the RSA algorithm a JWK names)."""
 
+    kind = "RSA public key"
+
     def __init__(self, key: RSAPublicKey, *, algorithm: str = "RS256", kid: str | None = None) -> None:
         self.algorithm = algorithm
         self.key: RSAPublicKey = key
@@ -133,6 +139,8 @@ class RsaPublicKey(VerificationKey):
 
 class JwksKey(RsaPublicKey):
     """An RSA key served in a LoginRocket JWK set, chosen by ``kid``."""
+
+    kind = "LoginRocket key"
 
     def describe(self) -> str:
         """``"LoginRocket key 'k1' (RSA 2048 bits, RS256)"``."""
@@ -310,8 +318,7 @@ class StaticKeySource:
 
     def describe_key_for(self, header: Mapping[str, Any]) -> str:
         """``"AUTHROCKET_JWT_KEY (the app's HS256 secret)"``."""
-        kind = "HS256 secret" if isinstance(self.key, SharedSecret) else "RSA public key"
-        return f"{self.setting} (the app's {kind})"
+        return f"{self.setting} (the app's {self.key.kind})"
 
     def expected_algorithm(self, header: Mapping[str, Any]) -> str:
         """The configured key's algorithm, whatever the header says."""
