@@ -15,6 +15,7 @@ by an app in production: AuthRocket signs the real tokens.
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -42,8 +43,14 @@ def private_key_to_pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=8)
 def private_key_from_pem(pem: bytes) -> rsa.RSAPrivateKey:
-    """Load an RSA private key written by :func:`private_key_to_pem`."""
+    """Load an RSA private key written by :func:`private_key_to_pem`.
+
+    Loading checks the key, which costs about 40 ms; each development
+    LoginRocket (and each test that builds one) loads the same PEM again, so
+    the loaded key, which is immutable, is remembered.
+    """
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError("the signing key is not an RSA private key")
