@@ -11,6 +11,7 @@ Ground floor: no Flask request globals here. Whatever depends on the request
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from werkzeug.http import parse_cookie
@@ -26,6 +27,8 @@ logger = logging.getLogger("flask_authrocket")
 
 #: Browsers ignore cookies larger than this (name, value and attributes).
 MAX_COOKIE_BYTES = 4096
+#: The longest a login cookie is kept, in seconds: 400 days, where browsers cap a cookie's lifetime anyway.
+MAX_COOKIE_LIFETIME = 400 * 24 * 3600
 
 
 class LoginCookie:
@@ -97,6 +100,21 @@ class LoginCookie:
                 return value.strip() or None
         return parse_cookie(raw).get(name) or None
 
+    def read_all(self, environ: WSGIEnvironment) -> list[str]:
+        """Every login token the ``Cookie`` header carries, in header order, without repeats.
+
+        Browsers send several cookies of one name when they were set for
+        different domains or paths (a sibling subdomain's cookie for the parent
+        domain, say). The first is what :meth:`read` answers; the request hook
+        asks for the rest only when that first one does not verify, so the
+        usual one-cookie request never parses the whole header.
+        """
+        name = self.name
+        raw: str | None = environ.get("HTTP_COOKIE")
+        if not name or not raw or name not in raw:
+            return []
+        return list(dict.fromkeys(value for value in parse_cookie(raw).getlist(name) if value))
+
     def fits(self, token: str) -> bool:
         """Whether a browser would keep ``token`` in this cookie (at most :data:`MAX_COOKIE_BYTES`).
 
@@ -121,15 +139,20 @@ class LoginCookie:
 
         ``secure`` says whether the request came over https; it decides the
         Secure attribute when ``AUTHROCKET_COOKIE_SECURE`` is ``"auto"``. The
-        cookie expires with the token unless ``AUTHROCKET_COOKIE_MAX_AGE`` is set.
+        cookie expires with the token unless ``AUTHROCKET_COOKIE_MAX_AGE`` is set,
+        and lives at most :data:`MAX_COOKIE_LIFETIME` either way.
         """
         if not self.name:
             return
+        # A token may claim to live past the year 9999, which no date format can
+        # write; browsers keep a cookie at most 400 days anyway.
+        max_age = None if self.max_age is None else min(self.max_age, MAX_COOKIE_LIFETIME)
+        expires = None if max_age is not None else min(session.expires_at, int(time.time()) + MAX_COOKIE_LIFETIME)
         response.set_cookie(
             self.name,
             session.token,
-            max_age=self.max_age,
-            expires=None if self.max_age is not None else session.expires_at,
+            max_age=max_age,
+            expires=expires,
             path=self.path,
             domain=self.domain,
             secure=self._secure(secure),

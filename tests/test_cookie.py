@@ -8,6 +8,7 @@ real tokens verified by the app.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
@@ -17,7 +18,7 @@ from werkzeug.http import parse_date
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from flask_authrocket.cookie import MAX_COOKIE_BYTES, LoginCookie
+from flask_authrocket.cookie import MAX_COOKIE_BYTES, MAX_COOKIE_LIFETIME, LoginCookie
 from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.models import Session
 from flask_authrocket.settings import DEFAULTS
@@ -93,6 +94,31 @@ def test_a_custom_name_reads_only_its_own_cookie() -> None:
     assert LoginCookie("session_jwt").read(environ) == "custom.token"
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (f"{NAME}=aaa.bbb.ccc", ["aaa.bbb.ccc"]),
+        (f"{NAME}=garbage; theme=dark; {NAME}=aaa.bbb.ccc", ["garbage", "aaa.bbb.ccc"]),
+        (f'{NAME}=first; {NAME}="quoted.second"; {NAME}=; {NAME}=first', ["first", "quoted.second"]),
+        ("theme=dark", []),
+        ("", []),
+    ],
+)
+def test_read_all_gives_every_login_cookie_in_header_order_without_repeats(header: str, expected: list[str]) -> None:
+    # A sibling subdomain may set a cookie of the same name: the browser sends both.
+    environ = environ_with(header)
+
+    found = LoginCookie(NAME).read_all(environ)
+
+    assert found == expected
+    assert found[:1] == [value for value in [LoginCookie(NAME).read(environ)] if value]
+
+
+def test_read_all_without_a_name_or_header_is_empty() -> None:
+    assert LoginCookie(None).read_all(environ_with(f"{NAME}=aaa.bbb.ccc")) == []
+    assert LoginCookie(NAME).read_all(EnvironBuilder().get_environ()) == []
+
+
 # -- fits ----------------------------------------------------------------------------------
 
 
@@ -130,6 +156,32 @@ def test_write_stores_the_token_until_it_expires_with_the_default_attributes(
     [expires] = [part.removeprefix("Expires=") for part in attributes if part.startswith("Expires=")]
     expires_at = parse_date(expires)
     assert expires_at is not None and int(expires_at.timestamp()) == session.expires_at
+
+
+@pytest.mark.parametrize("exp", [10**12, 10**15])
+def test_a_token_expiring_beyond_the_year_9999_gets_a_cookie_capped_at_400_days(
+    hs_app: Flask, hs_issuer: TokenIssuer, exp: int
+) -> None:
+    session = session_of(hs_app, token_for(hs_issuer, claims={"exp": exp}))
+    assert session.expires_at == exp
+
+    [header] = set_cookie_headers(lambda response: LoginCookie(NAME).write(response, session, secure=False))
+
+    [expires] = [part.strip().removeprefix("Expires=") for part in header.split(";") if "Expires=" in part]
+    expires_at = parse_date(expires)
+    assert expires_at is not None
+    assert abs(expires_at.timestamp() - (time.time() + MAX_COOKIE_LIFETIME)) < 60
+    assert MAX_COOKIE_LIFETIME == 400 * 24 * 3600  # what browsers cap a cookie at anyway
+
+
+def test_a_huge_max_age_setting_is_capped_at_400_days_too(hs_app: Flask, hs_issuer: TokenIssuer) -> None:
+    session = session_of(hs_app, token_for(hs_issuer))
+
+    [header] = set_cookie_headers(
+        lambda response: LoginCookie(NAME, max_age=10**15).write(response, session, secure=False)
+    )
+
+    assert f"Max-Age={MAX_COOKIE_LIFETIME}" in [part.strip() for part in header.split(";")]
 
 
 def test_secure_auto_follows_the_request_and_a_fixed_setting_wins(hs_app: Flask, hs_issuer: TokenIssuer) -> None:
