@@ -86,7 +86,8 @@ class LoginCookie:
         Runs on every request, so it does not parse every cookie of the request:
         login tokens are base64url and dots, never quoted. A value with quotes,
         backslashes or percent signs is left to Werkzeug's full cookie parser,
-        so the answer is always the one ``request.cookies`` would give.
+        so the answer is always the first non-empty value of the name that
+        ``request.cookies`` holds (the first of :meth:`read_all`).
         """
         name = self.name
         raw: str | None = environ.get("HTTP_COOKIE")
@@ -97,8 +98,11 @@ class LoginCookie:
             if sep and key == name:
                 if '"' in value or "\\" in value or "%" in value:
                     break
-                return value.strip() or None
-        return parse_cookie(raw).get(name) or None
+                value = value.strip()
+                if value:
+                    return value
+                # An empty cookie of the name (set for a sibling domain, say) hides no login behind it.
+        return next((value for value in parse_cookie(raw).getlist(name) if value), None)
 
     def read_all(self, environ: WSGIEnvironment) -> list[str]:
         """Every login token the ``Cookie`` header carries, in header order, without repeats.

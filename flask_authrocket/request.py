@@ -302,17 +302,20 @@ def load_request(
     authorization = environ.get("HTTP_AUTHORIZATION")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "bearer" and credentials:
+        if scheme.strip().lower() == "bearer":
+            # Any Bearer header, an empty one too, comes from an API client: a
+            # failed guard answers it 401, never with a login page.
             authrocket.bearer_sent = True
-            result = verify(credentials)
-            if isinstance(result, Session):
-                authrocket.current_session = result
-                authrocket.token_source = "bearer"
-                if session_verified.receivers:
-                    _announce_session(result, "bearer")
-                return authrocket
-            _note_rejection(authrocket, result, "bearer")
+            credentials = credentials.strip()
+            if credentials:
+                result = verify(credentials)
+                if isinstance(result, Session):
+                    authrocket.current_session = result
+                    authrocket.token_source = "bearer"
+                    if session_verified.receivers:
+                        _announce_session(result, "bearer")
+                    return authrocket
+                _note_rejection(authrocket, result, "bearer")
 
     # 3. The cookie.
     token = cookie.read(environ)
@@ -331,16 +334,38 @@ def load_request(
             )
             return authrocket
         result = verify(token)
-        if isinstance(result, Session):
-            authrocket.current_session = result
+        session = result if isinstance(result, Session) else _other_login_cookie(authrocket, token, result, verify)
+        if session is not None:
+            authrocket.current_session = session
             authrocket.token_source = "cookie"
             if session_verified.receivers:
-                _announce_session(result, "cookie")
-        else:
-            _note_rejection(authrocket, result, "cookie")
-            if not result.unavailable:
-                authrocket.clear_cookie()
+                _announce_session(session, "cookie")
     return authrocket
+
+
+def _other_login_cookie(
+    authrocket: AuthRocketRequest, first: str, rejection: Rejection, verify: Callable[[str], Session | Rejection]
+) -> Session | None:
+    """The session of the first other login cookie that verifies; else note the rejections and clear.
+
+    Browsers send several cookies of one name when they were set for several
+    domains or paths: a stray one (a sibling subdomain's garbage) must not log
+    the user out, nor make the app clear the good one. Only requests whose
+    first login cookie was rejected come here.
+    """
+    rejections = [rejection]
+    for token in authrocket.cookie.read_all(request.environ):
+        if token != first:
+            result = verify(token)
+            if isinstance(result, Session):
+                return result
+            rejections.append(result)
+    for each in rejections:
+        _note_rejection(authrocket, each, "cookie")
+    # A cookie whose keys could not be fetched may be the good one: keep it.
+    if not any(each.unavailable for each in rejections):
+        authrocket.clear_cookie()
+    return None
 
 
 def _announce_session(session: Session, source: str) -> None:

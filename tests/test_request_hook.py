@@ -118,6 +118,19 @@ def test_bearer_token_logs_in_without_setting_a_cookie(hs_app, hs_issuer, scheme
     assert "Set-Cookie" not in answer.headers
 
 
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "bearer   ", "BEARER\t"])
+def test_an_empty_bearer_header_still_makes_an_api_client(hs_app, header):
+    # A script whose token variable was empty: it wants a 401 to act on, not a login page.
+    answer = hs_app.test_client().get("/private", headers={"Authorization": header, "Accept": "text/html"})
+
+    assert answer.status_code == 401
+    assert answer.json == {
+        "error": "login_required",
+        "message": "Log in, or send a token as 'Authorization: Bearer <token>'.",
+    }
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="authrocket"'
+
+
 def test_other_authorization_schemes_are_not_tokens(hs_app):
     answer = hs_app.test_client().get(
         "/api/me", headers={"Authorization": "Basic dXNlcjpwYXNz", "Accept": "application/json"}
@@ -147,6 +160,62 @@ def test_expired_cookie_is_cleared_with_the_same_attributes(hs_app, hs_issuer):
     assert "Expires=Thu, 01 Jan 1970" in set_cookie and "Max-Age=0" in set_cookie
     assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/" in set_cookie
     assert client.get_cookie("arToken") is None
+
+
+@pytest.mark.parametrize("exp", [10**12, 10**15])
+def test_a_token_expiring_beyond_the_year_9999_logs_in_with_a_cookie_of_400_days(hs_app, hs_issuer, exp):
+    token = token_for(hs_issuer, claims={"exp": exp})
+    client = hs_app.test_client()
+
+    login = client.get(f"/?token={token}")
+    page = client.get("/private")
+
+    assert login.status_code == 302
+    expires = login.headers["Set-Cookie"].split("Expires=")[1].split(";")[0]
+    assert time.strptime(expires, "%a, %d %b %Y %H:%M:%S GMT").tm_year <= time.gmtime().tm_year + 2
+    assert page.status_code == 200
+    assert page.text == "private for usr_ada"
+
+
+def several_cookies(*tokens: str) -> dict[str, str]:
+    """A raw Cookie header with several login cookies, as a browser sends cookies set for several domains."""
+    return {"Cookie": "; ".join(f"arToken={token}" for token in tokens)}
+
+
+def test_a_garbage_cookie_from_a_sibling_subdomain_does_not_log_the_user_out(hs_app, hs_issuer):
+    # evil.example.com set `arToken=garbage; Domain=example.com`: the browser now sends both.
+    client = hs_app.test_client(use_cookies=False)
+
+    first = client.get("/private", headers=several_cookies("garbage", token_for(hs_issuer)))
+    last = client.get("/private", headers=several_cookies(token_for(hs_issuer), "garbage"))
+
+    for answer in (first, last):
+        assert answer.status_code == 200
+        assert answer.text == "private for usr_ada"
+        assert "Set-Cookie" not in answer.headers  # the good cookie is not cleared
+
+
+def test_of_several_login_cookies_the_first_that_verifies_counts(hs_app, hs_issuer):
+    expired = token_for(hs_issuer, issued_at=int(time.time()) - 7200, expires_in=60)
+    grace = token_for(hs_issuer, user={"id": "usr_grace", "first_name": "Grace"})
+    ada = token_for(hs_issuer)
+
+    answer = hs_app.test_client(use_cookies=False).get("/", headers=several_cookies(expired, grace, ada))
+
+    assert answer.text == "Hi, Grace!"
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_several_login_cookies_none_of_which_verifies_are_logged_out_and_cleared(hs_app, hs_issuer):
+    expired = token_for(hs_issuer, issued_at=int(time.time()) - 7200, expires_in=60)
+
+    answer = hs_app.test_client(use_cookies=False).get(
+        "/api/me", headers={**several_cookies("garbage", expired), "Accept": "application/json"}
+    )
+
+    assert answer.status_code == 401
+    assert answer.json["error"] == "invalid_token"
+    assert answer.headers["Set-Cookie"].startswith("arToken=;")
 
 
 def test_cookie_name_none_disables_cookie_storage(make_app, hs_issuer):
