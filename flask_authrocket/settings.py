@@ -181,8 +181,19 @@ def _samesite(key: str, value: Any) -> str | None:
 
 
 def _local_path(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
-        raise ConfigurationError(f"{key} must be a path on this app starting with '/', not {value!r}.")
+    # Browsers and urljoin drop tabs and newlines and read "\" as "/": "/\t/evil.example"
+    # and "/\evil.example" both lead to another host. One "/", then no second "/" or "\",
+    # and no whitespace or control character anywhere.
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or value[1:2] in ("/", "\\")
+        or any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value)
+    ):
+        raise ConfigurationError(
+            f"{key} must be a path on this app: one leading '/' and no second '/' or '\\' after it, "
+            f"no spaces or control characters (e.g. '/goodbye'), not {value!r}."
+        )
     return value
 
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from flask_authrocket import (
     AuthRocket,
+    ConfigurationError,
     LoginRequired,
     PermissionDenied,
     full_logout,
@@ -498,6 +499,40 @@ def test_require_login_setting_leaves_logout_views_on_app_routes_public(walled_a
     )
     assert leave.status_code == 302
     assert leave.headers["Location"] == "http://localhost/"
+
+
+# -- AUTHROCKET_POST_LOGOUT_PATH: a path on this app, nothing a browser reads as another host ----------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/\t/evil.example",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "/\n/evil.example",
+        "/ /evil.example",
+        "/bye\x00",
+        "/bye\x7f",
+        "/see you",
+        "\t/",
+        "//evil.example",
+    ],
+)
+def test_post_logout_path_that_a_browser_could_read_as_another_host_is_refused(path):
+    # urljoin drops tabs and newlines: "/\t/evil.example" became "//evil.example", another host.
+    with pytest.raises(ConfigurationError, match="AUTHROCKET_POST_LOGOUT_PATH"):
+        AuthRocket(bare_app(AUTHROCKET_POST_LOGOUT_PATH=path))
+
+
+def test_post_logout_path_on_this_app_is_where_logouts_return():
+    app = bare_app(AUTHROCKET_POST_LOGOUT_PATH="/goodbye/see-you?from=logout", AUTHROCKET_LOGOUT="local")
+    AuthRocket(app)
+
+    answer = app.test_client().get("/logout")
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "http://localhost/goodbye/see-you?from=logout"
 
 
 def test_require_login_setting_answers_unknown_urls_404(walled_app):
