@@ -1,4 +1,4 @@
-# The documented entry points: run, test, lint, bench, e2e.
+# The documented entry points: run, test, lint, bench, e2e, docs, dist.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 
-.PHONY: install test lint format bench run e2e clean system-test-deps system-bench-deps
+.PHONY: install test lint format bench run e2e docs dist clean system-test-deps system-bench-deps
 
 install: $(STAMP)
 
@@ -27,7 +27,8 @@ system-test-deps:
 system-bench-deps:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) wrk; }
 
-test: install system-test-deps
+# The docs are built first: a broken reference or docstring fails the run, as any test would.
+test: install system-test-deps docs
 	$(BIN)/python -m pytest
 
 e2e: install system-test-deps
@@ -45,8 +46,18 @@ format: install
 bench: install system-bench-deps
 	$(BIN)/python bench/run.py
 
+# The docs/ pages and the API reference (autodoc) as HTML, warnings as errors.
+docs: install
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
+
+# The sdist and the wheel, checked as the package index would.
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 run: install
 	$(BIN)/python -m examples.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info .bench
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info .bench docs/_build
