@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
-from helpers import ADA, HS_SECRET, NOT_A_KEY_SET, token_for
+from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, token_for
 
 from flask_authrocket import AuthRocket
 from flask_authrocket.cli import authrocket
@@ -458,6 +458,71 @@ def test_decode_a_malformed_token(jwks_app: Flask) -> None:
 
     assert result.exit_code == 1
     assert result.output == "REJECTED  malformed: Not enough segments\n          reason: malformed\n"
+
+
+#: Characters a claim could use to take over a terminal or reorder what it shows: C0 (ESC, BEL, CR,
+#: backspace, NUL), DEL, C1 (CSI, NEL), the bidirectional marks, embeddings, overrides and isolates,
+#: the Arabic letter mark, zero-width and BOM, line/paragraph separators, and a tag character.
+HOSTILE = (
+    "\x1b[2J\x07\r\x08\x00\x7f\x9b31m\x85"
+    "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    "\u061c\u200b\ufeff\u2028\u2029\U000e0041"
+)
+
+
+def assert_shown_escaped(output: str) -> None:
+    """No hostile character reached the output raw; each is there as its JSON escape."""
+    for char in HOSTILE:
+        if not char.isprintable():
+            assert char not in output, f"{char!r} reached the terminal"
+    for escape in ("\\u001b", "\\u0007", "\\u007f", "\\u009b", "\\u0085", "\\u202e", "\\u2066", "\\u2069"):
+        assert escape in output
+    assert "\\udb40\\udc41" in output  # U+E0041 (a tag character), as JSON writes it
+
+
+def test_decode_escapes_control_and_bidi_characters_of_unverified_claims(
+    jwks_app: Flask, rsa_issuer: TokenIssuer
+) -> None:
+    token = token_for(
+        rsa_issuer,
+        user={**ADA, "first_name": "Ada" + HOSTILE},
+        claims={"iss": "https://evil.example/" + HOSTILE, "note": HOSTILE},
+    )
+
+    result = run(jwks_app, "decode", token)
+
+    assert result.exit_code == 1
+    assert result.output.startswith("REJECTED  wrong issuer: 'https://evil.example/")
+    assert "UNVERIFIED claims" in result.output
+    assert_shown_escaped(result.output)
+    claims = json.loads(result.output.split("do not trust them)\n", 1)[1])  # still valid JSON
+    assert claims["note"] == HOSTILE
+
+
+def test_decode_escapes_a_hostile_kid_and_header(jwks_app: Flask, other_rsa_issuer: TokenIssuer) -> None:
+    token = other_rsa_issuer.issue(login_claims(ADA), headers={"kid": "k" + HOSTILE})
+
+    result = run(jwks_app, "decode", token)
+
+    assert result.exit_code == 1
+    assert result.output.startswith("REJECTED  unknown kid 'k")
+    assert_shown_escaped(result.output)
+
+
+def test_decode_escapes_the_names_in_a_valid_token(hs_app: Flask, hs_issuer: TokenIssuer) -> None:
+    # Verified, but the names are whatever the user typed at signup.
+    token = token_for(
+        hs_issuer,
+        user={**ADA, "first_name": "Ada" + HOSTILE, "username": "ada" + HOSTILE},
+        orgs=[{**ACME, "name": "Acme" + HOSTILE, "selected": True}],
+    )
+
+    result = run(hs_app, "decode", token)
+
+    assert result.exit_code == 0, result.output
+    assert_shown_escaped(result.output)
+    assert "  name      Ada\\u001b[2J\\u0007\\u000d" in result.output
+    assert "Current org org_acme (Acme\\u001b[2J" in result.output
 
 
 def test_decode_when_the_keys_are_unreachable(

@@ -4,6 +4,10 @@ The verification is the app's own (:meth:`AuthRocket.verify
 <flask_authrocket.AuthRocket.verify>`, managed sessions included); this
 module only formats its answer. A rejection is explained with the token's own
 times and claims, read without verification and labelled so.
+
+Whatever a token says is shown with every control, format and bidirectional
+character escaped (:func:`escape_unprintable`): a claim cannot move the
+cursor, recolour the terminal, ring its bell or reorder what is shown around it.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def decode(token: str, extension: AuthRocket) -> None:
 def _show_session(session: Session, extension: AuthRocket) -> None:
     header = jwt.get_unverified_header(session.token)  # the signature covers it: verified now
     click.secho("VALID", fg="green", bold=True, nl=False)
-    click.echo(f"  signed with {extension.verifier.keys.describe_key_for(header)}")
+    click.echo(f"  signed with {escape_unprintable(extension.verifier.keys.describe_key_for(header))}")
     click.echo()
     click.secho("Header", bold=True)
     click.echo(_pretty(header))
@@ -86,7 +90,7 @@ def _show_session(session: Session, extension: AuthRocket) -> None:
     if user.custom:
         rows.append(("  custom", json.dumps(dict(user.custom), sort_keys=True)))
     for label, value in rows:
-        click.echo(f"{label:<12}{value}")
+        click.echo(f"{label:<12}{escape_unprintable(value)}")
     memberships = user.memberships
     current = session.current_membership
     if memberships is None:
@@ -97,12 +101,12 @@ def _show_session(session: Session, extension: AuthRocket) -> None:
         click.echo(f"Memberships ({len(memberships)}; * marks the current one)")
         for membership in memberships:
             marker = "*" if membership is current else " "
-            click.echo(f"  {marker} {_membership_line(membership)}")
+            click.echo(f"  {marker} {escape_unprintable(_membership_line(membership))}")
     if current is not None:
         org = current.org
         how = "selected in the token" if current.selected else "the first; none is marked selected"
         name = f" ({org.name})" if org is not None and org.name else ""
-        click.echo(f"Current org {current.org_id}{name}: {how}")
+        click.echo(escape_unprintable(f"Current org {current.org_id}{name}: {how}"))
 
 
 def _membership_line(membership: Membership) -> str:
@@ -130,7 +134,7 @@ def _show_rejection(token: str, rejection: Rejection, extension: AuthRocket) -> 
     click.echo(_pretty(header) if header is not None else "(unreadable)")
     click.secho("UNVERIFIED claims", fg="yellow", bold=True, nl=False)
     click.echo(" (read from the token without checking it: do not trust them)")
-    click.echo(_pretty(claims) if claims is not None else f"(unreadable: {problem})")
+    click.echo(_pretty(claims) if claims is not None else f"(unreadable: {escape_unprintable(str(problem))})")
 
 
 def _unverified(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
@@ -164,7 +168,12 @@ def explain(rejection: Rejection, token: str, extension: AuthRocket) -> str:
     The generic part of each reason is the one table's text
     (:data:`~flask_authrocket.tokens.REJECTION_TEXTS`) or the rejection's own
     message; what is added here is what only this token and this app can say.
+    Anything the token says is escaped (:func:`escape_unprintable`).
     """
+    return escape_unprintable(_explanation(rejection, token, extension))
+
+
+def _explanation(rejection: Rejection, token: str, extension: AuthRocket) -> str:
     header_read, claims_read, problem = _unverified(token)
     reason = rejection.reason
     claims = claims_read or {}
@@ -278,4 +287,29 @@ def _when(timestamp: float, now: float) -> str:
 
 
 def _pretty(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    # JSON escapes C0 controls inside strings, so every newline left is the layout's own.
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return "\n".join(escape_unprintable(line) for line in text.split("\n"))
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with every character Python does not call printable written as a JSON escape (``\\u202e``).
+
+    That is every control character (C0, DEL, C1), every format character
+    (the bidirectional marks, embeddings, overrides and isolates U+200E/F,
+    U+202A-202E, U+2066-2069, U+061C; zero-width characters; tag
+    characters), line and paragraph separators, spaces other than the ASCII
+    space, surrogates and unassigned code points. Characters beyond U+FFFF are
+    written as a surrogate pair, so escaped JSON stays valid JSON.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
