@@ -25,6 +25,13 @@ How a failed check is answered:
 * a missing permission: 403;
 * a token that could not be checked because LoginRocket is unreachable: 503
   with ``Retry-After``.
+
+OPTIONS requests pass a guard in two cases only: a CORS preflight (``OPTIONS``
+with ``Access-Control-Request-Method``, which browsers send without
+credentials before a cross-origin call), and Flask's automatic OPTIONS answer
+(the route does not list ``OPTIONS``, so no view runs). On a route that lists
+``OPTIONS`` itself, any other OPTIONS request is guarded like a GET.
+See docs/security.md.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
+from types import CodeType
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, request
@@ -47,7 +55,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 Target = TypeVar("Target", Flask, Blueprint)
 
 _EXEMPT_ATTRIBUTE = "_authrocket_login_exempt"
-#: The endpoint of the default logout route, public even under app-wide protection.
+#: The endpoint of the default logout route. Its view (:func:`~flask_authrocket.full_logout` or
+#: :func:`~flask_authrocket.local_logout`) is :func:`login_exempt`; the name itself exempts nothing.
 LOGOUT_ENDPOINT = "authrocket_logout"
 
 
@@ -92,7 +101,10 @@ def verify_permission_in_request(*names: str) -> Session:
 
 
 def require_login(view: F) -> F:
-    """Decorate a view so that it needs a login (sync or ``async def``; OPTIONS passes).
+    """Decorate a view so that it needs a login (sync or ``async def``).
+
+    A CORS preflight passes untouched; on a route that lists ``OPTIONS``
+    itself, any other OPTIONS request needs the login like a GET.
 
     >>> @app.get("/dashboard")            # doctest: +SKIP
     ... @require_login
@@ -104,6 +116,8 @@ def require_login(view: F) -> F:
 
 def require_permission(*names: str) -> Callable[[F], F]:
     """Decorate a view so that it needs a login whose membership grants *every* one of ``names``.
+
+    OPTIONS requests are treated as by :func:`require_login`.
 
     >>> @app.get("/admin")                # doctest: +SKIP
     ... @require_permission("site:admin")
@@ -124,14 +138,18 @@ def protect(target: Target, permission: str | Iterable[str] | None = None) -> Ta
     """Guard every view of a blueprint (or a whole app) with a login check.
 
     ``permission`` (one name or several) is also required when given. Views
-    marked :func:`login_exempt`, static files, the default logout route,
-    OPTIONS requests and unmatched URLs (404/405) stay public. Returns
-    ``target``, so ``bp = protect(Blueprint("admin", __name__))`` works.
+    marked :func:`login_exempt` (the logout views are), the static file views
+    Flask registers for the app and its blueprints, CORS preflights, Flask's
+    automatic OPTIONS answers and unmatched URLs (404/405) stay public; nothing
+    is public by its endpoint's name. Returns ``target``, so
+    ``bp = protect(Blueprint("admin", __name__))`` works.
     """
     names = (permission,) if isinstance(permission, str) else tuple(permission or ())
 
     def guard() -> None:
-        if request.method == "OPTIONS" or request.routing_exception is not None or _is_exempt(request.endpoint):
+        if request.routing_exception is not None or (request.method == "OPTIONS" and _options_pass()):
+            return
+        if _is_exempt(request.endpoint):
             return
         if names:
             verify_permission_in_request(*names)
@@ -142,23 +160,55 @@ def protect(target: Target, permission: str | Iterable[str] | None = None) -> Ta
     return target
 
 
+def _options_pass() -> bool:
+    """Whether an OPTIONS request passes a guard: a CORS preflight, or Flask's automatic answer."""
+    # A preflight carries no credentials by design (the browser sends them on
+    # the real call that follows); Flask's automatic OPTIONS only lists the
+    # allowed methods and runs no view. Any other OPTIONS is guarded like a GET.
+    if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.environ:
+        return True
+    rule = request.url_rule
+    return rule is not None and bool(getattr(rule, "provide_automatic_options", False))
+
+
 def _is_exempt(endpoint: str | None) -> bool:
     if endpoint is None:
         return False
-    if endpoint == "static" or endpoint.endswith(".static") or endpoint == LOGOUT_ENDPOINT:
-        return True
     view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
     # Class-based views: as_view() returns a function; the mark may be on the class.
-    return bool(
-        getattr(view, _EXEMPT_ATTRIBUTE, False) or getattr(getattr(view, "view_class", None), _EXEMPT_ATTRIBUTE, False)
-    )
+    if getattr(view, _EXEMPT_ATTRIBUTE, False) or getattr(getattr(view, "view_class", None), _EXEMPT_ATTRIBUTE, False):
+        return True
+    return _is_static_view(view)
+
+
+def _is_static_view(view: Callable[..., Any]) -> bool:
+    """Whether ``view`` is a static file view Flask registered, known by what it is, not by its endpoint."""
+    owner = getattr(view, "__self__", None)
+    if isinstance(owner, (Flask, Blueprint)):
+        # A blueprint's static route is its own bound send_static_file.
+        return bool(view == owner.send_static_file)
+    # The app's static route is a lambda Flask.__init__ makes around send_static_file.
+    code = getattr(view, "__code__", None)
+    return code is not None and code is _app_static_view_code()
+
+
+@functools.cache
+def _app_static_view_code() -> CodeType | None:
+    # The code object of `lambda **kw: self_ref().send_static_file(**kw)` in Flask.__init__:
+    # every app's static view shares it, and a view of the app's own never does.
+    for constant in Flask.__init__.__code__.co_consts:
+        if isinstance(constant, CodeType) and "send_static_file" in constant.co_names:
+            return constant
+    return None
 
 
 def _guarded(view: F, names: tuple[str, ...]) -> F:
     def check() -> None:
         if not names and current_authrocket().current_session is not None:
             return  # the common case, first: logged in, nothing more to check
-        if request.method == "OPTIONS":
+        if request.method == "OPTIONS" and _options_pass():
             return
         if names:
             verify_permission_in_request(*names)

@@ -29,6 +29,8 @@ from flask_authrocket.testing import TestKeys, make_membership, make_token
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
+#: A CORS preflight: the browser asks before a cross-origin call, and sends no credentials.
+PREFLIGHT = {"Origin": "https://spa.example", "Access-Control-Request-Method": "GET"}
 CLEARED_COOKIE = "arToken=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/; SameSite=Lax"
 
 
@@ -173,10 +175,46 @@ def test_options_request_passes_require_login_untouched(app):
     async def async_cors() -> str:
         return "preflight ok"
 
-    answer = app.test_client().options("/async-cors", headers={"Origin": "https://spa.example"})
+    answer = app.test_client().options("/async-cors", headers=PREFLIGHT)
 
     assert answer.status_code == 200
     assert answer.text == "preflight ok"
+
+
+def test_explicit_options_route_without_a_login_does_not_run_the_view(app):
+    # Only a CORS preflight passes: a plain OPTIONS must not read protected data.
+    @app.route("/ledger", methods=["GET", "OPTIONS"])
+    @require_login
+    def ledger() -> str:
+        return "the ledger"
+
+    @app.route("/async-ledger", methods=["GET", "OPTIONS"])
+    @require_login
+    async def async_ledger() -> str:
+        return "the async ledger"
+
+    client = app.test_client()
+    for path in ("/ledger", "/async-ledger"):
+        api = client.options(path, headers=JSON)
+        browser = client.options(path, headers=HTML)
+
+        assert api.status_code == 401
+        assert api.json["error"] == "login_required"
+        assert_login_redirect(browser, f"http://localhost{path}")
+        assert "the ledger" not in api.text + browser.text and "async ledger" not in api.text + browser.text
+
+
+def test_explicit_options_route_with_a_login_runs_the_view(app, authrocket_client):
+    @app.route("/ledger", methods=["GET", "OPTIONS"])
+    @require_login
+    def ledger() -> str:
+        return "the ledger"
+
+    authrocket_client.login_as(ADA, [ACME])
+    answer = authrocket_client.options("/ledger")
+
+    assert answer.status_code == 200
+    assert answer.text == "the ledger"
 
 
 # -- require_permission --------------------------------------------------------
@@ -263,10 +301,20 @@ def test_require_permission_guards_async_views(app, authrocket_client):
 
 
 def test_options_request_passes_require_permission_untouched(authrocket_client):
-    answer = authrocket_client.options("/admin")
+    answer = authrocket_client.options("/admin", headers=PREFLIGHT)
 
     assert answer.status_code == 200
     assert answer.text == "admin"
+
+
+def test_plain_options_on_an_explicit_route_needs_the_permission_too(authrocket_client):
+    anonymous = authrocket_client.options("/admin", headers=JSON)
+    authrocket_client.login_as(ADA, [GLOBEX])
+    without_permission = authrocket_client.options("/admin", headers=JSON)
+
+    assert anonymous.status_code == 401
+    assert without_permission.status_code == 403
+    assert without_permission.json["missing_permissions"] == ["site:admin"]
 
 
 def test_require_permission_without_names_is_a_type_error():
@@ -363,6 +411,26 @@ def test_protect_lets_options_through():
     assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
+def test_protect_lets_a_cors_preflight_through_an_explicit_options_route():
+    bp = Blueprint("sync", __name__)
+
+    @bp.route("/sync", methods=["GET", "OPTIONS"])
+    def sync() -> str:
+        return "synced data"
+
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(bp))
+    client = app.test_client()
+
+    preflight = client.options("/sync", headers=PREFLIGHT)
+    plain = client.options("/sync", headers=JSON)
+
+    assert preflight.status_code == 200
+    assert plain.status_code == 401
+    assert "synced data" not in plain.text
+
+
 def test_protect_with_permission_needs_it():
     app = bare_app()
     AuthRocket(app)
@@ -387,6 +455,67 @@ def test_protect_with_several_permissions_needs_them_all():
 
     assert answer.status_code == 403
     assert answer.get_json()["missing_permissions"] == ["billing:edit"]
+
+
+def test_protect_guards_a_view_that_is_merely_named_static():
+    # Exemption is by identity: a view function called `static` is not the static file view.
+    bp = Blueprint("vault", __name__, url_prefix="/vault")
+
+    @bp.get("/static")
+    def static() -> str:
+        return "the vault's contents"
+
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(bp))
+
+    answer = app.test_client().get("/vault/static", headers=JSON)
+
+    assert answer.status_code == 401
+    assert "vault" not in answer.text
+
+
+def test_protect_on_an_app_without_static_folder_guards_its_own_static_endpoint():
+    app = Flask(__name__, static_folder=None)
+    app.config.update(TESTING=True, **trusting_test_keys())
+
+    @app.get("/files/<path:filename>")
+    def static(filename: str) -> str:
+        return f"private file {filename}"
+
+    protect(app)
+    AuthRocket(app)
+    client = app.test_client()
+
+    assert client.get("/files/payroll.csv", headers=JSON).status_code == 401
+    assert client.get("/files/payroll.csv", headers=bearer(make_token(ADA, [ACME]))).text == "private file payroll.csv"
+
+
+def test_protect_leaves_the_static_files_of_protected_blueprints_public(tmp_path):
+    for folder in ("outer", "inner"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "app.js").write_text(f"// {folder}\n")
+    outer = Blueprint(
+        "outer", __name__, static_folder=tmp_path / "outer", static_url_path="/static", url_prefix="/outer"
+    )
+    inner = Blueprint(
+        "inner", __name__, static_folder=tmp_path / "inner", static_url_path="/static", url_prefix="/inner"
+    )
+
+    @outer.get("/")
+    def index() -> str:
+        return "outer index"
+
+    outer.register_blueprint(protect(inner))
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(outer))
+    client = app.test_client()
+
+    with client.get("/outer/static/app.js") as outer_file, client.get("/outer/inner/static/app.js") as inner_file:
+        assert (outer_file.status_code, outer_file.text) == (200, "// outer\n")
+        assert (inner_file.status_code, inner_file.text) == (200, "// inner\n")
+    assert client.get("/outer/", headers=JSON).status_code == 401
 
 
 def test_protect_on_a_blueprint_before_the_extension_exists():
@@ -533,6 +662,20 @@ def test_post_logout_path_on_this_app_is_where_logouts_return():
 
     assert answer.status_code == 302
     assert answer.headers["Location"] == "http://localhost/goodbye/see-you?from=logout"
+
+
+def test_require_login_setting_guards_a_view_that_only_borrows_the_logout_endpoint_name():
+    app = bare_app(AUTHROCKET_REQUIRE_LOGIN=True, AUTHROCKET_LOGOUT_URL=None)
+    AuthRocket(app)
+
+    @app.get("/session-report", endpoint="authrocket_logout")
+    def session_report() -> str:
+        return "every session of the realm"
+
+    answer = app.test_client().get("/session-report", headers=JSON)
+
+    assert answer.status_code == 401
+    assert "realm" not in answer.text
 
 
 def test_require_login_setting_answers_unknown_urls_404(walled_app):
