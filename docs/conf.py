@@ -10,7 +10,7 @@ import flask_authrocket
 
 project = "flask-authrocket"
 author = "flask-authrocket developers"
-copyright = "flask-authrocket developers"  # noqa: A001 - Sphinx's name for it
+copyright = "flask-authrocket developers"
 release = flask_authrocket.__version__
 version = release
 
