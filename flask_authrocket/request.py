@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
-from flask import after_this_request, current_app, g, has_request_context, redirect, request
+from flask import after_this_request, current_app, g, has_request_context, redirect, request, url_for
 from werkzeug.local import LocalProxy
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Response
@@ -44,6 +44,10 @@ logger = logging.getLogger("flask_authrocket")
 #: Query parameters LoginRocket adds that must never stay in a bookmarkable URL.
 LOGIN_QUERY_PARAMETERS = frozenset({"token", "account", "session"})
 
+#: The endpoint of the default logout route. The same name as ``guards.LOGOUT_ENDPOINT``,
+#: which this module cannot import: guards imports it.
+LOGOUT_ENDPOINT = "authrocket_logout"
+
 
 class AuthRocketRequest:
     """What flask-authrocket knows about the current request.
@@ -57,19 +61,29 @@ class AuthRocketRequest:
     * ``rejection`` — why a token that was sent did not count, or ``None``;
     * ``unavailable`` — a token was sent but LoginRocket's keys could not be fetched;
     * ``cross_site`` — a cookie was ignored on a cross-site unsafe request.
+
+    Set by the guards: ``guarded`` — a guard checked this request, so its
+    answer gets ``Cache-Control: private`` unless the view set its own.
+
+    Reading the login state (:attr:`current_session` and everything built on
+    it) marks the answer as depending on the login: it gets ``Vary: Cookie,
+    Authorization``, merged with the view's own ``Vary`` (docs/security.md).
     """
 
     # Class-level defaults: one is built on every request, and most requests
     # change none of these.
-    current_session: Session | None = None
+    _session: Session | None = None
     token_source: str | None = None
     rejection: Rejection | None = None
     unavailable: bool = False
     bearer_sent: bool = False
     cross_site: bool = False
+    guarded: bool = False
     _cookie_to_store: Session | None = None
     _clear_cookie: bool = False
-    _cookie_write_scheduled: bool = False
+    _cookie_sent: bool = False
+    _login_read: bool = False
+    _response_hook_scheduled: bool = False
     _login_redirect: Response | None = None
 
     def __init__(self, settings: Settings, cookie: LoginCookie | None = None) -> None:
@@ -122,6 +136,12 @@ class AuthRocketRequest:
     def request_uri(self, path: str | None = None) -> str:
         """The current absolute URL, or ``path`` resolved against it.
 
+        ``path`` is resolved as a link on the current page would be, as in
+        Express: ``"/x"`` is the *host's* root even when the app is mounted
+        under a prefix (``SCRIPT_NAME``, say ``/app`` behind a proxy), and
+        ``"x"`` is relative to the current page. For a URL under the app's
+        root use ``url_for(endpoint, _external=True)``.
+
         Built from Flask's view of the request, so ``SERVER_NAME`` (when set)
         names the host and ``TRUSTED_HOSTS`` rejects forged ``Host`` headers.
         """
@@ -137,13 +157,34 @@ class AuthRocketRequest:
             request.scheme, _host(), request.root_path, request.path, urlencode(kept).encode("ascii")
         )
 
+    def logout_path(self) -> str:
+        """The path of the app's default logout route, for links: Rails' ``logout_path``.
+
+        ``"/logout"`` by default (``AUTHROCKET_LOGOUT_URL``), under the app's
+        root: ``"/app/logout"`` when the app is mounted at ``/app``. In
+        templates: ``<a href="{{ authrocket.logoutPath() }}">Logout</a>``.
+
+        Raises :class:`ConfigurationError` when ``AUTHROCKET_LOGOUT_URL`` is
+        ``None``: there is no default route to link to, and a link to ``None``
+        would fail silently. Link to your own route with ``url_for`` instead.
+        """
+        if self.settings.logout_url is None:
+            raise ConfigurationError(
+                "AUTHROCKET_LOGOUT_URL is None, so there is no default logout route to link to; "
+                "link to the route you registered full_logout or local_logout on with url_for(its endpoint)."
+            )
+        return url_for(LOGOUT_ENDPOINT)
+
     # -- LoginRocket URLs ---------------------------------------------------
 
     def loginrocket_url(self, path: str, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
         """The LoginRocket URL with its path replaced by ``path``, plus query parameters.
 
         Parameters come as keyword arguments or one mapping; ``None`` and
-        ``False`` values are left out, ``True`` becomes ``1``. Raises
+        ``False`` values are left out, ``True`` becomes ``1``. A query string
+        in ``LOGINROCKET_URL`` is kept, as AuthRocket's Node helpers keep it;
+        a parameter given here replaces every value of its name there (given
+        as ``None`` or ``False``, it just removes them). Raises
         :class:`ConfigurationError` when ``LOGINROCKET_URL`` is not set.
         """
         base = self.settings.loginrocket_url
@@ -152,7 +193,7 @@ class AuthRocketRequest:
                 "Missing LOGINROCKET_URL: set it to build LoginRocket links (login, signup, logout ...)."
             )
         parts = urlsplit(base)
-        return urlunsplit((parts.scheme, parts.netloc, path, _query(_merge(params, kwargs)), ""))
+        return urlunsplit((parts.scheme, parts.netloc, path, _query(parts.query, _merge(params, kwargs)), ""))
 
     def ar_login_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
         """LoginRocket's login page; pass ``redirect_uri`` to come back somewhere specific."""
@@ -167,17 +208,24 @@ class AuthRocketRequest:
         return self.loginrocket_url("/profile", params, **kwargs)
 
     def ar_accounts_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
-        """LoginRocket's account switcher, with ``force=1`` unless ``force`` is given falsy."""
+        """LoginRocket's account switcher, with ``force=1`` unless ``force`` is given falsy.
+
+        As in Express, any falsy ``force`` (``False``, ``0``, ``""``, ``None``)
+        leaves the parameter out and any other value is ``force=1``.
+        """
         merged = _merge(params, kwargs)
-        merged.setdefault("force", 1)
+        merged["force"] = bool(merged.get("force", True))
         return self.loginrocket_url("/accounts", merged)
 
     def ar_account_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
         """The page of one account: ``id`` from the parameters or the current org.
 
-        Falls back to :meth:`ar_accounts_url` when there is neither.
+        Falls back to :meth:`ar_accounts_url` when there is neither. ``force``
+        is ``force=1`` when truthy and left out when falsy, as in Express.
         """
         merged = _merge(params, kwargs)
+        if "force" in merged:
+            merged["force"] = bool(merged["force"])
         org = self.current_org
         account_id = merged.pop("id", None) or (org.id if org else None)
         if not account_id:
@@ -250,6 +298,7 @@ class AuthRocketRequest:
     arAccountUrl = ar_account_url  # noqa: N815
     arAccountsUrl = ar_accounts_url  # noqa: N815
     arLogoutUrl = ar_logout_url  # noqa: N815
+    logoutPath = logout_path  # noqa: N815
     loginrocketUrl = loginrocket_url  # noqa: N815
     hasPermission = has_permission  # noqa: N815
 
@@ -404,19 +453,35 @@ def app_origin() -> str:
     return f"{request.scheme}://{_host()}"
 
 
+def app_root_url() -> str:
+    """``scheme://host/`` of this app plus its prefix (``SCRIPT_NAME``), ending in ``/``.
+
+    ``http://example.com/app/`` for an app mounted at ``/app`` behind a proxy.
+    """
+    return get_current_url(request.scheme, _host(), request.root_path)
+
+
 def _merge(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(params) if params else {}
     merged.update(kwargs)
     return merged
 
 
-def _query(params: Mapping[str, Any]) -> str:
+def _query(kept: str, params: Mapping[str, Any]) -> str:
+    """``kept`` (LOGINROCKET_URL's query) without the names in ``params``, then ``params`` encoded."""
     pairs = []
     for name, value in params.items():
         if value is None or value is False:
             continue
         pairs.append((name, "1" if value is True else str(value)))
-    return urlencode(pairs)
+    own = urlencode(pairs)
+    if not kept:
+        return own
+    # The URL's pairs stay as written (their own escapes); a clash is found by the decoded name.
+    parts = [part for part in kept.split("&") if part and unquote_plus(part.partition("=")[0]) not in params]
+    if own:
+        parts.append(own)
+    return "&".join(parts)
 
 
 #: ``g`` itself, without the proxy's attribute machinery: this runs several times per request.

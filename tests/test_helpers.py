@@ -116,7 +116,117 @@ def test_loginrocket_path_is_replaced_and_host_kept(make_app):
     app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL="https://login.example.com:8443/some/path?q=1")
     with app.test_request_context("/"):
         app.preprocess_request()
-        assert g.authrocket.ar_login_url(redirect_uri="x") == "https://login.example.com:8443/login?redirect_uri=x"
+        # The path is replaced, the host and port kept, and so is the query string (as in the Node helpers).
+        assert g.authrocket.ar_login_url(redirect_uri="x") == "https://login.example.com:8443/login?q=1&redirect_uri=x"
+
+
+@pytest.mark.parametrize("falsy", [False, 0, "", None])
+def test_a_falsy_force_leaves_the_parameter_out(app, falsy):
+    ctx = _logged_in(app, make_token(ADA, [ACME]))
+    try:
+        ar = g.authrocket
+        assert ar.ar_accounts_url(force=falsy) == "https://myapp.e2.loginrocket.com/accounts"
+        assert ar.arAccountsUrl({"force": falsy, "redirect_uri": "x"}) == (
+            "https://myapp.e2.loginrocket.com/accounts?redirect_uri=x"
+        )
+        assert ar.ar_account_url(force=falsy) == "https://myapp.e2.loginrocket.com/accounts/org_acme"
+    finally:
+        ctx.pop()
+
+
+@pytest.mark.parametrize("truthy", [True, 1, 2, "yes", "0"])
+def test_a_truthy_force_is_force_1(app, truthy):
+    ctx = _logged_in(app, make_token(ADA, [ACME]))
+    try:
+        ar = g.authrocket
+        assert ar.ar_accounts_url(force=truthy) == "https://myapp.e2.loginrocket.com/accounts?force=1"
+        assert ar.ar_account_url(force=truthy) == "https://myapp.e2.loginrocket.com/accounts/org_acme?force=1"
+        assert ar.ar_account_url(id="org_2", force=truthy) == "https://myapp.e2.loginrocket.com/accounts/org_2?force=1"
+    finally:
+        ctx.pop()
+
+
+def test_account_url_without_an_org_keeps_a_falsy_force_out(app):
+    ctx = _logged_in(app, make_token(ADA, orgs=None))
+    try:
+        assert g.authrocket.ar_account_url(force=0) == "https://myapp.e2.loginrocket.com/accounts"
+        assert g.authrocket.ar_account_url(force="") == "https://myapp.e2.loginrocket.com/accounts"
+    finally:
+        ctx.pop()
+
+
+def test_loginrocket_url_query_is_merged_with_each_helpers_parameters(make_app, authrocket_config):
+    app = make_app(
+        **{**authrocket_config, "LOGINROCKET_URL": "https://login.example.com/?realm=rl_1&lang=fr&tag=a&tag=b"}
+    )
+    token = make_token(ADA, [ACME], session_id="kss_9")
+    with app.test_request_context("/", headers={"Authorization": f"Bearer {token}"}):
+        app.preprocess_request()
+        ar = g.authrocket
+        assert ar.current_session.id == "kss_9"
+        base = "realm=rl_1&lang=fr&tag=a&tag=b"
+        assert ar.ar_login_url() == f"https://login.example.com/login?{base}"
+        assert ar.ar_signup_url(redirect_uri="http://x/") == (
+            f"https://login.example.com/signup?{base}&redirect_uri=http%3A%2F%2Fx%2F"
+        )
+        assert ar.ar_profile_url() == f"https://login.example.com/profile?{base}"
+        assert ar.ar_accounts_url() == f"https://login.example.com/accounts?{base}&force=1"
+        assert ar.ar_account_url() == f"https://login.example.com/accounts/org_acme?{base}"
+        assert ar.ar_logout_url() == f"https://login.example.com/logout?{base}&session=kss_9"
+        assert ar.loginrocket_url("/custom") == f"https://login.example.com/custom?{base}"
+        # The helper's own parameters win on a clash; every value of a clashing name goes.
+        assert ar.ar_login_url(lang="de", tag="c") == "https://login.example.com/login?realm=rl_1&lang=de&tag=c"
+        # A parameter given as None or False drops the URL's value of that name too.
+        assert ar.ar_login_url(lang=None) == "https://login.example.com/login?realm=rl_1&tag=a&tag=b"
+
+
+def test_loginrocket_url_query_keeps_its_own_encoding(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL="https://login.example.com/?next=%2Fa%20b&flag&x=")
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        assert g.authrocket.ar_login_url(redirect_uri="r") == (
+            "https://login.example.com/login?next=%2Fa%20b&flag&x=&redirect_uri=r"
+        )
+        # A clash is found by the decoded name, whatever its spelling in the URL.
+        assert g.authrocket.ar_login_url(flag=1, next="n") == "https://login.example.com/login?x=&flag=1&next=n"
+
+
+def test_logout_path_is_the_default_routes_url_under_the_app_root(app):
+    with app.test_request_context("/page"):
+        app.preprocess_request()
+        assert g.authrocket.logout_path() == "/logout"
+        assert g.authrocket.logoutPath() == "/logout"
+    with app.test_request_context("/page", base_url="http://localhost/app/"):
+        app.preprocess_request()
+        assert g.authrocket.logout_path() == "/app/logout"
+
+
+def test_logout_path_follows_logout_url(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT_URL="/account/sign-out")
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        assert g.authrocket.logout_path() == "/account/sign-out"
+        assert render_template_string('<a href="{{ authrocket.logoutPath() }}">Logout</a>') == (
+            '<a href="/account/sign-out">Logout</a>'
+        )
+
+
+def test_logout_path_without_the_default_route_says_what_to_do(make_app):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LOGOUT_URL=None)
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        with pytest.raises(ConfigurationError, match=r"AUTHROCKET_LOGOUT_URL is None.*url_for"):
+            g.authrocket.logout_path()
+
+
+def test_request_uri_with_a_path_resolves_like_a_link_on_the_page_even_under_a_prefix(app):
+    # Documented: "/x" is the host's root, as in Express; "x" is relative to the current page.
+    with app.test_request_context("/reports/page", base_url="http://localhost/app/"):
+        app.preprocess_request()
+        ar = g.authrocket
+        assert ar.request_uri() == "http://localhost/app/reports/page"
+        assert ar.request_uri("/other") == "http://localhost/other"
+        assert ar.request_uri("other") == "http://localhost/app/reports/other"
 
 
 def test_safe_this_uri_drops_login_parameters_on_get(app):
