@@ -16,6 +16,7 @@ its own with ``LOGINROCKET_URL=... flask --app examples.app run``.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -49,6 +50,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(DATABASE=os.path.join(app.instance_path, "projects.sqlite3"))
     app.config.from_prefixed_env("EXAMPLE")
     app.config.update(config)
+    if not app.config["SECRET_KEY"]:
+        # Flask's session carries the "You have been logged out." message. A key made at
+        # start is enough for an example; a real app sets SECRET_KEY (EXAMPLE_SECRET_KEY here).
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
     os.makedirs(app.instance_path, exist_ok=True)
     authrocket.init_app(app)
     app.register_blueprint(home)

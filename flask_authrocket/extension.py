@@ -179,7 +179,10 @@ class AuthRocket:
                     settings.logout_url,
                     " (managed sessions are still ended through the API)" if settings.managed_sessions else "",
                 )
-            app.add_url_rule(settings.logout_url, guards.LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST"])
+            # Any method a logout link, form or script uses, as Express's app.use('/logout', ...).
+            app.add_url_rule(
+                settings.logout_url, guards.LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST", "DELETE"]
+            )
         if settings.require_login:
             guards.protect(app)
         # Imported here, as flask-sqlalchemy does: the commands import this module, and an app

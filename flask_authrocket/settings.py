@@ -274,6 +274,7 @@ class Settings:
     logout_url = Setting("AUTHROCKET_LOGOUT_URL", "/logout", _route_or_none)
     logout = Setting("AUTHROCKET_LOGOUT", "full", _one_of("full", "local"))
     post_logout_path = Setting("AUTHROCKET_POST_LOGOUT_PATH", "/", _local_path)
+    logout_message = Setting("AUTHROCKET_LOGOUT_MESSAGE", "You have been logged out.", _optional_str)
     require_login = Setting("AUTHROCKET_REQUIRE_LOGIN", False, _flag)
     http_timeout = Setting("AUTHROCKET_HTTP_TIMEOUT", 5, _seconds(0.001))
     jwks_ttl = Setting("AUTHROCKET_JWKS_TTL", 3600, _seconds(1))

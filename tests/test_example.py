@@ -74,3 +74,21 @@ def test_dashboard_redirects_to_login_when_logged_out(authrocket_client):
     answer = authrocket_client.get("/dashboard/")
     assert answer.status_code == 302
     assert answer.headers["Location"].startswith("http://127.0.0.1:5001/login?redirect_uri=")
+
+
+def test_logout_link_and_message(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME])
+    assert '<a href="/logout">Logout</a>' in authrocket_client.get("/").text
+
+    answer = authrocket_client.get("/logout")
+    assert answer.headers["Location"].startswith("http://127.0.0.1:5001/logout?redirect_uri=")
+
+    html = authrocket_client.get("/").text  # where the development LoginRocket sends the user back
+    assert '<p class="flash">You have been logged out.</p>' in html
+    assert "You have been logged out." not in authrocket_client.get("/").text  # shown once
+
+
+def test_logout_link_under_a_prefix(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME])
+    html = authrocket_client.get("/", base_url="http://localhost/app/").text
+    assert '<a href="/app/logout">Logout</a>' in html
