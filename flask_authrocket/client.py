@@ -9,15 +9,18 @@ Ground floor: no Flask here. An app gets a configured client as
     org = client.orgs.create(name="Widgets Inc")
     client.memberships.create(user_id=user.id, org_id=org.id, permissions=["site:admin"])
     client.orgs.update(org.id, name="Widgets Ltd")
-    client.sessions.find(token)  # None once the session was logged out anywhere
+    client.sessions.retrieve(token)  # None once the session was logged out anywhere
 
 Every resource (``users``, ``orgs``, ``memberships``, ``sessions``,
 ``invitations``, ``credentials``, ``realms``, ``client_apps``, ``domains``,
-``auth_providers``) is a :class:`Resource` with ``list``, ``page``, ``first``,
-``get``, ``find``, ``create``, ``update`` and ``delete``; ``users`` adds the
-user extras of AuthRocket's own clients (:class:`Users`). Each verb takes
-``credentials=`` (another realm or key for this call), ``headers=`` (e.g.
-``{"Accept-Language": "fr"}``), and the reading verbs take ``cache=``.
+``auth_providers``) is a :class:`Resource` with ``all`` (one page), ``first``,
+``find`` (raises when missing), ``retrieve`` (``None`` when missing),
+``create``, ``update`` and ``delete``, named as in AuthRocket's Ruby and Node
+clients, plus ``list`` (every page, lazily); ``users`` adds the user extras of
+AuthRocket's own clients (:class:`Users`). Each verb takes ``credentials=``
+(another realm or key for this call), ``headers=`` (e.g.
+``{"Accept-Language": "fr"}``), and the reading verbs take ``cache=`` and
+``refresh=``.
 
 Choices made here:
 
@@ -39,7 +42,9 @@ Choices made here:
   is mixed into the hashed key. Login tokens in a path (``sessions/<token>``)
   are shown as ``<token>`` in messages and logs.
 * **Caching is opt-in, per call, for GETs only** (``cache=True`` for the
-  cache's default timeout, or a number of seconds). Only successful answers are
+  cache's default timeout, or a number of seconds); ``refresh=True`` asks the API
+  anyway and caches the fresh answer, as the Ruby gem's ``cache: {force: true}``
+  (a record gone since is forgotten). Only successful answers are
   kept. The key covers the URL, the query, the realm, the service, the
   ``Accept-Language`` and a digest of the API key. A cache that fails (Redis
   down) is logged once and left alone for
@@ -251,6 +256,7 @@ class AuthRocketClient:
         headers: Headers | None = None,
         credentials: Credentials | None = None,
         cache: bool | float | None = None,
+        refresh: bool = False,
     ) -> Any:
         """Call the API and return its decoded JSON answer (``None`` for an empty one).
 
@@ -264,6 +270,9 @@ class AuthRocketClient:
         while ``realm`` and ``service`` are exactly what the mapping says (left
         out: none), so a call for another realm never carries this one's.
         ``cache`` (GET only): ``True`` or seconds to keep the answer.
+        ``refresh`` (GET only; the Ruby gem's ``cache: {force: true}``): forget
+        the cached answer, ask the API and cache what it says (for ``cache``
+        seconds, or the cache's default timeout when ``cache`` is left out).
 
         Raises a subclass of :class:`~flask_authrocket.errors.ApiError` for an
         error answer or none at all, and
@@ -282,9 +291,13 @@ class AuthRocketClient:
             headers=self._headers(target, headers),
             api_key=target.api_key,
         )
-        ttl = _cache_ttl(cache) if method == "GET" else None
+        ttl = _cache_ttl(cache, refresh=refresh) if method == "GET" else None
         key = self._cache_key(call, target) if ttl is not None else None
-        if key is not None:
+        if key is not None and refresh:
+            # Forgotten before asking: when the record is gone (404), nothing is cached in its
+            # place, and the stale answer must not outlive the refresh.
+            self._guarded_cache.delete(key)
+        elif key is not None:
             cached = self._guarded_cache.get(key)
             if cached is not None:
                 logger.debug("AuthRocket API %s %s: answered from the cache.", method, call.shown_path)
@@ -430,9 +443,13 @@ class AuthRocketClient:
 class Page(Sequence[R]):
     """One page of a list: its records, and whether the API has more after them.
 
-    >>> page = client.orgs.page(max_results=20)  # doctest: +SKIP
+    What :meth:`Resource.all` returns, as the Ruby gem's ``all`` returns an
+    array with ``more_results?``: a sequence (index it, slice it, loop over it)
+    with ``more_results`` and ``next_after``, the ``after=`` for the next page.
+
+    >>> page = client.orgs.all(max_results=20)  # doctest: +SKIP
     >>> if page.more_results:  # doctest: +SKIP
-    ...     page = client.orgs.page(max_results=20, after=page.next_after)
+    ...     page = client.orgs.all(max_results=20, after=page.next_after)
     """
 
     def __init__(self, records: Iterable[R], more_results: bool) -> None:
@@ -463,8 +480,13 @@ class Page(Sequence[R]):
 class Resource(Generic[R]):
     """One resource of the API (``users``, ``orgs`` ...), with the verbs every resource shares.
 
-    Reading verbs (``list``, ``page``, ``first``, ``get``, ``find``) take
-    ``cache=`` (``True`` or seconds); every verb takes ``credentials=`` and
+    The names mean what they mean in AuthRocket's Ruby and Node clients:
+    ``all`` is one page, ``first`` the first record or ``None``, ``find``
+    raises :class:`~flask_authrocket.errors.RecordNotFound` for a missing
+    record and ``retrieve`` returns ``None`` instead; ``list`` (every page,
+    lazily) is this project's own. Reading verbs take ``cache=`` (``True`` or
+    seconds) and ``refresh=True`` (the gem's ``cache: {force: true}``: ask the
+    API and cache the fresh answer); every verb takes ``credentials=`` and
     ``headers=`` (see :meth:`AuthRocketClient.request`). Records come back as
     ``record_type``; a list answer is ``{"collection": [...], "more_results": bool}``.
     """
@@ -480,7 +502,7 @@ class Resource(Generic[R]):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path}>"
 
-    def page(
+    def all(
         self,
         *,
         max_results: int | None = None,
@@ -488,17 +510,25 @@ class Resource(Generic[R]):
         credentials: Credentials | None = None,
         headers: Headers | None = None,
         cache: bool | float | None = None,
+        refresh: bool = False,
         **params: Any,
     ) -> Page[R]:
-        """One page of records (``GET <path>``), starting after the record ``after``.
+        """One page of records (``GET <path>``), starting after the record ``after``, as Ruby's ``all``.
 
         ``max_results`` is the page size (the API's default when left out);
         other keyword arguments are the API's filters (``state="active"``,
-        ``user_id=...``).
+        ``user_id=...``). The :class:`Page` says whether more follow
+        (``more_results``) and where the next one starts (``next_after``); for
+        every record, page after page, use :meth:`list`. ``page`` is the same
+        call under another name.
+
+        >>> first = client.orgs.all(max_results=20)  # doctest: +SKIP
+        >>> first.more_results  # doctest: +SKIP
+        True
         """
         query = dict(params, max_results=max_results, after=after)
         data = self.client.request(
-            "GET", self.path, params=query, headers=headers, credentials=credentials, cache=cache
+            "GET", self.path, params=query, headers=headers, credentials=credentials, cache=cache, refresh=refresh
         )
         if not isinstance(data, Mapping) or not isinstance(data.get("collection"), list):
             raise ApiError(f"AuthRocket API GET {self.path} answered something other than a list.")
@@ -506,36 +536,24 @@ class Resource(Generic[R]):
             (self._record(item, "GET", self.path) for item in data["collection"]), data.get("more_results") is True
         )
 
+    # The name this client used before it took Ruby's; it reads well beside ``after=``.
+    page = all
+
     def first(
         self,
         *,
         credentials: Credentials | None = None,
         headers: Headers | None = None,
         cache: bool | float | None = None,
+        refresh: bool = False,
         **params: Any,
     ) -> R | None:
         """The first record matching the filters in ``params``, or ``None``.
 
         >>> client.orgs.first(state="active")  # doctest: +SKIP
         """
-        page = self.page(max_results=1, credentials=credentials, headers=headers, cache=cache, **params)
+        page = self.all(max_results=1, credentials=credentials, headers=headers, cache=cache, refresh=refresh, **params)
         return page[0] if page else None
-
-    def get(
-        self,
-        id: str,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        cache: bool | float | None = None,
-        **params: Any,
-    ) -> R:
-        """The record ``id`` (``GET <path>/<id>``); raises :class:`~flask_authrocket.errors.RecordNotFound`."""
-        path = self._member(id)
-        data = self.client.request(
-            "GET", path, params=params or None, headers=headers, credentials=credentials, cache=cache
-        )
-        return self._record(data, "GET", path)
 
     def find(
         self,
@@ -544,11 +562,47 @@ class Resource(Generic[R]):
         credentials: Credentials | None = None,
         headers: Headers | None = None,
         cache: bool | float | None = None,
+        refresh: bool = False,
+        **params: Any,
+    ) -> R:
+        """The record ``id`` (``GET <path>/<id>``); raises :class:`~flask_authrocket.errors.RecordNotFound`.
+
+        As ``find`` in the Ruby and Node clients: a missing record (or an
+        empty ``id``) raises, so a ``try``/``except RecordNotFound`` ported from
+        a ``rescue`` keeps its meaning. :meth:`retrieve` answers ``None`` instead.
+
+        >>> client.orgs.find("org_0vKhXCrhd5Gp4wXY7h2aaz", cache=300)  # doctest: +SKIP
+        """
+        path = self._member(id)
+        data = self.client.request(
+            "GET",
+            path,
+            params=params or None,
+            headers=headers,
+            credentials=credentials,
+            cache=cache,
+            refresh=refresh,
+        )
+        return self._record(data, "GET", path)
+
+    def retrieve(
+        self,
+        id: str,
+        *,
+        credentials: Credentials | None = None,
+        headers: Headers | None = None,
+        cache: bool | float | None = None,
+        refresh: bool = False,
         **params: Any,
     ) -> R | None:
-        """The record ``id``, or ``None`` when the API does not know it (other errors still raise)."""
+        """The record ``id``, or ``None`` when the API does not know it (other errors still raise).
+
+        As ``retrieve`` in the Ruby and Node clients: the Rails guide's managed
+        sessions are ``client.sessions.retrieve(token)``, ``None`` once the
+        session was logged out anywhere.
+        """
         try:
-            return self.get(id, credentials=credentials, headers=headers, cache=cache, **params)
+            return self.find(id, credentials=credentials, headers=headers, cache=cache, refresh=refresh, **params)
         except RecordNotFound:
             return None
 
@@ -618,6 +672,7 @@ class Resource(Generic[R]):
         credentials: Credentials | None = None,
         headers: Headers | None = None,
         cache: bool | float | None = None,
+        refresh: bool = False,
         **params: Any,
     ) -> Iterator[R]:
         """Iterate over the records matching the filters in ``params``.
@@ -626,7 +681,7 @@ class Resource(Generic[R]):
         ``page_size`` records, or the API's default), each asked for when the
         previous one is used up, following ``after`` until ``more_results`` is
         false. With ``max_results``, the first ``max_results`` records only
-        (one page; :meth:`page` also says whether there are more). Calls are
+        (one page; :meth:`all` also says whether there are more). Calls are
         made as the iteration goes, so errors are raised from the loop.
 
         >>> for user in client.users.list(state="active", page_size=100):  # doctest: +SKIP
@@ -634,12 +689,13 @@ class Resource(Generic[R]):
         """
         after = params.pop("after", None)
         while True:
-            page = self.page(
+            page = self.all(
                 max_results=max_results if max_results is not None else page_size,
                 after=after,
                 credentials=credentials,
                 headers=headers,
                 cache=cache,
+                refresh=refresh,
                 **params,
             )
             yield from page
@@ -988,8 +1044,12 @@ def _query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return query
 
 
-def _cache_ttl(cache: bool | float | None) -> int | None:
+def _cache_ttl(cache: bool | float | None, *, refresh: bool = False) -> int | None:
     """Seconds to cache for (``0``: the cache's default), or ``None`` for no caching."""
+    if refresh:
+        if cache is False:
+            raise ValueError("refresh=True stores the fresh answer in the cache; leave cache out or give seconds")
+        cache = True if cache is None else cache
     if cache is None or cache is False:
         return None
     if cache is True:

@@ -97,7 +97,7 @@ class AccessDenied(ApiError):
 
 
 class RecordNotFound(ApiError):
-    """404: no such record (raised by ``get``; ``find`` returns ``None`` instead)."""
+    """404: no such record (raised by ``find``, as in the Ruby and Node clients; ``retrieve`` returns ``None``)."""
 
 
 class ValidationError(ApiError):

@@ -209,7 +209,7 @@ class AuthRocket:
     def client(self) -> AuthRocketClient:
         """The current app's Core API client, configured from ``AUTHROCKET_URL``, ``AUTHROCKET_API_KEY`` ...
 
-        >>> authrocket.client.users.get("usr_0vKhXCrhd5Gp4wXY7h2aaz")  # doctest: +SKIP
+        >>> authrocket.client.users.find("usr_0vKhXCrhd5Gp4wXY7h2aaz")  # doctest: +SKIP
         """
         return self._state().client
 

@@ -34,9 +34,11 @@ from flask_authrocket import (
     ConfigurationError,
     MembershipRecord,
     OrgRecord,
+    Page,
     RateLimited,
     Record,
     RecordNotFound,
+    Resource,
     ServerError,
     SessionRecord,
     TokenRecord,
@@ -123,7 +125,7 @@ def test_settings_come_from_the_environment(dev: DevApi, monkeypatch: pytest.Mon
             "rl_dev",
             "svc_env",
         )
-        user = from_environment.users.get("usr_ada")
+        user = from_environment.users.find("usr_ada")
 
     assert user.email == "ada@example.com"
     call = dev.stats()["recent"][-1]
@@ -134,7 +136,7 @@ def test_a_missing_url_or_key_is_named_at_the_first_call() -> None:
     unconfigured = AuthRocketClient()
     assert unconfigured.url is None
     with pytest.raises(ConfigurationError, match="AUTHROCKET_URL"):
-        unconfigured.users.get("usr_ada")
+        unconfigured.users.find("usr_ada")
     keyless = AuthRocketClient(url="https://api-e2.authrocket.com/v2")
     with pytest.raises(ConfigurationError, match="AUTHROCKET_API_KEY"):
         keyless.orgs.first()
@@ -157,10 +159,10 @@ def test_unusable_settings_are_refused_when_built(settings: dict[str, Any], name
 
 def test_every_call_carries_the_clients_headers(dev: DevApi) -> None:
     with dev.client(service="svc_1", locale="de") as client:
-        client.users.get("usr_ada")
-        client.users.get("usr_ada", headers={"Accept-Language": "fr"})
-        client.users.get("usr_ada", headers={"accept_language": "es"})  # the Ruby gem's spelling
-        client.users.get("usr_ada", headers={"Accept-Language": None})
+        client.users.find("usr_ada")
+        client.users.find("usr_ada", headers={"Accept-Language": "fr"})
+        client.users.find("usr_ada", headers={"accept_language": "es"})  # the Ruby gem's spelling
+        client.users.find("usr_ada", headers={"Accept-Language": None})
 
     calls = dev.stats()["recent"]
     assert [call["accept_language"] for call in calls] == ["de", "fr", "es", None]
@@ -197,8 +199,8 @@ def test_users_are_created_read_found_updated_and_deleted(client: AuthRocketClie
     assert created.memberships == ()
     assert created.created_at is not None and abs(created.created_at - time.time()) < 60
 
-    assert client.users.get(created.id) == created
     assert client.users.find(created.id) == created
+    assert client.users.retrieve(created.id) == created
     assert client.users.first(email="katherine@example.com") == dataclasses.replace(created, memberships=None)
     assert client.users.first(email="nobody@example.com") is None
 
@@ -207,9 +209,9 @@ def test_users_are_created_read_found_updated_and_deleted(client: AuthRocketClie
     assert updated.email == "katherine@example.com"
 
     client.users.delete(created.id)
-    assert client.users.find(created.id) is None
+    assert client.users.retrieve(created.id) is None
     with pytest.raises(RecordNotFound, match=rf"GET users/{created.id} answered 404: No user with id {created.id}\."):
-        client.users.get(created.id)
+        client.users.find(created.id)
     with pytest.raises(RecordNotFound):
         client.users.delete(created.id)
     assert dev.count("POST /v2/users") == 1
@@ -237,12 +239,12 @@ def test_refused_changes_raise_validation_errors_with_the_apis_messages(client: 
 
 
 def test_ids_are_quoted_into_the_path(client: AuthRocketClient, dev: DevApi) -> None:
-    assert client.users.find("../orgs") is None
+    assert client.users.retrieve("../orgs") is None
     # Sent as users/..%2Forgs: it reached the API under users/, not normalised into GET orgs.
     assert dev.stats()["counts"] == {"GET /v2/users/../orgs": 1}
     with pytest.raises(RecordNotFound, match="no id given"):
-        client.users.get("")
-    assert client.orgs.find("") is None
+        client.users.find("")
+    assert client.orgs.retrieve("") is None
 
 
 # Orgs and memberships ---------------------------------------------------------------------------
@@ -252,9 +254,9 @@ def test_orgs_and_memberships_through_every_verb(client: AuthRocketClient, dev: 
     org = client.orgs.create(name="Langley", reference="nasa-1", custom={"site": "VA"})
     assert isinstance(org, OrgRecord)
     assert (org.name, org.state, org.reference, dict(org.custom)) == ("Langley", "active", "nasa-1", {"site": "VA"})
-    assert client.orgs.get(org.id) == org
+    assert client.orgs.find(org.id) == org
     assert client.orgs.update(org.id, state="inactive").state == "inactive"
-    assert client.orgs.first(state="inactive") == client.orgs.get(org.id)
+    assert client.orgs.first(state="inactive") == client.orgs.find(org.id)
     assert [o.id for o in client.orgs.list(state="active")] == ["org_acme", "org_globex"]
 
     membership = client.memberships.create(user_id="usr_grace", org_id=org.id, permissions=["reports:read"])
@@ -266,7 +268,7 @@ def test_orgs_and_memberships_through_every_verb(client: AuthRocketClient, dev: 
     assert {m.user_id for m in client.memberships.list(org_id="org_acme")} == {"usr_ada", "usr_grace"}
     changed = client.memberships.update(membership.id, permissions=["reports:read", "reports:write"])
     assert changed.permissions == ("reports:read", "reports:write")
-    assert client.memberships.get(membership.id) == changed
+    assert client.memberships.find(membership.id) == changed
 
     # The change reaches Grace's next login token, checked by the real verifier against /connect/jwks.
     login = client.users.authenticate("grace@example.com", "password")
@@ -279,9 +281,9 @@ def test_orgs_and_memberships_through_every_verb(client: AuthRocketClient, dev: 
     }
 
     client.memberships.delete(membership.id)
-    assert client.memberships.find(membership.id) is None
+    assert client.memberships.retrieve(membership.id) is None
     client.orgs.delete(org.id)
-    assert client.orgs.find(org.id) is None
+    assert client.orgs.retrieve(org.id) is None
 
 
 # Sessions ---------------------------------------------------------------------------------------
@@ -296,31 +298,31 @@ def test_sessions_through_every_verb(client: AuthRocketClient) -> None:
 
     assert [s.id for s in client.sessions.list(user_id="usr_grace")] == [created.id]
     first = client.sessions.first(user_id="usr_grace")
-    by_id = client.sessions.get(created.id)
+    by_id = client.sessions.find(created.id)
     assert first is not None
     assert (first.id, first.user_id, first.created_at) == (by_id.id, by_id.user_id, created.created_at)
-    by_token = client.sessions.find(created.token)
+    by_token = client.sessions.retrieve(created.token)
     assert by_token is not None
     assert (by_token.id, by_token.user_id, by_token.expires_at) == (created.id, "usr_grace", created.expires_at)
 
     client.sessions.delete(created.id)
 
-    assert client.sessions.find(created.token) is None
-    assert client.sessions.find(created.id) is None
+    assert client.sessions.retrieve(created.token) is None
+    assert client.sessions.retrieve(created.id) is None
     assert client.sessions.first(user_id="usr_grace") is None
 
 
 def test_a_session_logged_out_at_loginrocket_is_no_longer_found(client: AuthRocketClient, dev: DevApi) -> None:
     browser, token = dev.browser_login("usr_ada")
-    session = client.sessions.find(token)
+    session = client.sessions.retrieve(token)
     assert session is not None and session.user_id == "usr_ada"
     assert session.user is not None and session.user.memberships is not None
 
     browser.get(dev.root + "logout", timeout=10)
 
-    assert client.sessions.find(token) is None
+    assert client.sessions.retrieve(token) is None
     with pytest.raises(RecordNotFound) as not_found:
-        client.sessions.get(token)
+        client.sessions.find(token)
     assert "sessions/<token>" in str(not_found.value)
     assert token not in str(not_found.value)
 
@@ -422,13 +424,95 @@ def test_a_page_says_whether_more_follow(client: AuthRocketClient) -> None:
     for number in range(3):
         client.orgs.create(name=f"Org {number}")
 
-    first = client.orgs.page(max_results=4)
+    first = client.orgs.all(max_results=4)
     assert len(first) == 4 and first.more_results
     assert first.next_after == first[-1].id
-    rest = client.orgs.page(max_results=4, after=first.next_after)
+    rest = client.orgs.all(max_results=4, after=first.next_after)
     assert len(rest) == 1 and not rest.more_results and rest.next_after is None
     assert {org.id for org in (*first, *rest)} == {org.id for org in client.orgs.list()}
     assert [org.id for org in first[1:3]] == [first[1].id, first[2].id]
+
+
+# The names of AuthRocket's Ruby and Node clients -----------------------------------------------
+
+
+def test_find_raises_for_a_missing_record_as_in_the_ruby_client(client: AuthRocketClient) -> None:
+    # Code ported from Ruby rescues RecordNotFound around find: a None here would slip past it.
+    assert client.users.find("usr_ada").email == "ada@example.com"
+    with pytest.raises(RecordNotFound, match=r"GET users/usr_nobody answered 404") as missing:
+        client.users.find("usr_nobody")
+    assert missing.value.status == 404
+    with pytest.raises(RecordNotFound, match="no id given"):
+        client.orgs.find("")
+
+
+def test_retrieve_answers_none_for_a_missing_record(client: AuthRocketClient, dev: DevApi) -> None:
+    ada = client.users.retrieve("usr_ada")
+    assert ada is not None and ada == client.users.find("usr_ada")
+    assert client.users.retrieve("usr_nobody") is None
+    assert client.orgs.retrieve("") is None
+    assert dev.count("GET /v2/users/<user_id>") == 3  # the empty id never reached the API
+
+    dev.fault(status=403, errors=["No access."])
+    with pytest.raises(AccessDenied):
+        client.users.retrieve("usr_ada")  # only "not found" is an answer; other errors still raise
+
+
+def test_get_is_gone_so_ported_code_fails_loudly(client: AuthRocketClient) -> None:
+    assert not hasattr(client.users, "get")
+    assert not hasattr(client.orgs, "get")
+
+
+def test_all_returns_one_page_that_knows_whether_more_follow(client: AuthRocketClient, dev: DevApi) -> None:
+    for number in range(3):
+        client.orgs.create(name=f"Org {number}")
+    dev.reset_stats()
+
+    first = client.orgs.all(max_results=2)
+    assert isinstance(first, Page)
+    assert len(first) == 2 and first.more_results is True
+    rest = client.orgs.all(max_results=4, after=first[-1].id)
+    assert len(rest) == 3 and rest.more_results is False
+    assert dev.count("GET /v2/orgs") == 2  # one call per page, never a walk through them all
+
+    active = client.orgs.all(state="active")
+    assert sorted(org.name for org in active) == ["Acme Inc.", "Globex", "Org 0", "Org 1", "Org 2"]
+    assert Resource.page is Resource.all  # page() is the same call under this project's older name
+
+
+def test_refresh_asks_the_api_and_stores_the_fresh_answer(dev: DevApi) -> None:
+    with dev.client(cache=SimpleCache()) as client:
+        assert client.orgs.find("org_acme", cache=600).name == "Acme Inc."
+        assert client.orgs.first(cache=True).name == "Acme Inc."  # type: ignore[union-attr]
+        client.orgs.update("org_acme", name="Acme Renamed")
+        assert client.orgs.find("org_acme", cache=600).name == "Acme Inc."  # still the cached answer
+        assert dev.count("GET /v2/orgs/<org_id>") == 1
+
+        assert client.orgs.find("org_acme", cache=600, refresh=True).name == "Acme Renamed"
+        assert dev.count("GET /v2/orgs/<org_id>") == 2
+        assert client.orgs.find("org_acme", cache=600).name == "Acme Renamed"  # the fresh answer was stored
+        assert client.orgs.retrieve("org_acme", cache=True).name == "Acme Renamed"  # type: ignore[union-attr]
+        assert dev.count("GET /v2/orgs/<org_id>") == 2
+
+        assert client.orgs.all(refresh=True)[0].name == "Acme Renamed"  # no cache=: the cache's default timeout
+        assert client.orgs.all(cache=True)[0].name == "Acme Renamed"
+        assert client.orgs.first(cache=True).name == "Acme Inc."  # type: ignore[union-attr]  # another query's entry
+        assert dev.count("GET /v2/orgs") == 2
+
+
+def test_refresh_forgets_a_record_that_is_gone(dev: DevApi) -> None:
+    with dev.client(cache=SimpleCache()) as client:
+        org = client.orgs.create(name="Short-lived")
+        assert client.orgs.retrieve(org.id, cache=True) == org
+        client.orgs.delete(org.id)
+        assert client.orgs.retrieve(org.id, cache=True) == org  # cached: the API is not asked
+
+        assert client.orgs.retrieve(org.id, refresh=True) is None
+        assert client.orgs.retrieve(org.id, cache=True) is None  # the stale answer went with the refresh
+        with pytest.raises(RecordNotFound):
+            client.orgs.find(org.id, cache=True)
+        with pytest.raises(ValueError, match="refresh=True stores the fresh answer"):
+            client.orgs.find("org_acme", cache=False, refresh=True)
 
 
 # Error answers ----------------------------------------------------------------------------------
@@ -455,13 +539,13 @@ def test_each_error_status_raises_its_exception_with_the_apis_message(
     dev.fault(status=status, errors=[f"Message for {status}."])
 
     with dev.client(retries=0) as client, pytest.raises(ApiError) as raised:
-        client.users.get("usr_ada")
+        client.users.find("usr_ada")
 
     error = raised.value
     assert type(error) is kind
     assert (error.status, error.errors, error.retry_after) == (status, (f"Message for {status}.",), None)
     assert str(error) == f"AuthRocket API GET users/usr_ada answered {status}: Message for {status}.{hint}"
-    assert client.users.get("usr_ada").id == "usr_ada"  # one fault, one answer
+    assert client.users.find("usr_ada").id == "usr_ada"  # one fault, one answer
 
 
 def test_an_error_without_messages_is_summed_up(dev: DevApi) -> None:
@@ -514,7 +598,7 @@ def test_answers_that_are_not_the_apis_json_are_unusable() -> None:
 def test_a_get_is_retried_through_503s_and_succeeds(client: AuthRocketClient, dev: DevApi) -> None:
     dev.fault(status=503, count=2)
 
-    assert client.users.get("usr_ada").id == "usr_ada"
+    assert client.users.find("usr_ada").id == "usr_ada"
 
     assert dev.count("GET /v2/users/<user_id>") == 3
 
@@ -523,7 +607,7 @@ def test_retries_stop_after_the_last_one(dev: DevApi) -> None:
     dev.fault(status=502, count=10)
 
     with dev.client(retries=2) as client, pytest.raises(ServerError) as failed:
-        client.users.get("usr_ada")
+        client.users.find("usr_ada")
 
     assert failed.value.status == 502
     assert dev.count("GET /v2/users/<user_id>") == 3
@@ -533,7 +617,7 @@ def test_retries_stop_after_the_last_one(dev: DevApi) -> None:
 def test_answers_that_would_not_change_are_not_retried(client: AuthRocketClient, dev: DevApi, status: int) -> None:
     dev.fault(status=status, count=5)
     with pytest.raises(ApiError):
-        client.orgs.get("org_acme")
+        client.orgs.find("org_acme")
     assert dev.count("GET /v2/orgs/<org_id>") == 1
 
 
@@ -556,7 +640,7 @@ def test_retry_after_is_honoured_then_the_call_succeeds(client: AuthRocketClient
     dev.fault(status=429, retry_after=1)
 
     started = time.monotonic()
-    assert client.users.get("usr_grace").email == "grace@example.com"
+    assert client.users.find("usr_grace").email == "grace@example.com"
     waited = time.monotonic() - started
 
     assert waited >= 0.95  # the API asked for a second; the backoff alone is 10 ms
@@ -583,7 +667,7 @@ def test_a_delete_whose_answer_was_lost_succeeds_on_retry(client: AuthRocketClie
     client.orgs.delete(org.id)  # deleted, answer lost (503), retried: 404, which means done
 
     assert dev.count("DELETE /v2/orgs/<org_id>") == 2
-    assert client.orgs.find(org.id) is None
+    assert client.orgs.retrieve(org.id) is None
     with pytest.raises(RecordNotFound):
         client.orgs.delete(org.id)  # a first attempt that finds nothing is still an error
 
@@ -592,7 +676,7 @@ def test_a_delete_is_retried_through_a_503(client: AuthRocketClient, dev: DevApi
     dev.fault(status=503, method="DELETE")
     client.memberships.delete("mb_grace_acme")
     assert dev.count("DELETE /v2/memberships/<membership_id>") == 2
-    assert client.memberships.find("mb_grace_acme") is None
+    assert client.memberships.retrieve("mb_grace_acme") is None
 
 
 # No answer --------------------------------------------------------------------------------------
@@ -603,7 +687,7 @@ def test_a_server_that_never_answers_times_out_and_the_retries_stop(silent_serve
 
     started = time.monotonic()
     with pytest.raises(ApiUnavailable) as no_answer:
-        client.users.get("usr_ada")
+        client.users.find("usr_ada")
     elapsed = time.monotonic() - started
 
     assert elapsed < 3
@@ -624,7 +708,7 @@ def test_a_post_to_a_server_that_never_answers_is_sent_once(silent_server: RawSe
 def test_a_refused_connection_is_unavailable(refused_url: str) -> None:
     client = AuthRocketClient(url=refused_url + "v2", api_key="ks_test", backoff=0.01)
     with pytest.raises(ApiUnavailable, match=r"GET orgs/org_acme: could not connect to 127\.0\.0\.1:"):
-        client.orgs.get("org_acme")
+        client.orgs.find("org_acme")
     client.close()
 
 
@@ -634,14 +718,14 @@ def test_a_refused_connection_is_unavailable(refused_url: str) -> None:
 def test_cached_gets_ask_the_api_once(dev: DevApi) -> None:
     cache = SimpleCache()
     with dev.client(cache=cache) as client:
-        first = client.users.get("usr_ada", cache=True)
-        again = client.users.get("usr_ada", cache=60)
+        first = client.users.find("usr_ada", cache=True)
+        again = client.users.find("usr_ada", cache=60)
         assert dev.count("GET /v2/users/<user_id>") == 1
         assert again == first
 
-        client.users.get("usr_ada")  # not asked to cache: asks the API
-        client.users.get("usr_ada", cache=True, headers={"Accept-Language": "fr"})  # another language
-        client.users.get("usr_ada", cache=True, credentials={"api_key": dev.api_key})  # no realm header
+        client.users.find("usr_ada")  # not asked to cache: asks the API
+        client.users.find("usr_ada", cache=True, headers={"Accept-Language": "fr"})  # another language
+        client.users.find("usr_ada", cache=True, credentials={"api_key": dev.api_key})  # no realm header
         assert dev.count("GET /v2/users/<user_id>") == 4
 
         assert [user.id for user in client.users.list(cache=True)] == ["usr_ada", "usr_grace"]
@@ -654,16 +738,16 @@ def test_cached_gets_ask_the_api_once(dev: DevApi) -> None:
 
 
 def test_failures_and_changes_are_never_cached(client: AuthRocketClient, dev: DevApi) -> None:
-    assert client.users.find("usr_nobody", cache=True) is None
-    assert client.users.find("usr_nobody", cache=True) is None
+    assert client.users.retrieve("usr_nobody", cache=True) is None
+    assert client.users.retrieve("usr_nobody", cache=True) is None
     assert dev.count("GET /v2/users/<user_id>") == 2
 
-    client.orgs.get("org_acme", cache=True)
+    client.orgs.find("org_acme", cache=True)
     client.orgs.update("org_acme", name="Acme Renamed")
-    assert client.orgs.get("org_acme", cache=True).name == "Acme Inc."  # the cache holds what it was given
-    assert client.orgs.get("org_acme").name == "Acme Renamed"
+    assert client.orgs.find("org_acme", cache=True).name == "Acme Inc."  # the cache holds what it was given
+    assert client.orgs.find("org_acme").name == "Acme Renamed"
     with pytest.raises(ValueError, match="cache must be True or a positive number"):
-        client.orgs.get("org_acme", cache=-5)
+        client.orgs.find("org_acme", cache=-5)
 
 
 def test_a_cache_that_fails_is_left_alone_for_a_while_and_reported_once(
@@ -675,7 +759,7 @@ def test_a_cache_that_fails_is_left_alone_for_a_while_and_reported_once(
     client = dev.client(cache=RedisCache(redis_client))
     with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
         for _ in range(3):
-            assert client.users.get("usr_ada", cache=True).id == "usr_ada"
+            assert client.users.find("usr_ada", cache=True).id == "usr_ada"
     client.close()
     redis_client.close()
 
@@ -704,7 +788,7 @@ def test_credentials_per_call_choose_the_realm_and_key(dev: DevApi, refused_url:
     assert [call["realm"] for call in dev.stats()["recent"]] == ["rl_other", "rl_dev", None, "rl_dev"]
 
     with AuthRocketClient(url=refused_url + "v2", api_key=dev.api_key) as elsewhere:
-        org = elsewhere.orgs.get("org_acme", credentials={"url": dev.url, "realm": "rl_dev", "service": "svc_2"})
+        org = elsewhere.orgs.find("org_acme", credentials={"url": dev.url, "realm": "rl_dev", "service": "svc_2"})
     assert org.name == "Acme Inc."
     assert dev.stats()["recent"][-1]["service"] == "svc_2"
 
@@ -713,7 +797,7 @@ def test_credentials_per_call_choose_the_realm_and_key(dev: DevApi, refused_url:
 
 
 def test_records_are_typed_read_only_and_keep_all_the_json(client: AuthRocketClient, dev: DevApi) -> None:
-    user = client.users.get("usr_ada")
+    user = client.users.find("usr_ada")
 
     assert user["user_type"] == "human"  # a field without a typed attribute
     assert user.get("realm_id") == "rl_dev" and user.get("missing", 1) == 1
@@ -726,7 +810,7 @@ def test_records_are_typed_read_only_and_keep_all_the_json(client: AuthRocketCli
     with pytest.raises(TypeError):
         user.attributes["email"] = "changed@example.com"  # type: ignore[index]
 
-    realm = client.realms.get("rl_dev")
+    realm = client.realms.find("rl_dev")
     assert type(realm) is Record
     assert (realm.id, realm.object, realm["name"]) == ("rl_dev", "realm", "Development realm")
 
@@ -740,7 +824,7 @@ def test_every_resource_has_its_path(client: AuthRocketClient, dev: DevApi) -> N
         "auth_providers": client.auth_providers,
     }
     for name, resource in resources.items():
-        assert resource.find("x_1") is None  # the development API serves none of these
+        assert resource.retrieve("x_1") is None  # the development API serves none of these
         assert dev.stats()["recent"][-1]["path"] == f"/v2/{name}/x_1"
 
 
@@ -758,13 +842,13 @@ def test_the_api_key_is_never_in_reprs_messages_or_logs(
     with caplog.at_level(logging.DEBUG):
         with dev.client() as client:
             assert key not in repr(client) and "api_key=<set>" in repr(client)
-            client.users.get("usr_ada", cache=True)  # retried twice, then cached
-            client.users.get("usr_ada", cache=True)
-            client.sessions.find(token)
+            client.users.find("usr_ada", cache=True)  # retried twice, then cached
+            client.users.find("usr_ada", cache=True)
+            client.sessions.retrieve(token)
             for call in (
                 lambda: client.orgs.create(name="x"),
-                lambda: client.users.get("usr_nobody"),
-                lambda: client.sessions.get("kss_none"),
+                lambda: client.users.find("usr_nobody"),
+                lambda: client.sessions.find("kss_none"),
                 lambda: client.users.first(credentials={"api_key": key + "-wrong"}),
             ):
                 with pytest.raises(ApiError) as error:
@@ -772,7 +856,7 @@ def test_the_api_key_is_never_in_reprs_messages_or_logs(
                 raised.append(error.value)
         with AuthRocketClient(url=silent_server.url, api_key=key, timeout=0.2, retries=1, backoff=0.01) as hanging:
             with pytest.raises(ApiUnavailable) as timed_out:
-                hanging.sessions.get(token)
+                hanging.sessions.find(token)
             raised.append(timed_out.value)
 
     assert raised[0].errors == ("The key <api key> echoed back.",)

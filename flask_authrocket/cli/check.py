@@ -172,9 +172,9 @@ def _check_api(report: _Report, settings: Settings) -> None:
     started = time.monotonic()
     try:
         if realm:
-            record: Any = client.realms.get(realm)
+            record: Any = client.realms.find(realm)
         else:
-            page = client.realms.page(max_results=1)
+            page = client.realms.all(max_results=1)
             record = page[0] if page else None
     except AccessDenied as exc:
         hint = (

@@ -75,7 +75,7 @@ class DevLoginClient:
         """Make sure ``root`` is a development LoginRocket that takes the API key, before anything is asked of it."""
         root = self.root
         try:
-            realm = self.api.realms.get(REALM_ID)
+            realm = self.api.realms.find(REALM_ID)
         except ApiUnavailable as exc:
             if exc.status is None:
                 raise DevLoginError(
@@ -104,15 +104,15 @@ class DevLoginClient:
         if "@" in reference:
             found = users.first(email=reference) or users.first(email=reference.lower())
         else:
-            found = users.find(reference)
+            found = users.retrieve(reference)
         if found is None:
-            known = [user.email or user.id for user in users.page(max_results=10)]
+            known = [user.email or user.id for user in users.all(max_results=10)]
             raise DevLoginError(
                 f"The development LoginRocket at {self.root} has no user {reference!r}. Users there: "
                 + (", ".join(known) if known else "none")
                 + "."
             )
-        return users.get(found.id)
+        return users.find(found.id)
 
     def token(self, user: UserRecord, *, org_id: str | None = None, password: str | None = None) -> str:
         """A fresh login token for ``user``; with ``org_id``, one that has that org selected.
