@@ -78,6 +78,57 @@ def test_the_coming_from_pages_run(page: str, monkeypatch: pytest.MonkeyPatch):
         exec(compile(block, f"docs/{page}, block {number}", "exec"), namespace)
 
 
+def test_the_coming_from_ruby_page_puts_each_gem_call_beside_its_python(
+    dev: DevApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    text = (DOCS / "coming-from-ruby.md").read_text()
+    for ruby in (
+        ".all(",
+        "more_results?",
+        ".first(",
+        ".find(",
+        ".retrieve(",
+        ".create(",
+        ".create!(",
+        ".update!(",
+        ".delete!(",
+        "errors?",
+        "force: true",
+        "credentials:",
+        "headers:",
+        "params:",
+        "from_token",
+        "before_action :require_login",
+        "skip_before_action",
+        "post_logout_path",
+        "use_default_routes",
+    ):
+        assert ruby in text, ruby
+    for name, value in (
+        ("AUTHROCKET_URL", dev.url),
+        ("AUTHROCKET_API_KEY", dev.api_key),
+        ("LOGINROCKET_URL", dev.root),
+    ):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AUTHROCKET_JWT_KEY", raising=False)
+    namespace: dict[str, object] = {"__name__": "docs_sample"}
+
+    for number, block in enumerate(python_blocks("coming-from-ruby.md"), start=1):
+        exec(compile(block, f"docs/coming-from-ruby.md, block {number}", "exec"), namespace)
+
+    printed = capsys.readouterr().out
+    assert "Email is invalid." in printed  # where Ruby's create answers errors?, Python raised ValidationError
+    assert "404" in printed  # and a second delete raised RecordNotFound in both
+    app = namespace["app"].test_client()  # type: ignore[attr-defined]
+    assert app.get("/contact").status_code == 200  # skip_before_action :require_login
+    to_login = app.get("/")
+    assert to_login.status_code == 302  # before_action :require_login, overridden to return to /manage
+    assert to_login.headers["Location"].startswith(dev.root + "login?redirect_uri=")
+    assert "%2Fmanage" in to_login.headers["Location"]
+    token = namespace["token"]
+    assert app.get("/", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True) == "Hi, Ada!"
+
+
 def all_pages() -> list[Path]:
     return [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
 
