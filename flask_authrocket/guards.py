@@ -66,9 +66,11 @@ def verify_login_in_request() -> Session:
     Raises :class:`LoginUnavailable` when a token was sent but could not be
     checked (LoginRocket unreachable), else :class:`LoginRequired`. The
     extension answers both (503, or 302/401); call this from your own
-    decorators and let the exception propagate.
+    decorators and let the exception propagate. The answer of a request
+    checked this way is ``Cache-Control: private`` unless the view sets its own.
     """
     authrocket = current_authrocket()
+    authrocket.guarded = True
     session = authrocket.current_session
     if session is not None:
         return session
@@ -206,7 +208,9 @@ def _app_static_view_code() -> CodeType | None:
 
 def _guarded(view: F, names: tuple[str, ...]) -> F:
     def check() -> None:
-        if not names and current_authrocket().current_session is not None:
+        authrocket = current_authrocket()
+        authrocket.guarded = True
+        if not names and authrocket.current_session is not None:
             return  # the common case, first: logged in, nothing more to check
         if request.method == "OPTIONS" and _options_pass():
             return
@@ -226,7 +230,9 @@ def _guarded(view: F, names: tuple[str, ...]) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if names or current_authrocket().current_session is None:  # the common case costs one lookup
+        authrocket = current_authrocket()
+        authrocket.guarded = True
+        if names or authrocket.current_session is None:  # the common case costs one lookup
             check()
         return view(*args, **kwargs)
 

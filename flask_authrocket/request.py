@@ -92,10 +92,27 @@ class AuthRocketRequest:
         self.cookie = cookie if cookie is not None else LoginCookie.from_settings(settings)
 
     def __repr__(self) -> str:
-        user = self.current_user.id if self.current_user else None
+        # Not through current_session: a repr in a log line is not a page that depends on the login.
+        user = self._session.user.id if self._session else None
         return f"<AuthRocketRequest user={user!r} source={self.token_source!r}>"
 
     # -- who is logged in -------------------------------------------------
+
+    @property
+    def current_session(self) -> Session | None:
+        """The verified :class:`Session`, or ``None``; the login state everything else reads.
+
+        Reading it marks this request's answer as depending on the login, so
+        that shared caches keep one user's page from another (``Vary``).
+        """
+        if not self._login_read:
+            self._login_read = True
+            self._schedule_response_hook()
+        return self._session
+
+    @current_session.setter
+    def current_session(self, session: Session | None) -> None:
+        self._session = session
 
     @property
     def current_user(self) -> User | None:
@@ -246,26 +263,40 @@ class AuthRocketRequest:
         """Clear the login cookie in this request's response (a local logout)."""
         self._clear_cookie = True
         self._cookie_to_store = None
-        self._schedule_cookie_write()
+        self._schedule_response_hook()
 
     def _store_cookie(self, session: Session) -> None:
         """Keep ``session``'s token in the login cookie, in this request's response."""
         self._cookie_to_store = session
         self._clear_cookie = False
-        self._schedule_cookie_write()
+        self._schedule_response_hook()
 
-    def _schedule_cookie_write(self) -> None:
-        # Only requests that change the cookie pay for a response hook.
-        if not self._cookie_write_scheduled and self.cookie.name:
-            self._cookie_write_scheduled = True
-            after_this_request(self._write_cookie)
+    def _note_cookie_sent(self) -> None:
+        """The request carried the login cookie: its answer varies with the cookie."""
+        self._cookie_sent = True
+        self._schedule_response_hook()
 
-    def _write_cookie(self, response: Response) -> Response:
+    def _schedule_response_hook(self) -> None:
+        # Only requests whose answer depends on the login (the cookie changes,
+        # was sent, or the login state was read) pay for a response hook.
+        if not self._response_hook_scheduled and has_request_context():
+            self._response_hook_scheduled = True
+            after_this_request(self._finish_response)
+
+    def _finish_response(self, response: Response) -> Response:
         session = self._cookie_to_store
         if session is not None:
             self.cookie.write(response, session, secure=request.is_secure)
         elif self._clear_cookie:
             self.cookie.clear(response, secure=request.is_secure)
+        # The cookie decides the answer when it was sent or the login was read;
+        # the Authorization header too when the login was read (docs/security.md).
+        if self._login_read:
+            _add_vary(response, _VARY_ON_LOGIN)
+        elif self._cookie_sent:
+            _add_vary(response, _VARY_ON_COOKIE)
+        if self.guarded and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "private"
         return response
 
     # -- Express names ------------------------------------------------------
@@ -301,6 +332,25 @@ class AuthRocketRequest:
     logoutPath = logout_path  # noqa: N815
     loginrocketUrl = loginrocket_url  # noqa: N815
     hasPermission = has_permission  # noqa: N815
+
+
+#: What an answer that read the login state varies with, and one that only received the cookie.
+_VARY_ON_LOGIN = ("Cookie", "Authorization")
+_VARY_ON_COOKIE = ("Cookie",)
+
+
+def _add_vary(response: Response, names: tuple[str, ...]) -> None:
+    """Add ``names`` to the answer's ``Vary``, keeping what the view set, without repeats."""
+    current = response.headers.get("Vary")
+    if not current:
+        response.headers["Vary"] = ", ".join(names)
+        return
+    present = {name.strip().lower() for name in current.split(",")}
+    if "*" in present:
+        return  # the answer already varies with everything
+    missing = [name for name in names if name.lower() not in present]
+    if missing:
+        response.headers["Vary"] = ", ".join([current, *missing])
 
 
 #: Methods a cross-site form can send that change something: the cookie does not log them in.
@@ -369,6 +419,7 @@ def load_request(
     # 3. The cookie.
     token = cookie.read(environ)
     if token:
+        authrocket._note_cookie_sent()
         if method in _UNSAFE_METHODS and _is_cross_site():
             # A form post from another site: the browser attached the
             # cookie, but the user did not mean to act here.

@@ -217,6 +217,57 @@ def test_explicit_options_route_with_a_login_runs_the_view(app, authrocket_clien
     assert answer.text == "the ledger"
 
 
+def test_a_guarded_views_answer_is_private_and_varies_on_the_login(authrocket_client):
+    authrocket_client.login_as(ADA, [ACME])
+
+    answer = authrocket_client.get("/private")
+
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "private"
+    assert answer.headers["Vary"] == "Cookie, Authorization"
+
+
+def test_a_guarded_views_own_cache_control_is_kept(app, authrocket_client):
+    @app.get("/report")
+    @require_login
+    def report() -> Any:
+        return "report", {"Cache-Control": "no-store", "Vary": "Accept"}
+
+    authrocket_client.login_as(ADA, [ACME])
+    answer = authrocket_client.get("/report")
+
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Vary"] == "Accept, Cookie, Authorization"
+
+
+def test_a_failed_guards_answer_is_not_cached_for_others_either(authrocket_client):
+    api = authrocket_client.get("/private", headers=JSON)
+    authrocket_client.login_as(ADA, [GLOBEX])
+    forbidden = authrocket_client.get("/admin", headers=JSON)
+    browser = authrocket_client.get("/private", headers=HTML)
+
+    for answer in (api, forbidden):
+        assert answer.headers["Cache-Control"] == "private"
+        assert answer.headers["Vary"] == "Cookie, Authorization"
+    assert (api.status_code, forbidden.status_code) == (401, 403)
+    assert browser.headers["Cache-Control"] == "private"  # logged in as Ada: the page, privately
+    assert browser.status_code == 200
+
+
+def test_protected_blueprint_views_are_private_and_its_exempt_views_are_not():
+    app = bare_app()
+    AuthRocket(app)
+    app.register_blueprint(protect(reports_blueprint()))
+    client = app.test_client()
+
+    public = client.get("/reports/about")
+    guarded = client.get("/reports/", headers=bearer(make_token(ADA, [ACME])))
+
+    assert guarded.headers["Cache-Control"] == "private"
+    assert "Cache-Control" not in public.headers
+    assert "Vary" not in public.headers
+
+
 # -- require_permission --------------------------------------------------------
 
 

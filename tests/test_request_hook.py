@@ -308,6 +308,98 @@ def test_bad_token_in_query_is_ignored(hs_app, bad_tokens, kind):
     assert answer.text == "Logged out"
 
 
+# -- caches are told what depends on the login -----------------------------------------
+
+
+def vary_of(answer: Any) -> list[str]:
+    """The response's Vary header as a list of field names, in order."""
+    return [name.strip() for name in answer.headers.get("Vary", "").split(",") if name.strip()]
+
+
+@pytest.fixture
+def cache_app(hs_app):
+    """The demo app plus pages that read no login state, one of which sets its own Vary or Cache-Control."""
+
+    @hs_app.get("/about")
+    def about() -> str:
+        return "about us"
+
+    @hs_app.get("/localized")
+    def localized() -> Any:
+        name = g.authrocket.current_user.first_name if g.authrocket.current_user else "guest"
+        return f"hello {name}", {"Vary": "Accept-Language, cookie"}
+
+    @hs_app.get("/starred")
+    def starred() -> Any:
+        return f"{g.authrocket.is_authenticated}", {"Vary": "*"}
+
+    return hs_app
+
+
+def test_a_page_that_reads_no_login_state_and_gets_no_cookie_is_left_alone(cache_app):
+    answer = cache_app.test_client().get("/about")
+
+    assert answer.text == "about us"
+    assert "Vary" not in answer.headers
+    assert "Cache-Control" not in answer.headers
+
+
+def test_a_page_whose_template_reads_the_login_varies_on_cookie_and_authorization(cache_app):
+    # Logged out now, but the same URL with Ada's cookie or token is her page: a shared cache must not mix them.
+    answer = cache_app.test_client().get("/")
+
+    assert answer.text == "Logged out"
+    assert vary_of(answer) == ["Cookie", "Authorization"]
+    assert "Cache-Control" not in answer.headers  # a public page: only guarded views are private
+
+
+def test_a_request_carrying_the_login_cookie_varies_on_cookie_even_unread(cache_app, hs_issuer):
+    client = cache_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer))
+
+    answer = client.get("/about")
+
+    assert answer.text == "about us"
+    assert vary_of(answer) == ["Cookie"]
+
+
+def test_a_rejected_cookie_that_is_cleared_varies_on_cookie(cache_app, hs_issuer):
+    client = cache_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer, issued_at=int(time.time()) - 7200, expires_in=60))
+
+    answer = client.get("/about")
+
+    assert answer.headers["Set-Cookie"].startswith("arToken=;")
+    assert vary_of(answer) == ["Cookie"]
+
+
+def test_the_views_own_vary_is_kept_and_merged_without_repeats(cache_app, hs_issuer):
+    anonymous = cache_app.test_client().get("/localized")
+    starred = cache_app.test_client().get("/starred")
+
+    assert anonymous.text == "hello guest"
+    assert vary_of(anonymous) == ["Accept-Language", "cookie", "Authorization"]
+    assert vary_of(starred) == ["*"]  # varies on everything already
+
+
+def test_a_bearer_request_whose_login_was_read_varies_on_authorization_and_is_private(cache_app, hs_issuer):
+    answer = cache_app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token_for(hs_issuer)}"})
+
+    assert answer.status_code == 200
+    assert vary_of(answer) == ["Cookie", "Authorization"]
+    assert answer.headers["Cache-Control"] == "private"
+
+
+def test_a_cross_site_post_carrying_the_cookie_varies_on_cookie(cache_app, hs_issuer):
+    client = cache_app.test_client()
+    client.set_cookie("arToken", token_for(hs_issuer))
+
+    answer = client.post("/form", headers={"Sec-Fetch-Site": "cross-site", "Accept": "application/json"})
+
+    assert answer.status_code == 401
+    assert "Cookie" in vary_of(answer)
+
+
 # -- no token, no work ---------------------------------------------------------
 
 
