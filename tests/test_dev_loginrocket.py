@@ -14,6 +14,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import serving
+from helpers import free_port, serving
 from werkzeug.test import TestResponse
 
 from flask_authrocket.dev import create_app
@@ -501,14 +502,22 @@ def test_logout_without_an_allowed_redirect_uri_shows_a_logged_out_page(
     assert page(client, "/login")[0].status_code == 200
 
 
-def test_logout_with_a_session_id_ends_that_session_elsewhere(dev: Flask) -> None:
-    browser, app_server = dev.test_client(), dev.test_client()
-    sid = jwt.decode(token_in(log_in_as(browser, "usr_grace")), options={"verify_signature": False})["sid"]
+def test_logout_ends_only_the_session_of_the_browsers_own_cookie(dev: Flask) -> None:
+    # Until now /logout?session=<id> ended any session named: a link on any page logged its victim out.
+    victim, attacker = dev.test_client(), dev.test_client()
+    victim_sid = jwt.decode(token_in(log_in_as(victim, "usr_grace")), options={"verify_signature": False})["sid"]
+    attacker_sid = jwt.decode(token_in(log_in_as(attacker, "usr_ada")), options={"verify_signature": False})["sid"]
+    directory = dev.extensions["dev_loginrocket"].directory
 
-    assert app_server.get("/logout", query_string={"session": sid}).status_code == 200
+    by_a_stranger = dev.test_client().get("/logout", query_string={"session": victim_sid})
+    by_another_login = attacker.get("/logout", query_string={"session": victim_sid})
 
-    assert page(browser, "/login")[0].status_code == 200
-    assert browser.get("/profile").status_code == 302
+    assert (by_a_stranger.status_code, by_another_login.status_code) == (200, 200)
+    still_on = directory.session(victim_sid)
+    assert still_on is not None and still_on.ended_at is None
+    assert victim.get("/profile").status_code == 200  # still logged in at LoginRocket
+    ended = directory.session(attacker_sid)
+    assert ended is not None and ended.ended_at is not None  # the attacker logged out themselves only
 
 
 # Restarts --------------------------------------------------------------------------------------
@@ -647,6 +656,91 @@ def test_remote_clients_are_refused_unless_allowed(make_dev: Callable[..., Flask
     assert refused.status_code == 403 and BANNER in refused.get_data(as_text=True)
     allowed = make_dev(DEV_LOGINROCKET_ALLOW_REMOTE=True).test_client().get("/login", environ_base=remote)
     assert allowed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("base_url", "host"),
+    [
+        ("http://127.0.0.1:5001", "127.0.0.1:5001"),
+        ("http://127.0.0.1:5001", "localhost:5001"),
+        ("http://127.0.0.1:5001", "LocalHost:5001"),
+        ("http://127.0.0.1:5001", "[::1]:5001"),
+        ("http://127.0.0.1", "127.0.0.1"),  # port 80: browsers leave it out
+        ("http://127.0.0.1", "localhost"),
+    ],
+)
+def test_host_headers_naming_this_server_are_answered(dev: Flask, base_url: str, host: str) -> None:
+    answer = dev.test_client().get("/login", base_url=base_url, headers={"Host": host})
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:5001",  # DNS rebinding: evil.example resolves to 127.0.0.1 for a while
+        "evil.example",
+        "localhost.evil.example:5001",
+        "127.0.0.1.nip.io:5001",
+        "localhost:5002",  # another port: another server's origin
+        "127.0.0.1",
+        "0.0.0.0:5001",
+    ],
+)
+def test_other_host_headers_are_refused(dev: Flask, host: str) -> None:
+    client = dev.test_client()
+    log_in_as(client, "usr_ada")
+
+    for path in ("/login", "/connect/jwks", "/v2/users", "/accounts"):
+        answer = client.get(path, base_url="http://127.0.0.1:5001", headers={"Host": host})
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 400, path
+        assert "answers only requests for 127.0.0.1, localhost, [::1] on this port" in text
+        assert "DNS rebinding" in text and "--allow-remote HOST" in text
+        assert "token=" not in answer.headers.get("Location", "") and "csrf_token" not in text
+
+
+def test_allowed_hosts_and_the_bound_address_are_answered_too(make_dev: Callable[..., Flask]) -> None:
+    dev = make_dev(DEV_LOGINROCKET_ALLOW_REMOTE=True, DEV_LOGINROCKET_ALLOWED_HOSTS="devbox.test, Other.Test:5001")
+    client = dev.test_client()
+
+    def status(host: str, bound: str = "127.0.0.1") -> int:
+        # SERVER_NAME is the address the server listens on, as werkzeug's server sets it.
+        environ = {"REMOTE_ADDR": "192.0.2.7", "SERVER_NAME": bound, "SERVER_PORT": "5001"}
+        return client.get("/login", headers={"Host": host}, environ_overrides=environ).status_code
+
+    assert status("devbox.test:5001") == 200
+    assert status("other.test:5001") == 200
+    assert status("192.0.2.1:5001", bound="192.0.2.1") == 200  # started with --host 192.0.2.1
+    assert status("192.0.2.1:5001") == 400  # not this server's address
+    assert status("evil.example:5001", bound="192.0.2.1") == 400
+    assert status("0.0.0.0:5001", bound="0.0.0.0") == 400  # listening everywhere names no address
+
+
+def test_the_command_answers_the_hosts_given_after_allow_remote(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--instance", str(tmp_path / "i")]
+    server = subprocess.Popen(
+        [*command, "--allow-remote", "devbox.test"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}/connect/jwks"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, "the development LoginRocket exited"
+            try:
+                plain = requests.get(url, timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the development LoginRocket did not start"
+                time.sleep(0.1)
+        named = requests.get(url, headers={"Host": f"devbox.test:{port}"}, timeout=5)
+        rebound = requests.get(url, headers={"Host": f"evil.example:{port}"}, timeout=5)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    assert (plain.status_code, named.status_code, rebound.status_code) == (200, 200, 400)
+    assert "DNS rebinding" in rebound.text
 
 
 def test_flask_cli_finds_the_app_factory(tmp_path: Path) -> None:

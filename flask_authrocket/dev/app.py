@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ from ..tokens import TokenVerifier
 from .api import core_api
 from .directory import Directory
 from .login_urls import check_login_urls
-from .loopback import is_loopback
+from .loopback import is_loopback, is_loopback_address
 from .pages import loginrocket
 from .realm import Realm
 from .signing import API_KEY_FILE, load_api_key, load_issuer, load_secret_key
@@ -31,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "DEV_LOGINROCKET_TOKEN_TTL": 3600,
     "DEV_LOGINROCKET_INSTANCE_PATH": None,
     "DEV_LOGINROCKET_ALLOW_REMOTE": False,
+    "DEV_LOGINROCKET_ALLOWED_HOSTS": [],
     "DEV_LOGINROCKET_API_KEY": None,
 }
 
@@ -66,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _check_secret(secret)
     token_ttl = _positive_int(app.config["DEV_LOGINROCKET_TOKEN_TTL"], "DEV_LOGINROCKET_TOKEN_TTL")
     app.config["DEV_LOGINROCKET_ALLOW_REMOTE"] = _flag(app.config["DEV_LOGINROCKET_ALLOW_REMOTE"])
+    app.config["DEV_LOGINROCKET_ALLOWED_HOSTS"] = _host_names(app.config["DEV_LOGINROCKET_ALLOWED_HOSTS"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
     api_key = _api_key(app.config["DEV_LOGINROCKET_API_KEY"]) or load_api_key(app.instance_path)
@@ -81,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         verifier=TokenVerifier(jwt_key=issuer.verification_key()),
     )
     app.before_request(_refuse_remote_clients)
+    app.before_request(_refuse_other_hosts)
     app.register_blueprint(loginrocket)
     app.register_blueprint(core_api)
     logger.warning(
@@ -103,6 +107,60 @@ def _refuse_remote_clients() -> None:
     # Defence in depth for `flask run --host 0.0.0.0`, which bypasses our CLI's check.
     if not current_app.config["DEV_LOGINROCKET_ALLOW_REMOTE"] and not is_loopback(request.remote_addr):
         abort(403, description="The development LoginRocket only answers this computer (loopback).")
+
+
+def _refuse_other_hosts() -> None:
+    # DNS rebinding: a page on evil.example makes its name resolve to 127.0.0.1, and the browser, which
+    # sees one origin, lets it read this server's pages (tokens, CSRF tokens). Its requests still say
+    # "Host: evil.example", so only names that point here by themselves are answered.
+    environ = request.environ
+    if not environ.get("HTTP_HOST"):
+        return  # HTTP/1.0 without Host: no browser sends that, so no page of another site can either
+    name, port = _split_host(environ["HTTP_HOST"])
+    if port is None:
+        port = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+    if port == str(environ.get("SERVER_PORT")) and _names_this_server(name):
+        return
+    abort(
+        400,
+        description=(
+            f"The development LoginRocket answers only requests for {_shown_hosts()} on this port, not for "
+            f"{environ.get('HTTP_HOST')!r} (a defence against DNS rebinding). Use http://127.0.0.1:"
+            f"{environ.get('SERVER_PORT')}/, or start it with --allow-remote HOST to answer another name."
+        ),
+    )
+
+
+def _names_this_server(name: str) -> bool:
+    """True for localhost, a loopback address, the address the server is bound to, and the allowed hosts."""
+    if name == "localhost" or is_loopback_address(name):
+        return True
+    if name in current_app.config["DEV_LOGINROCKET_ALLOWED_HOSTS"]:
+        return True
+    bound = str(request.environ.get("SERVER_NAME", "")).lower()
+    # An address (never a name, which DNS could point anywhere) that is not 0.0.0.0 or "::".
+    return name.strip("[]") == bound.strip("[]") and _is_specific_address(bound)
+
+
+def _is_specific_address(text: str) -> bool:
+    try:
+        return not ipaddress.ip_address(text.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _split_host(host: str) -> tuple[str, str | None]:
+    """``"[::1]:5001"`` -> ``("[::1]", "5001")``; ``"localhost"`` -> ``("localhost", None)``; lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        address, bracket, rest = host.partition("]")
+        return address + bracket, rest[1:] if rest.startswith(":") else None
+    name, colon, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    return (name, port) if colon else (host, None)
+
+
+def _shown_hosts() -> str:
+    return ", ".join(["127.0.0.1", "localhost", "[::1]", *current_app.config["DEV_LOGINROCKET_ALLOWED_HOSTS"]])
 
 
 def _make_instance_folder(path: str) -> None:
@@ -134,6 +192,16 @@ def _check_secret(secret: Any) -> None:
         logger.warning(
             "DEV_LOGINROCKET_JWT_SECRET is shorter than %d bytes; fine for development only.", HS256_SECRET_MIN_BYTES
         )
+
+
+def _host_names(value: Any) -> list[str]:
+    names = [name for name in re.split(r"[\s,]+", value) if name] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) and name for name in names):
+        raise ConfigurationError(
+            "DEV_LOGINROCKET_ALLOWED_HOSTS must be a list of host names (or one string of them), "
+            "e.g. ['devbox.local', '192.168.1.20']."
+        )
+    return [_split_host(name)[0] for name in names]  # a port given with a name is the server's own anyway
 
 
 def _api_key(value: Any) -> str | None:

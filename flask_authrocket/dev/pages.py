@@ -172,12 +172,16 @@ def account(org_id: str) -> ResponseReturnValue:
 
 @loginrocket.get("/logout")
 def logout() -> ResponseReturnValue:
-    """End the LoginRocket login (and the ``session`` given), then back to ``redirect_uri`` if allowed."""
+    """End this browser's LoginRocket login, then back to ``redirect_uri`` if allowed.
+
+    Only the session in this browser's own signed cookie ends. The ``session``
+    parameter apps send is not trusted: otherwise any page could log anyone
+    out with a link to ``/logout?session=<their session id>``.
+    """
     realm = current_realm()
     browser = current_browser()
-    for session_id in {browser.session_id, request.args.get("session")}:
-        if session_id:
-            realm.directory.end_session(session_id)
+    if browser.session_id:
+        realm.directory.end_session(browser.session_id)
     browser.log_out()
     redirect_uri = _redirect_uri()
     if redirect_uri and is_allowed_redirect(redirect_uri, realm.login_urls):

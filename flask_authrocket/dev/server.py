@@ -65,15 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KEY",
         help="the key of the Core API under /v2 (default: generated once and kept in the instance folder)",
     )
-    parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (never in production)")
+    parser.add_argument(
+        "--allow-remote",
+        metavar="HOST",
+        nargs="*",
+        help="allow a non-loopback --host and answer other machines (never in production); the HOST names they "
+        "use for this server are answered too (the bound address always is; other names get 400)",
+    )
     args = parser.parse_args(argv)
+    allow_remote = args.allow_remote is not None
     try:
-        check_bind_host(args.host, allow_remote=args.allow_remote)
+        check_bind_host(args.host, allow_remote=allow_remote)
     except ValueError as exc:
         parser.error(str(exc))
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config: dict[str, Any] = {"DEV_LOGINROCKET_ALLOW_REMOTE": args.allow_remote}
+    config: dict[str, Any] = {"DEV_LOGINROCKET_ALLOW_REMOTE": allow_remote}
+    if args.allow_remote:
+        config["DEV_LOGINROCKET_ALLOWED_HOSTS"] = args.allow_remote
     if args.login_urls:
         config["DEV_LOGINROCKET_LOGIN_URLS"] = args.login_urls
     if args.secret:
