@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Blueprint, Flask, abort, g
-from helpers import ACME, ADA, GLOBEX, LOGINROCKET_URL
+from helpers import ACME, ADA, GLOBEX, LOGINROCKET_URL, token_for
 from werkzeug.wrappers import Response
 
 from flask_authrocket import (
@@ -25,6 +27,7 @@ from flask_authrocket import (
     require_permission,
     verify_login_in_request,
 )
+from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.testing import TestKeys, make_membership, make_token
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -915,3 +918,28 @@ def test_fetch_calls_get_a_401_not_a_redirect(hs_app):
 
     assert answer.status_code == 401
     assert navigation.status_code == 302
+
+
+# -- docs/security.md: its samples run --------------------------------------------------
+
+
+def test_the_security_pages_samples_behave_as_the_page_says():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    namespace: dict[str, Any] = {"__name__": "docs_sample"}
+    for number, block in enumerate(re.findall(r"```python\n(.*?)```", page, re.DOTALL), start=1):
+        exec(compile(block, f"docs/security.md, block {number}", "exec"), namespace)
+    app = namespace["app"]
+    app.config["LOGINROCKET_URL"] = LOGINROCKET_URL
+    client = app.test_client()
+    token = token_for(TokenIssuer(secret=app.config["AUTHROCKET_JWT_KEY"]))
+
+    preflight = client.options("/api/ledger", headers=PREFLIGHT)
+    plain = client.options("/api/ledger", headers=JSON)
+    logged_in = client.options("/api/ledger", headers=bearer(token))
+    dashboard = client.get("/dashboard", headers=bearer(token))
+
+    assert (preflight.status_code, preflight.headers["Allow"]) == (204, "GET, OPTIONS")
+    assert plain.status_code == 401
+    assert logged_in.status_code == 204
+    assert dashboard.headers["Cache-Control"] == "private, max-age=60"
+    assert dashboard.headers["Vary"] == "Cookie, Authorization"
