@@ -5,17 +5,26 @@ each user of it wraps it in a :class:`GuardedCache`: a cache that fails (Redis
 down, or hanging) is logged once, left alone for :data:`CACHE_RETRY_INTERVAL`
 seconds, and never turns a request into a 500.
 
+A shared cache holds JSON, never pickles (:class:`JsonSerializer`): cachelib's
+caches unpickle what they read, so anyone who could write to the Redis would
+run code in the app. What is not JSON is a miss. :class:`InProcessCache` is a
+small bounded cache of the process's own, for what must not wait for a shared
+cache that is down.
+
 Ground floor: no Flask here. cachelib is imported only when a cache is built,
 so ``import flask_authrocket`` does not load it.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
@@ -29,6 +38,77 @@ logger = logging.getLogger("flask_authrocket")
 CACHE_RETRY_INTERVAL = 30.0
 
 
+class _Unstorable(TypeError):
+    """A value JSON cannot hold: it is not cached, and the cache is not to blame."""
+
+
+class JsonSerializer:
+    """A cachelib serializer that writes JSON and reads nothing else: no value it reads can run code.
+
+    It replaces the pickles of cachelib's own serializers in every cache the
+    extension shares with other processes (:func:`without_pickles`). A value
+    that is not JSON (a pickle written by an older version, or planted by
+    someone who can write to the cache) reads as ``None``, a miss, and is
+    logged once. Integers are stored as plain digits, as cachelib's
+    ``inc``/``dec`` expect.
+    """
+
+    def __init__(self) -> None:
+        self._warned = False
+
+    def dumps(self, value: Any) -> bytes:
+        """``value`` as compact JSON bytes; raises a ``TypeError`` for a value JSON cannot hold."""
+        try:
+            return json.dumps(value, separators=(",", ":")).encode("utf-8")
+        except (TypeError, ValueError, RecursionError):
+            raise _Unstorable(f"a {type(value).__name__} cannot be cached as JSON") from None
+
+    def loads(self, value: bytes | str | None) -> Any:
+        """The value JSON ``value`` holds; ``None`` for nothing, or for anything that is not JSON."""
+        if value is None:
+            return None
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            if not self._warned:
+                self._warned = True
+                logger.warning(
+                    "A value in the shared cache is not JSON (a pickle, or something written by someone else); "
+                    "it is ignored, never unpickled."
+                )
+            return None
+
+    def dump(self, value: Any, f: IO[bytes]) -> None:
+        """Write ``value`` as JSON to the file ``f`` (a ``FileSystemCache`` entry)."""
+        f.write(self.dumps(value))
+
+    def load(self, f: IO[bytes]) -> Any:
+        """The value the file ``f`` holds as JSON; ``None`` when it holds anything else."""
+        return self.loads(f.read())
+
+
+def without_pickles(cache: BaseCache) -> BaseCache:
+    """``cache``, or a copy of it that stores JSON: what the extension reads back from it cannot run code.
+
+    A ``SimpleCache`` lives in the process and nobody else writes to it: it is
+    used as it is. Any other cachelib cache with a ``serializer`` (Redis,
+    Valkey, file system, MongoDB, DynamoDB, uWSGI) is copied with a
+    :class:`JsonSerializer`; the copy shares the connection, and the app's
+    own object keeps its serializer for the app's own uses. A cache without a
+    ``serializer`` (cachelib's ``MemcachedCache``, whose client library
+    pickles by itself) is used as it is: do not share one with anyone who
+    should not run code in the app.
+    """
+    from cachelib import SimpleCache
+
+    serializer = getattr(cache, "serializer", None)
+    if isinstance(cache, SimpleCache) or serializer is None or isinstance(serializer, JsonSerializer):
+        return cache
+    safe = copy.copy(cache)
+    cast(Any, safe).serializer = JsonSerializer()
+    return safe
+
+
 class GuardedCache:
     """A cachelib cache whose failures are an empty cache for a while, logged once, never raised.
 
@@ -39,6 +119,9 @@ class GuardedCache:
     answer ``False`` without calling it, so a Redis that hangs costs one
     timeout per :data:`CACHE_RETRY_INTERVAL`, not one per request. ``clock``
     is a monotonic clock in seconds, for tests of the interval.
+
+    A shared cache is used through :func:`without_pickles` (it stores JSON,
+    and reads anything else as a miss); :attr:`cache` is what is used.
 
     >>> guarded = GuardedCache(SimpleCache(), name="The API client's cache",
     ...                        fallback="calling the API without it")  # doctest: +SKIP
@@ -54,7 +137,7 @@ class GuardedCache:
         fallback: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.cache = cache
+        self.cache = without_pickles(cache)
         self.name = name
         self.fallback = fallback
         self._clock = clock
@@ -69,45 +152,46 @@ class GuardedCache:
 
     def get(self, key: str) -> Any:
         """The value cached under ``key``; ``None`` when there is none or the cache fails."""
-        if self._resting():
-            return None
-        try:
-            value = self.cache.get(key)
-        except Exception as error:  # cachelib lets the backend's own errors through
-            self._failed(error)
-            return None
-        if self._failing:
-            self._recovered()
-        return value
+        return self._attempt(lambda: self.cache.get(key), None)
+
+    def get_many(self, *keys: str) -> list[Any]:
+        """The values cached under ``keys``, in order (one round trip to Redis); ``None`` for each missing one."""
+        missing: list[Any] = [None] * len(keys)
+        values: list[Any] = self._attempt(lambda: list(self.cache.get_many(*keys)), missing)
+        return values
 
     def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
         """Cache ``value`` under ``key`` for ``timeout`` seconds (``None``: the cache's default).
 
-        Returns whether the cache took it: ``False`` when it failed or rests.
+        Returns whether the cache took it: ``False`` when it failed or rests,
+        or when a shared cache was given a value JSON cannot hold.
         """
-        if self._resting():
-            return False
         try:
-            stored = bool(self.cache.set(key, value, timeout=timeout))
-        except Exception as error:
-            self._failed(error)
+            stored: bool = self._attempt(lambda: bool(self.cache.set(key, value, timeout=timeout)), False)
+        except _Unstorable as error:
+            logger.debug("%s: %s; not cached.", self.name, error)
             return False
-        if self._failing:
-            self._recovered()
         return stored
 
     def delete(self, key: str) -> bool:
         """Forget ``key``; returns whether the cache did (``False`` when it failed or rests)."""
+        deleted: bool = self._attempt(lambda: bool(self.cache.delete(key)), False)
+        return deleted
+
+    def _attempt(self, call: Callable[[], Any], default: Any) -> Any:
+        """``call()``, or ``default`` when the cache rests or fails; a value JSON cannot hold is raised."""
         if self._resting():
-            return False
+            return default
         try:
-            deleted = bool(self.cache.delete(key))
-        except Exception as error:
+            result = call()
+        except _Unstorable:
+            raise  # the value's fault: nothing reached the cache
+        except Exception as error:  # cachelib lets the backend's own errors through
             self._failed(error)
-            return False
+            return default
         if self._failing:
             self._recovered()
-        return deleted
+        return result
 
     def _resting(self) -> bool:
         return self._failing and self._clock() < self._retry_at
@@ -136,6 +220,47 @@ class GuardedCache:
             logger.info("%s answers again.", self.name)
 
 
+class InProcessCache:
+    """A small cache of this process's own: at most ``size`` entries, each kept for its ``timeout``.
+
+    Managed sessions keep their logouts here, and the API's answers while the
+    shared cache is down, so an outage of Redis costs one API call per session
+    per TTL per process, not one per request. The oldest entry makes room for
+    a new one. Thread-safe; ``clock`` is a monotonic clock in seconds, for tests.
+    """
+
+    def __init__(self, size: int = 10_000, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size!r}")
+        self.size = size
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Any:
+        """The value kept under ``key``; ``None`` when there is none or its time is over."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires_at, value = entry
+            if self._clock() >= expires_at:
+                del self._entries[key]
+                return None
+            return value
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        """Keep ``value`` under ``key`` for ``timeout`` seconds."""
+        with self._lock:
+            self._entries.pop(key, None)  # a renewed entry counts as the newest
+            self._entries[key] = (self._clock() + timeout, value)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 def build_cache(value: Any) -> BaseCache:
     """The cache ``AUTHROCKET_CACHE`` names: a cachelib cache, a ``redis://`` URL, or ``None``.
 
@@ -161,7 +286,8 @@ def redis_cache(url: str) -> BaseCache:
     """A cachelib ``RedisCache`` for ``url`` (``redis://[:password@]host[:port][/db]``).
 
     Keys are prefixed with ``flask_authrocket:`` so the extension can share a
-    Redis database with other users. Needs the ``redis`` package
+    Redis database with other users; values are JSON (:class:`JsonSerializer`),
+    never pickles. Needs the ``redis`` package
     (``pip install flask-authrocket[redis]``). Raises
     :class:`~flask_authrocket.ConfigurationError` (without the password) for a
     URL redis cannot use.
@@ -190,4 +316,7 @@ def redis_cache(url: str) -> BaseCache:
             f"AUTHROCKET_CACHE {shown!r} is not a usable redis:// URL ({error}); "
             "expected redis://[:password@]host[:port][/db]."
         ) from None
-    return RedisCache(client, key_prefix="flask_authrocket:")
+    cache = RedisCache(client, key_prefix="flask_authrocket:")
+    # Whoever can write to this Redis must not be able to run code in the app: JSON, not pickles.
+    cast(Any, cache).serializer = JsonSerializer()
+    return cache

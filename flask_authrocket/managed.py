@@ -12,6 +12,12 @@ session id, so a user's requests cost one API call per ``ttl`` (per cache: a
 whole deployment). Logging out through this app writes "ended" to that cache,
 so every worker sharing it sees the logout at once.
 
+"Ended" and "known" live under two keys (:func:`cache_keys`), and "ended"
+wins: a check that asked the API before a logout and hears "known" after it
+cannot undo the logout. While the shared cache is down, answers are kept in a
+bounded cache of the process's own for the same ``ttl``, so an outage of Redis
+costs one API call per session per ``ttl`` per process, not one per request.
+
 When the API cannot be asked, ``failure`` decides: ``"open"`` trusts the
 verified token (and logs a warning once per outage), ``"closed"`` treats the
 token as *unavailable* (guarded views answer 503).
@@ -25,10 +31,11 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
-from .cache import GuardedCache
+from .cache import GuardedCache, InProcessCache
 from .errors import ApiError, ApiUnavailable, RecordNotFound
 from .models import Session
 
@@ -57,7 +64,7 @@ class SessionLookup(Protocol):
     """The part of the Core API client a :class:`SessionCheck` needs."""
 
     def find(self, id: str) -> object | None:
-        """The session with this id or token, or ``None`` when the API does not know it."""
+        """The session with this id or token; raises RecordNotFound (or answers ``None``) when it is unknown."""
         ...
 
     def delete(self, id: str) -> None:
@@ -69,18 +76,33 @@ class SessionCheck:
     """Checks verified sessions against the Core API, with a shared cache.
 
     ``sessions`` is ``AuthRocketClient.sessions`` (anything with ``find`` and
-    ``delete``); ``cache`` any cachelib cache.
+    ``delete``); ``cache`` any cachelib cache (a shared one is used through
+    JSON, never pickles: :func:`~flask_authrocket.cache.without_pickles`).
+    ``local_size`` bounds the process's own cache of logouts and of answers
+    kept while the shared cache is down; ``clock`` is a monotonic clock in
+    seconds, for tests.
     """
 
-    def __init__(self, sessions: SessionLookup, cache: BaseCache, *, ttl: float, failure: str = "open") -> None:
+    def __init__(
+        self,
+        sessions: SessionLookup,
+        cache: BaseCache,
+        *,
+        ttl: float,
+        failure: str = "open",
+        local_size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if failure not in ("open", "closed"):
             raise ValueError(f"failure must be 'open' or 'closed', not {failure!r}")
         self.sessions = sessions
         self.cache = cache
         # A cache that fails (Redis down) is an empty cache, logged once: never a 500.
         self._guarded = GuardedCache(
-            cache, name="Managed sessions: AUTHROCKET_CACHE", fallback="asking the API without it"
+            cache, name="Managed sessions: AUTHROCKET_CACHE", fallback="keeping the answers in this process"
         )
+        self._local = InProcessCache(local_size, clock=clock)
+        self._clock = clock
         self.ttl = ttl
         self.failure = failure
         self._failing = False
@@ -89,38 +111,43 @@ class SessionCheck:
 
     def state(self, session: Session) -> SessionState:
         """Whether ``session`` is still known to the API (cached for ``ttl`` seconds)."""
-        key = cache_key(session)
-        cached = self._guarded.get(key)
-        if cached == _KNOWN:
-            return SessionState.KNOWN
-        if cached == _ENDED:
-            return SessionState.ENDED
+        known_key, ended_key = cache_keys(session)
+        remembered = self._remembered(known_key, ended_key)
+        if remembered is not None:
+            return remembered
         unreachable_at = self._unreachable_at
-        if unreachable_at is not None and time.monotonic() - unreachable_at < UNREACHABLE_RETRY_INTERVAL:
+        if unreachable_at is not None and self._clock() - unreachable_at < UNREACHABLE_RETRY_INTERVAL:
             return self._outcome()  # do not make every request wait for an API that does not answer
         try:
             found = self.sessions.find(session.token)
         except RecordNotFound:
             found = None
         except ApiUnavailable as error:
-            self._unreachable_at = time.monotonic()
+            self._unreachable_at = self._clock()
             return self._failed(error)
         except ApiError as error:
             return self._failed(error)
         self._unreachable_at = None
         self._recovered()
-        answer = _KNOWN if found is not None else _ENDED
-        self._guarded.set(key, answer, timeout=int(self.ttl))
-        return SessionState(answer)
+        if found is not None:
+            self._remember(known_key, _KNOWN, int(self.ttl))
+            return SessionState.KNOWN
+        self._remember(ended_key, _ENDED, int(self.ttl))
+        return SessionState.ENDED
 
     def end(self, session: Session) -> None:
         """Log ``session`` out everywhere: delete it through the API and mark it ended in the cache.
 
         The cache is marked first, so the workers sharing it see the logout
-        even when the API call fails (which is logged, not raised).
+        even when the API call fails (which is logged, not raised). This
+        process also keeps the mark itself, so the logout holds here through an
+        outage of the shared cache and after it.
         """
         # Ended for good: remembered until the token expires, not just for the TTL.
-        self._guarded.set(cache_key(session), _ENDED, timeout=max(int(self.ttl), int(session.expires_at - time.time())))
+        timeout = max(int(self.ttl), int(session.expires_at - time.time()))
+        ended_key = cache_keys(session)[1]
+        self._guarded.set(ended_key, _ENDED, timeout=timeout)
+        self._local.set(ended_key, _ENDED, timeout)
         if not session.id:
             return
         try:
@@ -129,6 +156,26 @@ class SessionCheck:
             pass  # already ended elsewhere
         except ApiError as error:
             logger.warning("Could not end session %s through the AuthRocket API: %s", session.id, error)
+
+    def _remembered(self, known_key: str, ended_key: str) -> SessionState | None:
+        """The cached answer: "ended" wins over "known"; ``None`` when the API has to be asked."""
+        if self._local.get(ended_key) == _ENDED:
+            return SessionState.ENDED  # logged out through this process
+        ended, known = self._guarded.get_many(ended_key, known_key)
+        if self._guarded.failing:
+            # The shared cache is down or resting: this process's own answers stand in for it.
+            ended, known = self._local.get(ended_key), self._local.get(known_key)
+        # Anything but the two words (a value written by someone else) is a miss.
+        if ended == _ENDED:
+            return SessionState.ENDED
+        if known == _KNOWN:
+            return SessionState.KNOWN
+        return None
+
+    def _remember(self, key: str, answer: str, timeout: int) -> None:
+        self._guarded.set(key, answer, timeout=timeout)
+        if self._guarded.failing:
+            self._local.set(key, answer, timeout)
 
     def _failed(self, error: ApiError) -> SessionState:
         with self._lock:
@@ -154,8 +201,14 @@ class SessionCheck:
             logger.info("Managed sessions: the AuthRocket API answers again.")
 
 
-def cache_key(session: Session) -> str:
-    """The cache key of a session's state: its id, else a digest of its token."""
+def cache_keys(session: Session) -> tuple[str, str]:
+    """The cache keys of a session's answers: "known" under the first, "ended" under the second.
+
+    Named by the session's id, else by a digest of its token (never the token
+    itself). Two keys, so that writing "known" can never replace "ended".
+    """
     if session.id:
-        return f"session:{session.id}"
-    return "session-token:" + hashlib.sha256(session.token.encode()).hexdigest()
+        name = f"session:{session.id}"
+    else:
+        name = "session-token:" + hashlib.sha256(session.token.encode()).hexdigest()
+    return f"{name}:known", name

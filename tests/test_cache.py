@@ -1,20 +1,31 @@
-"""The guarded cache: a cache that fails is an empty cache for a while, logged once, never an error."""
+"""The guarded cache: a cache that fails is an empty cache for a while, logged once, never an error.
+
+A shared cache holds JSON, never pickles: what the extension reads back from
+a real redis-server cannot run code, and anything that is not JSON is a miss.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from cachelib import RedisCache, SimpleCache
-from helpers import free_port
+from cachelib import FileSystemCache, RedisCache, SimpleCache
+from devserver import DevApi
+from helpers import free_port, wait_until
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from flask_authrocket.cache import CACHE_RETRY_INTERVAL, GuardedCache
+from flask_authrocket.cache import CACHE_RETRY_INTERVAL, GuardedCache, InProcessCache, JsonSerializer, build_cache
 
 
 class Backend(SimpleCache):
@@ -51,6 +62,68 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port, which a test can stop (as in an outage) and start again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        if server is None:
+            pytest.fail("redis-server is missing: run `make test`, which installs it (apt-get install redis-server).")
+        options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen([server, *options, "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
+        wait_until(self._listening, timeout=20)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def client(self) -> redis.Redis:
+        """A plain redis-py client: what anyone who can reach this Redis can do with it."""
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, retry=Retry(NoBackoff(), 0))
+
+    def _listening(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, "redis-server exited"
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server for this test, stopped after it."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Planted:
+    """What an attacker who can write to Redis plants: a pickle that, once unpickled, creates ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def planted_pickle(marker: Path) -> bytes:
+    """The bytes cachelib's RedisCache would unpickle: ``!`` and a pickle."""
+    return b"!" + pickle.dumps(Planted(marker))
 
 
 @pytest.fixture
@@ -150,3 +223,140 @@ def test_the_settings_and_managed_sessions_load_no_cachelib_until_a_cache_is_bui
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
 
     assert run.stdout.split() == ["False", "True"]
+
+
+# No pickles in a shared cache ------------------------------------------------------------------
+
+
+def test_a_shared_cache_stores_json_never_a_pickle(redis_server: RedisServer) -> None:
+    cache = build_cache(redis_server.url)
+    guarded = guard(cache)
+
+    assert guarded.set("session:kss_1", "ended", timeout=60) is True
+    assert guarded.set("api:users", {"id": "usr_ada", "orgs": [1, 2]}, timeout=60) is True
+
+    raw = redis_server.client()
+    assert raw.get("flask_authrocket:session:kss_1") == b'"ended"'
+    assert raw.get("flask_authrocket:api:users") == b'{"id":"usr_ada","orgs":[1,2]}'
+    assert guarded.get("session:kss_1") == "ended"
+    assert guarded.get_many("api:users", "session:kss_1", "nothing") == [
+        {"id": "usr_ada", "orgs": [1, 2]},
+        "ended",
+        None,
+    ]
+
+
+def test_a_pickle_planted_in_redis_is_ignored_never_unpickled(
+    redis_server: RedisServer, tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    marker = tmp_path / "unpickled"
+    raw = redis_server.client()
+    raw.set("flask_authrocket:session:kss_1", planted_pickle(marker))
+    raw.set("flask_authrocket:session:kss_2", planted_pickle(marker))
+    guarded = guard(build_cache(redis_server.url))
+
+    assert guarded.get("session:kss_1") is None  # a miss, as if nothing were there
+    assert guarded.get_many("session:kss_1", "session:kss_2") == [None, None]
+    assert not marker.exists()  # the pickle never ran
+    assert not guarded.failing  # a foreign value is not an outage
+    assert logged(logs) == [
+        (
+            "WARNING",
+            "A value in the shared cache is not JSON (a pickle, or something written by someone else); "
+            "it is ignored, never unpickled.",
+        )
+    ]  # once, not on every read
+
+
+def test_a_redis_cache_built_by_the_user_is_read_through_json_and_left_as_it_was(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "unpickled"
+    users_cache = RedisCache(redis_server.client(), key_prefix="myapp:")
+    redis_server.client().set("myapp:session:kss_1", planted_pickle(marker))
+    guarded = guard(users_cache)
+
+    assert guarded.get("session:kss_1") is None
+    assert not marker.exists()
+    assert guarded.set("session:kss_2", "known", timeout=60) is True
+    assert redis_server.client().get("myapp:session:kss_2") == b'"known"'
+    assert not isinstance(users_cache.serializer, JsonSerializer)  # the app's own object, for its own uses, unchanged
+    assert guarded.cache is not users_cache
+
+
+def test_a_file_system_cache_is_json_too(tmp_path: Path) -> None:
+    marker = tmp_path / "unpickled"
+    files = FileSystemCache(str(tmp_path / "cache"))
+    files.set("session:kss_1", Planted(marker))  # written by someone else with the folder's rights
+    assert not marker.exists()
+    guarded = guard(files)
+
+    assert guarded.get("session:kss_1") is None
+    assert not marker.exists()
+    assert guarded.set("session:kss_2", "ended", timeout=60) is True
+    assert guarded.get("session:kss_2") == "ended"
+
+
+def test_a_value_json_cannot_hold_is_not_cached_and_the_cache_stays_in_use(redis_server: RedisServer) -> None:
+    guarded = guard(build_cache(redis_server.url))
+
+    assert guarded.set("odd", {1, 2}, timeout=60) is False
+    assert not guarded.failing  # the value's fault, not the cache's
+    assert guarded.set("fine", [1, 2], timeout=60) is True
+    assert redis_server.client().get("flask_authrocket:odd") is None
+
+
+def test_the_in_process_cache_is_untouched_by_the_json_rule() -> None:
+    backend = SimpleCache()
+    guarded = guard(backend)
+
+    assert guarded.cache is backend  # nobody else writes to it: it keeps any value
+    assert guarded.set("odd", {1, 2}) is True
+    assert guarded.get("odd") == {1, 2}
+
+
+def test_the_api_clients_cached_gets_are_json_in_redis_and_a_planted_pickle_is_ignored(
+    dev: DevApi, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "unpickled"
+    raw = redis_server.client()
+    with dev.client(cache=build_cache(redis_server.url)) as api:
+        first = api.users.find("usr_ada", cache=60)
+        keys = raw.keys("flask_authrocket:api:*")
+        assert len(keys) == 1
+        stored = raw.get(keys[0])
+        assert stored is not None and not stored.startswith(b"!")
+        assert first.id == "usr_ada" and b'"usr_ada"' in stored
+
+        raw.set(keys[0], planted_pickle(marker))
+        dev.reset_stats()
+        again = api.users.find("usr_ada", cache=60)
+
+    assert again.id == "usr_ada"
+    assert not marker.exists()
+    assert dev.count("GET /v2/users/<user_id>") == 1  # the planted value was a miss: the API answered
+
+
+# The in-process cache ---------------------------------------------------------------------------
+
+
+def test_the_in_process_cache_keeps_each_entry_for_its_timeout() -> None:
+    clock = Clock()
+    local = InProcessCache(size=10, clock=clock)
+    local.set("known", "known", timeout=300)
+    local.set("ended", "ended", timeout=3600)
+
+    clock.now += 299.9
+    assert (local.get("known"), local.get("ended")) == ("known", "ended")
+    clock.now += 0.1
+    assert (local.get("known"), local.get("ended")) == (None, "ended")
+    assert local.get("never") is None
+
+
+def test_the_in_process_cache_is_bounded_and_drops_the_oldest_first() -> None:
+    local = InProcessCache(size=3, clock=Clock())
+    for number in range(5):
+        local.set(f"session:{number}", "known", timeout=60)
+
+    assert [local.get(f"session:{number}") for number in range(5)] == [None, None, "known", "known", "known"]
+    assert len(local) == 3

@@ -13,19 +13,28 @@ skipped, never a 500.
 from __future__ import annotations
 
 import logging
+import pickle
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from cachelib import SimpleCache
 from devserver import DevApi
-from flask import Flask, g
+from flask import Flask, Response, g, request
 from flask.testing import FlaskClient
-from helpers import free_port
+from helpers import Clock, free_port, serving
+from test_cache import RedisServer, planted_pickle
 
+from flask_authrocket.cache import build_cache
 from flask_authrocket.issuer import login_claims
+from flask_authrocket.managed import SessionCheck, SessionState
+from flask_authrocket.models import Session
+from flask_authrocket.tokens import TokenVerifier
 
 #: The dev API's stats names for looking a session up and ending it.
 SESSION_LOOKUPS = "GET /v2/sessions/<session_ref>"
@@ -55,6 +64,18 @@ def managed_app(dev: DevApi, make_app: AppFactory) -> AppFactory:
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG, logger="flask_authrocket")
     return caplog
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server for this test (which it may stop), stopped after it."""
+    server = RedisServer(tmp_path / "redis")
+    server.folder.mkdir()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -162,7 +183,10 @@ def test_a_session_ended_elsewhere_is_logged_out_once_the_cached_answer_expires(
 ) -> None:
     cache = SimpleCache()
     app = managed_app(AUTHROCKET_CACHE=cache)
-    session_id, token = new_session(dev)
+    if where == "api":
+        session_id, token = new_session(dev)
+    else:  # logged in at LoginRocket: its /logout ends the login of that browser's own cookie, never another
+        browser, token = dev.browser_login("usr_ada")
     client = app.test_client()
     log_in(client, token)
     assert client.get("/private").status_code == 200
@@ -170,7 +194,7 @@ def test_a_session_ended_elsewhere_is_logged_out_once_the_cached_answer_expires(
     if where == "api":
         end_session_in_the_api(dev, session_id)
     else:
-        assert requests.get(dev.root + "logout", params={"session": session_id}, timeout=10).status_code == 200
+        assert browser.get(dev.root + "logout", timeout=10).status_code == 200
     assert client.get("/private").status_code == 200  # the API's answer holds for the TTL
     dev.reset_stats()
     cache.clear()  # the TTL has passed
@@ -403,8 +427,8 @@ def test_a_broken_cache_never_turns_into_a_500(
 
     assert [(page.status_code, page.text) for page in pages] == [(200, "private for usr_ada")] * 4
     assert logout.status_code == 302
-    # The API, asked on every request (the logout's too), and the session ended through it.
-    assert dev.stats()["counts"] == {SESSION_LOOKUPS: 6, SESSION_DELETES: 1}
+    # The API, asked once (its answer kept in the process while the cache is down), and the session ended.
+    assert dev.stats()["counts"] == {SESSION_LOOKUPS: 1, SESSION_DELETES: 1}
     warnings = warnings_of(logs)
     assert len(warnings) == 1
     assert "AUTHROCKET_CACHE failed" in warnings[0]
@@ -442,7 +466,7 @@ def test_without_loginrocket_url_the_default_logout_still_ends_the_managed_sessi
     assert answer.headers["Location"] == "http://localhost/"  # no LoginRocket to send the browser to
     assert dev.count("DELETE /v2/sessions/<session_ref>") == 1
     with dev.client() as api:
-        assert api.sessions.find(session_id) is None
+        assert api.sessions.retrieve(session_id) is None
 
 
 def test_an_api_that_does_not_answer_is_asked_once_not_on_every_request(
@@ -478,3 +502,168 @@ def test_a_logout_is_remembered_until_the_token_expires_not_only_for_the_ttl(
 
     entry = cache._cache["session:" + session_id]
     assert entry[0] - time.time() > 60  # cachelib keeps (expiry, value): far beyond the 1 s TTL
+
+
+# A logout is never undone -----------------------------------------------------------------------
+
+
+class HeldApi:
+    """A loopback proxy to the development API that holds back its first answer to a session lookup.
+
+    The lookup reaches the API at once; its answer is held until ``release``,
+    so a test can log out while a check that asked before the logout is still
+    in flight, as a slow API makes happen by itself.
+    """
+
+    def __init__(self, dev: DevApi) -> None:
+        self.dev = dev
+        self.asked = threading.Event()
+        self.released = threading.Event()
+        self._held = False
+        self.app = Flask("held_api")
+        self.app.add_url_rule("/<path:path>", view_func=self.forward, methods=["GET", "POST", "PUT", "DELETE"])
+
+    def forward(self, path: str) -> Response:
+        headers = {name: value for name, value in request.headers if name.lower() not in ("host", "content-length")}
+        answer = requests.request(
+            request.method,
+            self.dev.root + path,
+            params=request.args,
+            data=request.get_data(),
+            headers=headers,
+            timeout=10,
+        )
+        if request.method == "GET" and path.startswith("v2/sessions/") and not self._held:
+            self._held = True
+            self.asked.set()
+            assert self.released.wait(10), "the test never released the held answer"
+        return Response(answer.content, answer.status_code, content_type=answer.headers.get("Content-Type"))
+
+
+@contextmanager
+def held_api(dev: DevApi) -> Iterator[tuple[HeldApi, str]]:
+    """The held proxy, served on 127.0.0.1, and the AUTHROCKET_URL that goes through it."""
+    api = HeldApi(dev)
+    try:
+        with serving(api.app) as url:
+            yield api, url + "v2"
+    finally:
+        api.released.set()
+
+
+def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
+    dev: DevApi, managed_app: AppFactory
+) -> None:
+    shared = SimpleCache()
+    session_id, token = new_session(dev)
+    with held_api(dev) as (api, api_url):
+        app = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_CACHE=shared)
+        other = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_CACHE=shared)  # another worker on the same cache
+        in_flight: dict[str, int] = {}
+
+        def open_a_page() -> None:
+            tab = app.test_client()
+            tab.set_cookie("arToken", token)
+            in_flight["status"] = tab.get("/private").status_code
+
+        tab = threading.Thread(target=open_a_page)
+        tab.start()
+        assert api.asked.wait(10)  # the API said "known"; the answer is on its way back
+        browser = app.test_client()
+        browser.set_cookie("arToken", token)
+        logout = browser.get("/logout")
+        api.released.set()
+        tab.join(10)
+
+        assert logout.status_code == 302
+        assert dev.count(SESSION_DELETES) == 1
+        assert in_flight == {"status": 200}  # that page was asked for before the logout
+        pages = []
+        for each in (app, other):
+            client = each.test_client()
+            client.set_cookie("arToken", token)
+            with client:
+                page = client.get("/private")
+                pages.append((page.status_code, g.authrocket.rejection.reason))
+
+    assert pages == [(302, "session_ended"), (302, "session_ended")]
+    assert shared.get(f"session:{session_id}") == "ended"
+
+
+# The shared cache down, or written by someone else ---------------------------------------------
+
+
+def verified(dev: DevApi, token: str) -> Session:
+    """The verified session of a token of the development LoginRocket."""
+    pem = dev.app.extensions["dev_loginrocket"].issuer.public_key_pem()
+    session = TokenVerifier(jwt_key=pem).verify(token)
+    assert isinstance(session, Session), session
+    return session
+
+
+def test_with_the_shared_cache_down_a_session_costs_one_api_call_per_ttl_per_process(
+    dev: DevApi, refused_redis_url: str, logs: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(now=1000.0)
+    _, token = new_session(dev)
+    session = verified(dev, token)
+    with dev.client(retries=0) as api:
+        check = SessionCheck(api.sessions, build_cache(refused_redis_url), ttl=300, clock=clock)
+        dev.reset_stats()
+
+        first = [check.state(session) for _ in range(5)]
+        clock.advance(299)
+        still = check.state(session)
+        assert dev.count(SESSION_LOOKUPS) == 1
+        clock.advance(1)  # the TTL is over: asked again, once
+        later = [check.state(session) for _ in range(5)]
+
+    assert first == [SessionState.KNOWN] * 5
+    assert still == SessionState.KNOWN
+    assert later == [SessionState.KNOWN] * 5
+    assert dev.count(SESSION_LOOKUPS) == 2
+    warnings = warnings_of(logs)
+    assert warnings == [
+        "Managed sessions: AUTHROCKET_CACHE failed (ConnectionError); keeping the answers in this process "
+        "for the next 30 s."
+    ]
+
+
+def test_a_redis_that_stops_does_not_send_every_request_to_the_api(
+    dev: DevApi, managed_app: AppFactory, redis_server: RedisServer
+) -> None:
+    app = managed_app(AUTHROCKET_CACHE=redis_server.url)
+    client, _, _ = logged_in(dev, app)
+    assert dev.count(SESSION_LOOKUPS) == 1
+
+    redis_server.stop()
+    pages = [client.get("/private") for _ in range(6)]
+    assert [page.status_code for page in pages] == [200] * 6
+    assert dev.count(SESSION_LOOKUPS) == 2  # once more, for this process's own copy; not once a request
+
+
+@pytest.mark.parametrize("planted", ["code", "known"])
+def test_a_pickle_planted_under_a_sessions_keys_never_runs_and_never_revives_it(
+    dev: DevApi, managed_app: AppFactory, redis_server: RedisServer, tmp_path: Path, planted: str
+) -> None:
+    marker = tmp_path / "unpickled"
+    app = managed_app(AUTHROCKET_CACHE=redis_server.url)
+    session_id, token = new_session(dev)
+    end_session_in_the_api(dev, session_id)
+    # Every key the extension could read for this session holds a pickle: one that runs code when
+    # unpickled, or one that says "known" to revive the session that was logged out.
+    value = planted_pickle(marker) if planted == "code" else b"!" + pickle.dumps("known")
+    raw = redis_server.client()
+    for key in (f"flask_authrocket:session:{session_id}", f"flask_authrocket:session:{session_id}:known"):
+        raw.set(key, value)
+    client = app.test_client()
+    client.set_cookie("arToken", token)
+    dev.reset_stats()
+
+    with client:
+        page = client.get("/private")
+        reason = g.authrocket.rejection.reason
+
+    assert (page.status_code, reason) == (302, "session_ended")
+    assert not marker.exists()
+    assert dev.count(SESSION_LOOKUPS) == 1  # the planted values were misses: the API was asked
