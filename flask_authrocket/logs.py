@@ -40,6 +40,8 @@ _BEARER = re.compile(r"\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE)
 
 # The user information of a URL: everything between "scheme://" and the last "@" before the path.
 _USER_INFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)([^/\s]*)@")
+# A network location without its scheme, "user:password@host", as connection errors write it.
+_BARE_USER_INFO = re.compile(r"(?:^|(?<=[\s(\"']))([^\s/@:\"'()]*):[^\s/@\"']*@")
 # A query parameter that names a secret (redis' ?password=, ?api_key=, ?token=, ...).
 _SECRET_PARAMETER = re.compile(
     r"([?&;][^=&#\s]*(?:pass|secret|token|key|auth|credential)[^=&#\s]*=)[^&#\s\"']*", re.IGNORECASE
@@ -67,7 +69,8 @@ def redact_url(text: str) -> str:
     named like a secret (``password``, ``token``, ``api_key``, ...).
 
     ``"redis://:hunter2@cache:6379/0"`` becomes ``"redis://:***@cache:6379/0"``,
-    ``"redis://cache/0?password=hunter2"`` becomes ``"redis://cache/0?password=***"``. For messages
+    ``"redis://cache/0?password=hunter2"`` becomes ``"redis://cache/0?password=***"``, and a bare
+    ``"could not connect to ada:hunter2@host"`` becomes ``"... ada:***@host"``. For messages
     and ``check``'s table: what is left says which server, never how to log in to it.
     """
 
@@ -75,7 +78,8 @@ def redact_url(text: str) -> str:
         user, colon, _ = match.group(2).partition(":")
         return f"{match.group(1)}{user}:***@" if colon else f"{match.group(1)}***@"
 
-    return _SECRET_PARAMETER.sub(lambda match: match.group(1) + "***", _USER_INFO.sub(user_info, text))
+    text = _BARE_USER_INFO.sub(lambda match: match.group(1) + ":***@", _USER_INFO.sub(user_info, text))
+    return _SECRET_PARAMETER.sub(lambda match: match.group(1) + "***", text)
 
 
 class RedactTokens(logging.Filter):

@@ -21,10 +21,11 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from .cache import build_cache
 from .errors import ConfigurationError
+from .logs import redact_url
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
@@ -79,6 +80,8 @@ class Setting(Generic[T]):
             return self.show(value)
         if self.secret:
             return f"*** ({len(str(value))} chars)"
+        if isinstance(value, str):
+            return repr(redact_url(value))  # a URL setting may carry a password: never shown
         return repr(value)
 
 
@@ -102,7 +105,7 @@ def _http_url(example: str) -> Callable[[str, Any], str | None]:
         if url is not None:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigurationError(f"{key} must be an absolute http(s) URL ({example}), not {url!r}.")
+                raise ConfigurationError(f"{key} must be an absolute http(s) URL ({example}), not {redact_url(url)!r}.")
         return url
 
     return parse
@@ -223,14 +226,13 @@ def mask_api_key(value: str) -> str:
 
 
 def without_password(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***`` (``redis://:***@host:6379/0``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment))
+    """``url`` with its password replaced by ``***`` (``redis://:***@host:6379/0``).
+
+    Also a user name without a password (``https://***@host/``) and the values
+    of query parameters named like a secret (``?password=***``): see
+    :func:`flask_authrocket.logs.redact_url`.
+    """
+    return redact_url(url)
 
 
 def _show_api_key(value: Any) -> str:

@@ -23,6 +23,7 @@ from flask import Flask
 from gunicorn.glogging import SafeAtoms
 from helpers import HS_SECRET, free_port, serving, token_for, wait_until
 
+from flask_authrocket import ConfigurationError
 from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.logs import RedactTokens, redact_tokens, redact_url
 from flask_authrocket.testing import JwksTestServer
@@ -268,8 +269,38 @@ def test_the_extensions_own_debug_lines_carry_no_token(
         ("redis://:hun@ter2@cache/0", "redis://:***@cache/0"),
         ("https://api-e2.authrocket.com/v2?api_key=hunter2", "https://api-e2.authrocket.com/v2?api_key=***"),
         ("https://myapp.e2.loginrocket.com/", "https://myapp.e2.loginrocket.com/"),
+        ("could not connect to ada:hunter2@127.0.0.1:9.", "could not connect to ada:***@127.0.0.1:9."),
+        ("Wrong email or password: ada@example.com", "Wrong email or password: ada@example.com"),
     ],
 )
 def test_redact_url_hides_user_information_and_secret_parameters(url: str, shown: str) -> None:
     assert redact_url(url) == shown
     assert redact_url(f"AUTHROCKET_CACHE {url!r} is not usable") == f"AUTHROCKET_CACHE {shown!r} is not usable"
+
+
+# Secrets never printed: not in a ConfigurationError, not in a log line ---------------------------------
+
+SECRET = "Hunter2Secret"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("LOGINROCKET_URL", f"ftp://ada:{SECRET}@myapp.e2.loginrocket.com/"),
+        ("LOGINROCKET_URL", f"ftp://{SECRET}@myapp.e2.loginrocket.com/"),
+        ("AUTHROCKET_URL", f"ftp://ada:{SECRET}@api-e2.authrocket.com/v2"),
+        ("AUTHROCKET_CACHE", f"redis://:{SECRET}@cache.internal:6379/not-a-number"),
+        ("AUTHROCKET_CACHE", f"redis://default:{SECRET}@cache.internal:6379/not-a-number"),
+    ],
+)
+def test_a_configuration_error_names_the_key_but_never_the_secret(
+    make_app: Callable[..., Flask], key: str, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(ConfigurationError) as raised:
+        make_app(**{key: value})
+
+    assert key in str(raised.value)
+    assert SECRET not in str(raised.value)
+    assert SECRET not in caplog.text

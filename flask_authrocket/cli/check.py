@@ -20,6 +20,7 @@ from ..dev.loopback import is_loopback_url
 from ..errors import AccessDenied, ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
 from ..extension import AuthRocket
 from ..keys import HS256_SECRET_MIN_BYTES, diagnose_key_set
+from ..logs import redact_url
 from ..settings import SETTINGS, Settings, mask_api_key
 
 
@@ -48,7 +49,11 @@ def check(app: Flask, extension: AuthRocket) -> None:
 
 
 class _Report:
-    """What ``check`` found, printed as it is found: OK lines, problems (each with its fix), notes."""
+    """What ``check`` found, printed as it is found: OK lines, problems (each with its fix), notes.
+
+    Every line goes through :func:`~flask_authrocket.logs.redact_url`: the URLs in what the
+    keys, the API and their errors say keep their host but never a password.
+    """
 
     def __init__(self) -> None:
         self.problems = 0
@@ -59,21 +64,21 @@ class _Report:
         click.secho(title, bold=True)
 
     def ok(self, text: str) -> None:
-        click.echo("  " + click.style("OK  ", fg="green") + "  " + text)
+        click.echo("  " + click.style("OK  ", fg="green") + "  " + redact_url(text))
 
     def info(self, text: str) -> None:
-        click.echo("  " + "-   " + "  " + text)
+        click.echo("  " + "-   " + "  " + redact_url(text))
 
     def problem(self, text: str, fix: str, *, said: str | None = None) -> None:
         self.problems += 1
-        click.echo("  " + click.style("FAIL", fg="red", bold=True) + "  " + text)
+        click.echo("  " + click.style("FAIL", fg="red", bold=True) + "  " + redact_url(text))
         if said:
-            click.echo("        It said: " + said)
-        click.echo("        Fix: " + fix)
+            click.echo("        It said: " + redact_url(said))
+        click.echo("        Fix: " + redact_url(fix))
 
     def note(self, text: str) -> None:
         self.notes += 1
-        click.echo("  " + click.style("NOTE", fg="yellow") + "  " + text)
+        click.echo("  " + click.style("NOTE", fg="yellow") + "  " + redact_url(text))
 
 
 def _show_configuration(extension: AuthRocket) -> None:
@@ -85,7 +90,7 @@ def _show_configuration(extension: AuthRocket) -> None:
             value = extension.verifier.keys.key_for({}).describe()  # the kind of key, never the key
         else:
             value = settings.shown(row.key)
-        click.echo(f"  {row.key:<{width}}  {source:<11}  {value}")
+        click.echo(f"  {row.key:<{width}}  {source:<11}  {redact_url(value)}")
 
 
 def _check_keys(report: _Report, extension: AuthRocket) -> None:

@@ -25,6 +25,7 @@ import jwt
 
 from ..extension import AuthRocket
 from ..keys import diagnose_key_set
+from ..logs import redact_url
 from ..models import Membership, Rejection, Session
 from ..tokens import ISSUER, MAX_TOKEN_BYTES, describe_rejection
 
@@ -64,7 +65,7 @@ def decode(token: str, extension: AuthRocket) -> None:
 def _show_session(session: Session, extension: AuthRocket) -> None:
     header = jwt.get_unverified_header(session.token)  # the signature covers it: verified now
     click.secho("VALID", fg="green", bold=True, nl=False)
-    click.echo(f"  signed with {escape_unprintable(extension.verifier.keys.describe_key_for(header))}")
+    click.echo(f"  signed with {escape_unprintable(redact_url(extension.verifier.keys.describe_key_for(header)))}")
     click.echo()
     click.secho("Header", bold=True)
     click.echo(_pretty(header))
@@ -168,9 +169,10 @@ def explain(rejection: Rejection, token: str, extension: AuthRocket) -> str:
     The generic part of each reason is the one table's text
     (:data:`~flask_authrocket.tokens.REJECTION_TEXTS`) or the rejection's own
     message; what is added here is what only this token and this app can say.
-    Anything the token says is escaped (:func:`escape_unprintable`).
+    Anything the token says is escaped (:func:`escape_unprintable`); a password in
+    a URL the explanation names is not shown.
     """
-    return escape_unprintable(_explanation(rejection, token, extension))
+    return escape_unprintable(redact_url(_explanation(rejection, token, extension)))
 
 
 def _explanation(rejection: Rejection, token: str, extension: AuthRocket) -> str:
