@@ -130,20 +130,21 @@ def test_check_never_prints_a_password_in_a_url(
     make_app: Callable[..., Flask], refused_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = "Hunter2Secret"
-    refused = refused_url.replace("http://", f"http://ada:{secret}@")  # nothing listens there
-    monkeypatch.setenv("AUTHROCKET_URL", refused + f"v2?api_key={secret}")
+    monkeypatch.setenv("AUTHROCKET_URL", refused_url + f"v2?api_key={secret}")  # nothing listens there
     monkeypatch.setenv("AUTHROCKET_API_KEY", DEV_API_KEY)
-    app = make_app(LOGINROCKET_URL=refused, AUTHROCKET_CACHE=f"redis://cache.internal:6379/0?password={secret}")
+    app = make_app(
+        LOGINROCKET_URL=refused_url,
+        AUTHROCKET_CACHE=f"redis://default:{secret}@127.0.0.1:1/0?password={secret}",
+    )
 
     result = run(app, "check")
 
     assert result.exit_code == 1
     lines = configuration_lines(result.output)
-    assert lines["LOGINROCKET_URL"] == ("config", repr(refused_url.replace("http://", "http://ada:***@")))
-    assert lines["AUTHROCKET_URL"][1].endswith("v2?api_key=***'")
-    assert lines["AUTHROCKET_CACHE"] == ("config", "'redis://cache.internal:6379/0?password=***'")
-    assert "ada:***@127.0.0.1" in result.output.split("Keys\n", 1)[1]  # the failures name the server ...
-    assert secret not in result.output  # ... never its password
+    assert lines["AUTHROCKET_URL"] == ("environment", repr(refused_url + "v2?api_key=***"))
+    assert lines["AUTHROCKET_CACHE"] == ("config", "'redis://default:***@127.0.0.1:1/0?password=***'")
+    assert f"FAIL  {refused_url}v2?api_key=*** is unreachable" in result.output  # the failure names the server ...
+    assert secret not in result.output  # ... never a password
 
 
 def test_check_shows_what_kind_of_hs256_secret_without_showing_it(make_app: Callable[..., Flask]) -> None:
