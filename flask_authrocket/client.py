@@ -87,6 +87,8 @@ from .errors import (
     ServerError,
     ValidationError,
 )
+from .fetch import Deadline, new_session, parse_json, url_problem
+from .logs import redact_url
 from .models import (
     MembershipRecord,
     OrgRecord,
@@ -100,7 +102,7 @@ from .models import (
 
 logger = logging.getLogger("flask_authrocket")
 
-#: Seconds to connect, and to wait between bytes of an answer (the Node client waits 50 s).
+#: Seconds one call may take in all, connect to last byte (the Node client waits 50 s).
 DEFAULT_TIMEOUT = 5.0
 #: The longest ``Retry-After`` (seconds) the client waits for before a retry; longer ones raise at once.
 MAX_RETRY_WAIT = 30.0
@@ -173,11 +175,14 @@ class AuthRocketClient:
     naming the missing setting.
 
     :param locale: sent as ``Accept-Language`` (the language of the API's error messages).
-    :param timeout: seconds to connect, and to wait between bytes of an answer.
+    :param timeout: seconds one call may take in all, from the connect to the answer's last byte
+        (each retry has its own).
     :param cache: a cachelib cache for ``cache=`` calls (default: a new in-process ``SimpleCache``).
     :param retries: how many times an idempotent call is retried (see the module's notes).
     :param backoff: seconds before the first retry, doubled for each next one.
     :param session: a :class:`requests.Session` to share (default: one of its own, pooling connections).
+        One from :func:`flask_authrocket.fetch.new_session` is bounded by ``timeout`` from the connect
+        on; with any other, each read is, and the body as a whole.
 
     Raises :class:`~flask_authrocket.ConfigurationError` for an unusable ``url``,
     ``timeout``, ``retries`` or ``backoff``.
@@ -216,7 +221,7 @@ class AuthRocketClient:
         self.retries = retries
         self.backoff = float(backoff)
         self.cache: BaseCache = cache if cache is not None else SimpleCache()
-        self._http = session or requests.Session()
+        self._http = session or new_session()
         self._guarded_cache = GuardedCache(
             self.cache, name="The API client's cache", fallback="calling the API without it"
         )
@@ -400,15 +405,21 @@ class AuthRocketClient:
     def _send_once(self, call: _Call) -> Any:
         started = time.monotonic()
         try:
-            response = self._http.request(
-                call.method,
-                call.url,
-                params=call.query,
-                json=call.body,
-                headers=call.headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            # The whole call, connect to last byte, ends at the timeout: a server sending a byte now
+            # and then would hold a per-read timeout for ever.
+            with Deadline(self.timeout) as deadline:
+                response = self._http.request(
+                    call.method,
+                    call.url,
+                    params=call.query,
+                    json=call.body,
+                    headers=call.headers,
+                    timeout=deadline.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                deadline.watch_response(response)
+                response.content  # noqa: B018  # read the body before the deadline ends
         except requests.Timeout as exc:
             raise _unavailable(call, f"no answer within {self.timeout:g} s") from _cause(call, exc)
         except requests.ConnectionError as exc:
@@ -898,8 +909,8 @@ def _answer(call: _Call, response: requests.Response) -> Any:
         if status == 204 or not response.content:
             return None
         try:
-            return response.json()
-        except ValueError:
+            return parse_json(response.content)
+        except ValueError:  # not JSON at all, or nested absurdly deep
             raise ApiUnavailable(
                 f"AuthRocket API {call.method} {call.shown_path} answered {status} with a body that is not JSON; "
                 "check AUTHROCKET_URL (the API's URL ends in /v2).",
@@ -937,7 +948,7 @@ def _answer(call: _Call, response: requests.Response) -> Any:
 
 def _is_json(response: requests.Response) -> bool:
     try:
-        response.json()
+        parse_json(response.content)
     except ValueError:
         return False
     return True
@@ -946,7 +957,7 @@ def _is_json(response: requests.Response) -> bool:
 def _error_messages(response: requests.Response) -> list[str]:
     """The API's messages: ``{"errors": [...]}`` (or ``{"error": "..."}``); none from other bodies."""
     try:
-        data = response.json()
+        data = parse_json(response.content)
     except ValueError:
         return []
     if not isinstance(data, dict):
@@ -1018,10 +1029,11 @@ def _reason(error: ApiError) -> str:
 def _api_url(url: str | None, setting: str) -> str | None:
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    problem = url_problem(url)
+    if problem is not None:
         raise ConfigurationError(
-            f"{setting} must be an absolute http(s) URL (e.g. https://api-e2.authrocket.com/v2), not {url!r}."
+            f"{setting} must be an absolute http(s) URL (e.g. https://api-e2.authrocket.com/v2) without user info, "
+            f"backslash, whitespace or control characters; {redact_url(url)!r} {problem}."
         )
     return url.rstrip("/")
 

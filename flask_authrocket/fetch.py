@@ -1,21 +1,37 @@
-"""Outbound HTTP with bounds: one GET of a JSON document, limited in time, size and depth.
+"""Outbound HTTP with bounds: a deadline for a whole call, one GET of a JSON document, safe JSON, sane URLs.
 
 Ground floor, no Flask. The key-set fetch and the diagnostics of ``flask
-authrocket check`` go through :func:`get_json`, so they share one set of
-limits: a deadline for the whole body (not per read), a size limit, and JSON
-that cannot raise anything but :class:`FetchError`. ``requests`` is imported on
-the first call, not when the package is imported.
+authrocket check`` go through :func:`get_json`, and the Core API client sends
+through the same :class:`Deadline`, so they share one set of limits: a
+deadline for the whole call (connect, headers and body, not per read), a size
+limit, JSON that cannot raise anything but ``ValueError`` however deep it
+nests, and URLs that every parser reads alike (:func:`url_problem`).
+``requests`` is imported on the first call, not when the package is imported.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import re
+import socket
+import threading
 import time
+import unicodedata
+from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     import requests
+
+#: Deeper JSON is refused: no AuthRocket answer nests more than a few levels, and the code
+#: that reads records walks them recursively, so an absurd depth must stop at the door.
+MAX_JSON_DEPTH = 64
+
+_local = threading.local()
 
 
 class FetchError(ValueError):
@@ -23,8 +39,9 @@ class FetchError(ValueError):
 
     ``kind`` says which way it failed: ``"timeout"`` or ``"unreachable"`` (nothing
     answered: :attr:`unreachable` is true), ``"status"`` (an answer other than
-    200; ``status`` holds it), ``"oversize"`` or ``"not_json"`` (``start`` holds
-    the first characters of the body).
+    200; ``status`` holds it), ``"redirect"`` (a 3xx with a ``Location``, never
+    followed; the message names it), ``"oversize"`` or ``"not_json"``
+    (``start`` holds the first characters of the body).
     """
 
     def __init__(self, message: str, kind: str, *, status: int | None = None, start: str = "") -> None:
@@ -39,44 +56,245 @@ class FetchError(ValueError):
         return self.kind in ("timeout", "unreachable")
 
 
+class Deadline:
+    """The end of one outbound call: ``seconds`` after the block starts, whatever it still reads is cut off.
+
+    requests' ``timeout`` bounds each read, so a server that sends one byte
+    every half second holds a call for as long as it likes; a deadline bounds
+    the whole call. Leaving the block after the deadline cut the call off
+    raises ``requests.Timeout`` (from whatever the cut-off read raised)::
+
+        with Deadline(5) as deadline:
+            answer = http.get(url, timeout=deadline.timeout, stream=True)
+            deadline.watch_response(answer)
+            body = answer.content
+
+    The connections of a session from :func:`new_session` are watched from the
+    moment they connect, so a slow connect or slow headers end too; with any
+    other session, :meth:`watch_response` cuts the body off. A thread has one
+    deadline at a time; the timer is one short-lived thread per call.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        #: True once the deadline passed while the block ran.
+        self.expired = False
+        self._ends_at = time.monotonic() + seconds
+        self._stops: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """requests' ``timeout=`` for a call made now: the time left, for the connect and for each read."""
+        left = max(0.001, self._ends_at - time.monotonic())
+        return (left, left)
+
+    def watch(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` (which ends a blocked read) when the deadline passes; at once if it has."""
+        with self._lock:
+            if not self.expired:
+                self._stops.append(stop)
+                return
+        _quietly(stop)
+
+    def watch_response(self, answer: requests.Response) -> None:
+        """Cut ``answer``'s body off at the deadline, whichever session sent it (urllib3 2.3 and later)."""
+        shutdown = getattr(answer.raw, "shutdown", None)
+        if callable(shutdown):
+            self.watch(shutdown)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            stops, self._stops = self._stops, []
+        for stop in stops:
+            _quietly(stop)
+
+    def __enter__(self) -> Deadline:
+        self._ends_at = time.monotonic() + self.seconds
+        _local.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._timer.cancel()
+        _local.deadline = None
+        if self.expired:
+            import requests
+
+            # Whatever the cut-off read raised (or a body cut short that looked complete) is a timeout.
+            raise requests.Timeout(f"the call took over {self.seconds:g} s") from exc
+
+
+def _quietly(stop: Callable[[], None]) -> None:
+    with contextlib.suppress(OSError, ValueError, RuntimeError):  # already closed, or handed back to the pool
+        stop()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, also for an SSLSocket: it ends a read blocked in another thread.
+    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watch_socket(connection: Any) -> None:
+    """Put ``connection``'s socket under the current thread's :class:`Deadline`, if any."""
+    deadline: Deadline | None = getattr(_local, "deadline", None)
+    sock = getattr(connection, "sock", None)
+    if deadline is not None and isinstance(sock, socket.socket):
+        deadline.watch(functools.partial(_shutdown, sock))
+
+
+@functools.cache
+def _watched_adapter() -> type[Any]:
+    """A requests ``HTTPAdapter`` whose connections put their sockets under the thread's :class:`Deadline`."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class WatchedHTTPConnection(HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            _watch_socket(self)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch_socket(self)  # a pooled connection, connected during an earlier call
+            super().request(*args, **kwargs)
+
+    class WatchedHTTPSConnection(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            _watch_socket(self)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch_socket(self)
+            super().request(*args, **kwargs)
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class WatchedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if not proxy.lower().startswith("socks"):  # SOCKS managers bring pools of their own
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return WatchedAdapter
+
+
 def new_session() -> requests.Session:
-    """A :class:`requests.Session`, importing requests only now."""
+    """A :class:`requests.Session` whose calls a :class:`Deadline` bounds from the connect on; imports requests now."""
     import requests
 
-    return requests.Session()
+    http = requests.Session()
+    adapter = _watched_adapter()
+    http.mount("http://", adapter())
+    http.mount("https://", adapter())
+    return http
 
 
 def get_json(http: requests.Session, url: str, *, timeout: float, max_bytes: int) -> Any:
     """GET ``url`` and return its JSON, within ``timeout`` seconds and ``max_bytes`` bytes in all.
 
     Raises :class:`FetchError` for anything else: no answer, a status other
-    than 200, a body too large, or a body that is not JSON (however deeply
-    nested: ``RecursionError`` is a failed call too).
+    than 200, a redirect (never followed: it could lead to anyone's server), a
+    body too large, or a body that is not JSON (see :func:`parse_json`). The
+    whole call, connect to last byte, ends within ``timeout`` plus a moment.
     """
     import requests
+    import urllib3
 
-    deadline = time.monotonic() + timeout
     body = bytearray()
     try:
-        with http.get(url, timeout=timeout, stream=True, headers={"Accept": "application/json"}) as answer:
+        with (
+            Deadline(timeout) as deadline,
+            http.get(
+                url,
+                timeout=deadline.timeout,
+                stream=True,
+                allow_redirects=False,
+                headers={"Accept": "application/json"},
+            ) as answer,
+        ):
+            deadline.watch_response(answer)
             status = answer.status_code
+            if answer.is_redirect:
+                location = answer.headers.get("Location", "")[:200]
+                raise FetchError(f"{url} redirected to {location!r}, which is not followed", "redirect", status=status)
             for chunk in answer.iter_content(8192):
                 body += chunk
                 if len(body) > max_bytes:
                     raise FetchError(f"{url} answered over {max_bytes // 1024} KB", "oversize", status=status)
-                if time.monotonic() > deadline:
-                    raise requests.Timeout(f"{url} took over {timeout:g} s")
     except requests.Timeout as exc:
         raise FetchError(f"{url} did not answer within {timeout:g} s", "timeout") from exc
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise FetchError(f"{url} is unreachable: {network_reason(exc)}", "unreachable") from exc
     if status != 200:
         raise FetchError(f"{url} answered HTTP {status}", "status", status=status)
     try:
-        return json.loads(bytes(body))
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+        return parse_json(bytes(body))
+    except ValueError as exc:
         start = bytes(body[:40]).decode("utf-8", "replace")
         raise FetchError(f"{url} answered something that is not JSON", "not_json", status=status, start=start) from exc
+
+
+def parse_json(body: bytes | str) -> Any:
+    """The JSON document in ``body``; ``ValueError`` for anything else.
+
+    That includes JSON nested deeper than :data:`MAX_JSON_DEPTH` (the standard
+    parser raises ``RecursionError`` on a few thousand levels, and shallower
+    nesting can still overflow code that walks it), and bytes that are not UTF-8.
+    """
+    try:
+        document = json.loads(body)
+    except RecursionError as exc:
+        raise ValueError("the JSON is nested too deeply") from exc
+    pending = [(document, 1)] if isinstance(document, (dict, list)) else []
+    while pending:  # a loop, not recursion: the depth is what is being checked
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"the JSON is nested over {MAX_JSON_DEPTH} levels deep")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return document
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be called, in words that never repeat it (it may hold a password); ``None`` when it can.
+
+    A URL to call is ``http`` or ``https`` with a host, and holds no user info
+    (``name:password@``), no backslash, no whitespace and no control character.
+    Those are where URL parsers disagree about the host:
+    ``http://evil.example\\@127.0.0.1/`` is 127.0.0.1 to
+    :func:`urllib.parse.urlsplit` but evil.example to requests.
+    """
+    if "\\" in url:
+        return "holds a backslash"
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+        return "holds whitespace or a control character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises ValueError for a port that is not one
+    except ValueError:
+        return "is not a well-formed URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an absolute http(s) URL"
+    if "@" in parts.netloc:
+        return "holds user info (name:password@), which must not be in it"
+    return None
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")

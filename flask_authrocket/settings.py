@@ -21,10 +21,10 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
-from urllib.parse import urlsplit
 
 from .cache import build_cache
 from .errors import ConfigurationError
+from .fetch import url_problem
 from .logs import redact_url
 
 if TYPE_CHECKING:
@@ -102,10 +102,12 @@ def _as_read(key: str, value: str | None) -> str | None:
 
 def _http_url(example: str) -> Callable[[str, Any], str | None]:
     def parse(key: str, url: str | None) -> str | None:
-        if url is not None:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigurationError(f"{key} must be an absolute http(s) URL ({example}), not {redact_url(url)!r}.")
+        problem = None if url is None else url_problem(url)
+        if url is not None and problem is not None:
+            raise ConfigurationError(
+                f"{key} must be an absolute http(s) URL ({example}) without user info, backslash, whitespace "
+                f"or control characters; {redact_url(url)!r} {problem}."
+            )
         return url
 
     return parse

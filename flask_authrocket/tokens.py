@@ -30,8 +30,8 @@ from typing import Any
 import jwt
 
 from .errors import ConfigurationError, KeysUnavailable
+from .jwks import JwksClient
 from .keys import (
-    JwksClient,
     KeySource,
     StaticKeySource,
     UnknownKey,
@@ -203,7 +203,7 @@ class TokenVerifier:
         try:
             # A static key ignores the header: skip parsing it a second time.
             header = jwt.get_unverified_header(token) if self.keys.reads_header else _EMPTY_HEADER
-            key = self.keys.key_for(header)
+            key = self.keys.key_for(header, token)  # the token: its iat tells a new key from a withdrawn one
             claims = self._decode_claims(token, key)
             self._check_times(claims)
             session = session_from_claims(claims, token)

@@ -24,10 +24,10 @@ from helpers import ADA, HS_SECRET, NOT_A_KEY_SET, Clock, outcome, pem_body, tok
 
 from flask_authrocket import ConfigurationError
 from flask_authrocket.issuer import TokenIssuer, login_claims
+from flask_authrocket.jwks import NEW_KEY_FLOOR, JwksClient
 from flask_authrocket.keys import (
     HS256_SECRET_MAX_LENGTH,
     MAX_JWKS_BYTES,
-    JwksClient,
     UnknownKey,
     key_from_jwk,
     static_key,
@@ -78,8 +78,19 @@ def verifier_on(server: JwksTestServer, clock: Clock, **client_settings: Any) ->
     return verifier
 
 
+def issued_before_the_fetch(issuer: TokenIssuer, kid: str | None = None) -> str:
+    """A live token issued ten minutes ago, before any key-set fetch of the test.
+
+    An unknown kid on such a token is a withdrawn (or forged) key: ``unknown_kid``. On a
+    token issued since the last fetch it may be a key LoginRocket published since: see
+    the "keys published after a fetch" tests.
+    """
+    claims = login_claims(ADA, issued_at=int(time.time()) - 600, expires_in=3600)
+    return issuer.issue(claims, headers={"kid": kid} if kid else None)
+
+
 def token_with_kid(issuer: TokenIssuer, kid: str) -> str:
-    return issuer.issue(login_claims(ADA), headers={"kid": kid})
+    return issued_before_the_fetch(issuer, kid)
 
 
 # -- static_key: the configured AUTHROCKET_JWT_KEY -------------------------------------
@@ -319,7 +330,7 @@ def test_an_unknown_kid_right_after_a_fetch_fetches_nothing(jwks_server, rsa_iss
     verifier = verifier_on(jwks_server, Clock())
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
 
-    assert outcome(verifier.verify(token_for(other_rsa_issuer))) == "unknown_kid"
+    assert outcome(verifier.verify(issued_before_the_fetch(other_rsa_issuer))) == "unknown_kid"
     assert jwks_server.fetches == 1
 
 
@@ -382,7 +393,7 @@ def test_a_rotated_in_key_is_picked_up_and_a_rotated_out_key_is_no_longer_truste
 ):
     clock = Clock()
     verifier = verifier_on(jwks_server, clock)
-    old_token = token_for(rsa_issuer)
+    old_token = issued_before_the_fetch(rsa_issuer)
     assert outcome(verifier.verify(old_token)) == "accepted"
 
     # LoginRocket starts signing with k2 and serves both keys.
@@ -396,7 +407,7 @@ def test_a_rotated_in_key_is_picked_up_and_a_rotated_out_key_is_no_longer_truste
     jwks_server.keys.remove(rsa_issuer)
     clock.advance(3600 + 1)
     assert outcome(verifier.verify(old_token)) == "unknown_kid"
-    assert outcome(verifier.verify(token_for(rsa_issuer))) == "unknown_kid"
+    assert outcome(verifier.verify(issued_before_the_fetch(rsa_issuer))) == "unknown_kid"
     assert outcome(verifier.verify(token_for(other_rsa_issuer))) == "accepted"
     assert jwks_server.fetches == 3
 
@@ -404,7 +415,7 @@ def test_a_rotated_in_key_is_picked_up_and_a_rotated_out_key_is_no_longer_truste
 def test_a_refresh_caused_by_another_kid_revokes_a_withdrawn_key_at_once(jwks_server, rsa_issuer, other_rsa_issuer):
     clock = Clock()
     verifier = verifier_on(jwks_server, clock)
-    old_token = token_for(rsa_issuer)
+    old_token = issued_before_the_fetch(rsa_issuer)
     assert outcome(verifier.verify(old_token)) == "accepted"
 
     jwks_server.keys[:] = [other_rsa_issuer]
@@ -418,7 +429,7 @@ def test_a_refresh_caused_by_another_kid_revokes_a_withdrawn_key_at_once(jwks_se
 def test_a_key_replaced_under_the_same_kid_revokes_tokens_verified_with_the_old_one(jwks_server, rsa_issuer):
     clock = Clock()
     verifier = verifier_on(jwks_server, clock)
-    old_token = token_for(rsa_issuer)
+    old_token = issued_before_the_fetch(rsa_issuer)
     assert outcome(verifier.verify(old_token)) == "accepted"
 
     replacement = TokenIssuer.with_new_rsa_key(kid="k1")
@@ -596,3 +607,107 @@ def test_deeply_nested_json_from_the_key_set_url_makes_the_keys_unavailable(jwks
     verifier = TokenVerifier(loginrocket_url=jwks_server.url)
 
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "unavailable"
+
+
+# -- JwksClient: keys published after a fetch (issue 10, item 2) ------------------------------
+
+
+def test_a_key_published_just_after_a_fetch_is_fetched_for_a_token_issued_since(
+    jwks_server, rsa_issuer, other_rsa_issuer
+):
+    clock = Clock()
+    verifier = verifier_on(jwks_server, clock)
+    assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
+
+    jwks_server.keys.append(other_rsa_issuer)  # LoginRocket publishes k2 a moment after our fetch
+    clock.advance(NEW_KEY_FLOOR)  # far inside AUTHROCKET_JWKS_MIN_INTERVAL (30 s)
+
+    assert outcome(verifier.verify(token_for(other_rsa_issuer))) == "accepted"
+    assert jwks_server.fetches == 2
+
+
+def test_within_the_floor_a_token_of_a_new_key_is_unavailable_then_accepted(jwks_server, rsa_issuer, other_rsa_issuer):
+    clock = Clock()
+    verifier = verifier_on(jwks_server, clock)
+    assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
+    jwks_server.keys.append(other_rsa_issuer)
+    new_key_token = token_for(other_rsa_issuer)
+
+    clock.advance(NEW_KEY_FLOOR - 1)
+    early = verifier.verify(new_key_token)
+    assert outcome(early) == "unavailable"  # cookie kept, 503 on guarded views: not logged out
+    assert early.unavailable is True
+    assert jwks_server.fetches == 1
+    assert verifier.retry_after >= 1
+
+    clock.advance(1)
+    assert outcome(verifier.verify(new_key_token)) == "accepted"
+    assert jwks_server.fetches == 2
+
+
+def test_a_new_keys_token_through_the_app_keeps_its_cookie_and_gets_503(
+    make_app, jwks_server, rsa_issuer, other_rsa_issuer
+):
+    app = make_app(LOGINROCKET_URL=jwks_server.url)
+    client = app.test_client()
+    assert client.get("/private", headers={"Authorization": f"Bearer {token_for(rsa_issuer)}"}).status_code == 200
+    jwks_server.keys.append(other_rsa_issuer)  # published right after that fetch: within the floor
+
+    client.set_cookie("arToken", token_for(other_rsa_issuer))
+    answer = client.get("/private")
+
+    assert answer.status_code == 503
+    assert "arToken=;" not in answer.headers.get("Set-Cookie", "")
+    assert jwks_server.fetches == 1
+
+
+def test_a_withdrawn_key_stays_unknown_kid_after_the_floor(jwks_server, rsa_issuer, other_rsa_issuer):
+    clock = Clock()
+    verifier = verifier_on(jwks_server, clock)
+    assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
+    withdrawn = issued_before_the_fetch(other_rsa_issuer)  # k2, no longer served when we fetched
+
+    for _ in range(3):
+        clock.advance(NEW_KEY_FLOOR)
+        assert outcome(verifier.verify(withdrawn)) == "unknown_kid"
+    assert jwks_server.fetches == 1  # an old token is no reason to fetch before AUTHROCKET_JWKS_MIN_INTERVAL
+
+
+@pytest.mark.parametrize("issued", ["now", "in an hour"])
+def test_a_flood_of_unknown_kids_claiming_fresh_iats_fetches_once_per_floor(
+    jwks_server, rsa_issuer, other_rsa_issuer, issued
+):
+    clock = Clock()
+    verifier = verifier_on(jwks_server, clock)
+    assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
+    issued_at = int(time.time()) + (3600 if issued == "in an hour" else 0)
+    claims = login_claims(ADA, issued_at=issued_at, expires_in=7200)
+    flood = [other_rsa_issuer.issue(claims, headers={"kid": secrets.token_hex(8)}) for _ in range(100)]
+
+    for expected_fetches in (1, 2, 3):
+        outcomes = {outcome(verifier.verify(token)) for token in flood}
+        assert outcomes <= {"unavailable", "unknown_kid", "not_yet_valid"}
+        assert "accepted" not in outcomes
+        assert jwks_server.fetches == expected_fetches
+        clock.advance(NEW_KEY_FLOOR - 0.5)
+        assert {outcome(verifier.verify(token)) for token in flood[:10]} <= {"unavailable", "unknown_kid"}
+        assert jwks_server.fetches == expected_fetches  # still inside the floor: nothing more
+        clock.advance(0.5)
+
+
+def test_a_request_waiting_on_a_fetch_that_does_not_end_gives_up_at_the_timeout(jwks_server, rsa_issuer):
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=0.5)
+    in_flight = verifier.keys._lock  # what a fetch under way holds (the fetch itself is bounded too)
+
+    results: list[Any] = []
+    waiting = threading.Thread(target=lambda: results.append(verifier.verify(token_for(rsa_issuer))), daemon=True)
+
+    with in_flight:
+        waiting.start()
+        waiting.join(timeout=0.5 + 2)  # a hang bound: it ends instead of waiting for the lock
+        assert not waiting.is_alive()
+
+    assert outcome(results[0]) == "unavailable"
+    assert results[0].unavailable is True
+    assert jwks_server.fetches == 0
+    assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"  # and the next one fetches

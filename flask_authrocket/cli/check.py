@@ -3,7 +3,7 @@
 What is found is formatted here; the finding is done where its subject lives:
 the settings table (:mod:`flask_authrocket.settings`) shows each value,
 masked when secret; the key kinds describe themselves and the key-set
-diagnosis is :func:`flask_authrocket.keys.diagnose_key_set`; the API is asked
+diagnosis is :func:`flask_authrocket.jwks.diagnose_key_set`; the API is asked
 through the app's own client.
 """
 
@@ -19,7 +19,8 @@ from flask import Flask
 from ..dev.loopback import is_loopback_url
 from ..errors import AccessDenied, ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
 from ..extension import AuthRocket
-from ..keys import HS256_SECRET_MIN_BYTES, diagnose_key_set
+from ..jwks import diagnose_key_set
+from ..keys import HS256_SECRET_MIN_BYTES
 from ..logs import redact_url
 from ..settings import SETTINGS, Settings, mask_api_key
 

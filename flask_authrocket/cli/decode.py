@@ -24,7 +24,7 @@ import click
 import jwt
 
 from ..extension import AuthRocket
-from ..keys import diagnose_key_set
+from ..jwks import diagnose_key_set
 from ..logs import redact_url
 from ..models import Membership, Rejection, Session
 from ..tokens import ISSUER, MAX_TOKEN_BYTES, describe_rejection

@@ -10,14 +10,14 @@ a session for a user, or, to select an org, ``POST /v2/_dev/sessions``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-import requests
+from urllib3.util import parse_url
 
 from ..client import AuthRocketClient
 from ..errors import AccessDenied, ApiError, ApiUnavailable, ClientError
+from ..fetch import new_session, url_problem
 from ..models import UserRecord
-from .loopback import is_loopback_url
+from .loopback import is_loopback_host, is_loopback_url
 from .realm import REALM_ID
 
 
@@ -28,19 +28,23 @@ class DevLoginError(Exception):
 def loginrocket_root(url: str) -> str:
     """The origin of ``url`` with a trailing ``/``, after refusing anything that is not loopback.
 
-    Raises ``ValueError`` for a URL that is not http(s) (a usage error) and
-    :class:`DevLoginError` for one that is not on loopback.
+    Raises ``ValueError`` for a URL that is not a plain http(s) URL (a usage
+    error; the message never repeats the URL, which may hold a password) and
+    :class:`DevLoginError` for one that is not on loopback. The host checked
+    is the one requests connects to (urllib3's reading of the URL), and the
+    root returned is built from that same reading.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{url!r} is not an http(s) URL; the development LoginRocket is at http://127.0.0.1:5001/.")
-    if not is_loopback_url(url):
+    problem = url_problem(url)
+    if problem is not None:
+        raise ValueError(f"The LoginRocket URL {problem}; the development LoginRocket is at http://127.0.0.1:5001/.")
+    target = parse_url(url)
+    if not (is_loopback_url(url) and is_loopback_host((target.host or "").strip("[]"))):
         raise DevLoginError(
-            f"Refusing to ask {parts.netloc} for a token: `authrocket token` only talks to the development "
+            f"Refusing to ask {target.netloc} for a token: `authrocket token` only talks to the development "
             "LoginRocket on loopback (127.0.0.1, ::1, localhost), so it can never create sessions in a real realm. "
             "Start one with `python -m flask_authrocket.dev` and pass --loginrocket-url http://127.0.0.1:5001/."
         )
-    return f"{parts.scheme}://{parts.netloc}/"
+    return f"{target.scheme}://{target.netloc}/"
 
 
 class DevLoginClient:
@@ -55,7 +59,7 @@ class DevLoginClient:
     def __init__(self, root: str, api_key: str, *, timeout: float, note: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.note = note or _say_nothing
-        http = requests.Session()
+        http = new_session()
         http.trust_env = False  # never through a proxy: the loopback check is about where the call really goes
         self.api = AuthRocketClient(
             url=root + "v2", api_key=api_key, realm=REALM_ID, timeout=timeout, retries=0, session=http

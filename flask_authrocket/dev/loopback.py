@@ -3,8 +3,9 @@
 The development LoginRocket binds to loopback and answers loopback clients
 only; ``flask authrocket token`` asks only a LoginRocket on loopback for a
 token; ``flask authrocket check`` says when a URL is (or is not) on loopback.
-All three ask this module, which imports nothing but the standard library so
-that the command line can ask it without loading the development app.
+All three ask this module, which imports nothing but the standard library (and
+the package's light :mod:`flask_authrocket.fetch`) so that the command line can
+ask it without loading the development app.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from urllib.parse import urlsplit
+
+from ..fetch import url_problem
 
 
 def is_loopback_address(text: str) -> bool:
@@ -45,13 +48,24 @@ def is_loopback_url(url: str) -> bool:
 
     For a URL this computer is about to call: ``localhost`` is resolved, so a
     machine whose ``localhost`` points elsewhere is not trusted with a token.
+    A URL that parsers could read differently (user info, a backslash,
+    whitespace: see :func:`flask_authrocket.fetch.url_problem`) is never
+    loopback: ``http://evil.example\\@127.0.0.1/`` goes to evil.example.
     """
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
+    if url_problem(url) is not None:
         return False
+    return is_loopback_host(urlsplit(url).hostname)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for a loopback address, or ``localhost`` resolving to loopback addresses only.
+
+    The host part of :func:`is_loopback_url`, for a host another parser read (urllib3's, in
+    ``flask authrocket token``).
+    """
     if not host:
         return False
+    host = host.lower()
     if host == "localhost":
         try:
             addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
