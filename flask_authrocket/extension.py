@@ -22,7 +22,7 @@ from .cookie import LoginCookie
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .models import Rejection, Session
 from .request import AuthRocketRequest, current_authrocket, load_request
-from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings
+from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings, warn_unknown_settings
 from .tokens import TokenVerifier
 
 if TYPE_CHECKING:
@@ -135,6 +135,7 @@ class AuthRocket:
         if "authrocket" in app.extensions:
             raise RuntimeError("AuthRocket is already registered on this app; use that instance.")
         configured = frozenset(key for key in DEFAULTS if key in app.config)  # before the defaults fill in
+        warn_unknown_settings(app.config)  # a misspelt setting is ignored: say so, once per app
         for key in ENVIRONMENT_KEYS:
             app.config.setdefault(key, None)
         for key, default in DEFAULTS.items():

@@ -17,6 +17,8 @@ naming the key.
 from __future__ import annotations
 
 import contextlib
+import difflib
+import logging
 import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
@@ -396,3 +398,88 @@ def setting(key: str) -> Setting[Any]:
     Raises :class:`KeyError` for a key that is not a setting.
     """
     return _BY_KEY[key]
+
+
+# Keys that look like settings but are not: a misspelt setting is ignored, which is never what was meant.
+
+#: The prefixes of the setting keys: a config key or environment variable with one of them that is not a
+#: setting is most likely a misspelt one.
+SETTING_PREFIXES = ("AUTHROCKET_", "LOGINROCKET_")
+#: Environment variables that share a prefix with the settings but belong to this project's own
+#: tools (``make run`` reads ``LOGINROCKET_PORT``); they are never flagged.
+NOT_SETTINGS = frozenset({"LOGINROCKET_PORT"})
+
+logger = logging.getLogger("flask_authrocket")
+
+
+@dataclass(frozen=True)
+class UnknownSetting:
+    """A config key or environment variable named like a setting that is not read as one (its value is never kept).
+
+    ``source`` is ``"config"`` or ``"environment"``; ``suggestion`` the setting
+    it most likely means (``None`` when none is close); ``config_only`` is true
+    for a setting that is read from the app's config but was found in the environment.
+    """
+
+    key: str
+    source: str
+    suggestion: str | None = None
+    config_only: bool = False
+
+    def describe(self) -> str:
+        """``"AUTHROCKET_COOKIE_SECURED (in the app's config) is not a setting; did you mean ...?"``."""
+        where = "the app's config" if self.source == "config" else "the environment"
+        if self.config_only:
+            return (
+                f"{self.key} (in {where}) is read from the app's config only, never from the environment "
+                f"(which gives only {', '.join(ENVIRONMENT_KEYS)})."
+            )
+        hint = f"; did you mean {self.suggestion}?" if self.suggestion else "."
+        return f"{self.key} (in {where}) is not a setting{hint}"
+
+
+def unknown_settings(
+    config: Mapping[str, Any], environ: Mapping[str, str] | None = None, *, configured: Collection[str] | None = None
+) -> list[UnknownSetting]:
+    """Every ``AUTHROCKET_*`` / ``LOGINROCKET_*`` key of ``config`` and ``environ`` that is not read as a setting.
+
+    A key that is no setting comes with the setting it most likely means
+    (:func:`difflib.get_close_matches`, over the part after the prefix, so
+    ``LOGINROCKET_JWT_KEY`` suggests ``AUTHROCKET_JWT_KEY``). An environment
+    variable that names a config-only setting (``AUTHROCKET_LEEWAY``) is
+    flagged too, unless ``configured`` (by default the setting keys in
+    ``config``) says the app set that key itself. The names in
+    :data:`NOT_SETTINGS` are never flagged. Config keys come first, then the
+    environment, each sorted; values are never read.
+    """
+    environ = os.environ if environ is None else environ
+    if configured is None:
+        configured = frozenset(key for key in _BY_KEY if key in config)
+    found = [
+        UnknownSetting(key, "config", _closest_setting(key))
+        for key in sorted(k for k in config if isinstance(k, str) and k.startswith(SETTING_PREFIXES))
+        if key not in _BY_KEY
+    ]
+    for key in sorted(k for k in environ if k.startswith(SETTING_PREFIXES) and k not in NOT_SETTINGS):
+        if key not in _BY_KEY:
+            found.append(UnknownSetting(key, "environment", _closest_setting(key)))
+        elif key not in ENVIRONMENT_KEYS and key not in configured:
+            found.append(UnknownSetting(key, "environment", config_only=True))
+    return found
+
+
+def warn_unknown_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    """Log a warning for each key :func:`unknown_settings` finds (``init_app`` calls it once per app)."""
+    for unknown in unknown_settings(config, environ):
+        logger.warning("%s It is ignored.", unknown.describe())
+
+
+def _closest_setting(key: str) -> str | None:
+    # Matched after the prefix: every key shares "AUTHROCKET_", which would make any two look alike.
+    # A suffix both prefixes have (URL) means the one of the key's own prefix.
+    prefix = next(p for p in SETTING_PREFIXES if key.startswith(p))
+    by_suffix: dict[str, str] = {}
+    for known in sorted(_BY_KEY, key=lambda k: k.startswith(prefix)):
+        by_suffix[known.split("_", 1)[1]] = known
+    matches = difflib.get_close_matches(key[len(prefix) :], by_suffix, n=1)
+    return by_suffix[matches[0]] if matches else None

@@ -15,7 +15,7 @@ from helpers import HS_SECRET, LOGINROCKET_URL, add_demo_routes, token_for
 
 from flask_authrocket import AuthRocket, ConfigurationError
 from flask_authrocket.issuer import TokenIssuer
-from flask_authrocket.settings import DEFAULTS, ENVIRONMENT_KEYS, SETTINGS, Settings, setting
+from flask_authrocket.settings import DEFAULTS, ENVIRONMENT_KEYS, SETTINGS, Settings, setting, unknown_settings
 
 OTHER_SECRET = "jsk_test_other_realm_secret_fedcba9876543210fedcba98"
 
@@ -201,6 +201,75 @@ def test_settings_record_where_each_value_came_from(monkeypatch):
     assert sources["LOGINROCKET_URL"] == "config"
     assert sources["AUTHROCKET_JWT_KEY"] == "environment"
     assert sources["AUTHROCKET_API_KEY"] == "unset"
+
+
+# -- keys that look like settings but are not -------------------------------------------
+
+
+def test_unknown_keys_are_found_in_the_config_and_the_environment_with_a_suggestion():
+    found = unknown_settings(
+        {
+            "AUTHROCKET_COOKIE_SECURED": True,
+            "AUTHROCKET_JWT_KEY": HS_SECRET,
+            "LOGINROCKET_JWT_KEY": HS_SECRET,  # the right name has the other prefix
+            "AUTHROCKET_ZZZ": 1,  # nothing near it
+            "SECRET_KEY": "not ours",
+        },
+        {"AUTHROCKET_MANAGED_SESSION": "1", "LOGINROCKET_URL": "https://a.example/", "LOGINROCKET_PORT": "5001"},
+    )
+
+    assert [(item.key, item.source, item.suggestion) for item in found] == [
+        ("AUTHROCKET_COOKIE_SECURED", "config", "AUTHROCKET_COOKIE_SECURE"),
+        ("AUTHROCKET_ZZZ", "config", None),
+        ("LOGINROCKET_JWT_KEY", "config", "AUTHROCKET_JWT_KEY"),
+        ("AUTHROCKET_MANAGED_SESSION", "environment", "AUTHROCKET_MANAGED_SESSIONS"),
+    ]
+    assert found[0].describe() == (
+        "AUTHROCKET_COOKIE_SECURED (in the app's config) is not a setting; did you mean AUTHROCKET_COOKIE_SECURE?"
+    )
+    assert found[1].describe() == "AUTHROCKET_ZZZ (in the app's config) is not a setting."
+
+
+def test_a_config_only_setting_in_the_environment_is_unknown_unless_the_app_set_it():
+    environ = {"AUTHROCKET_LEEWAY": "30"}
+
+    ignored = unknown_settings({}, environ)
+    read_by_the_app = unknown_settings({"AUTHROCKET_LEEWAY": "30"}, environ)
+
+    assert [(item.key, item.source, item.suggestion) for item in ignored] == [
+        ("AUTHROCKET_LEEWAY", "environment", None)
+    ]
+    assert (
+        ignored[0]
+        .describe()
+        .startswith(
+            "AUTHROCKET_LEEWAY (in the environment) is read from the app's config only, never from the environment"
+        )
+    )
+    assert read_by_the_app == []
+
+
+def test_init_app_warns_once_about_each_unknown_key_without_its_value(monkeypatch, caplog):
+    monkeypatch.setenv("AUTHROCKET_MANAGED_SESSION", "value-never-logged")
+    app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_SECURED="also-never-logged")
+
+    with caplog.at_level("WARNING", logger="flask_authrocket"):
+        AuthRocket(app)
+        app.test_client().get("/")  # requests log nothing more
+
+    warnings = [record.getMessage() for record in caplog.records if "is not a setting" in record.getMessage()]
+    assert warnings == [
+        "AUTHROCKET_COOKIE_SECURED (in the app's config) is not a setting; did you mean AUTHROCKET_COOKIE_SECURE? "
+        "It is ignored.",
+        "AUTHROCKET_MANAGED_SESSION (in the environment) is not a setting; did you mean AUTHROCKET_MANAGED_SESSIONS? "
+        "It is ignored.",
+    ]
+    assert "never-logged" not in caplog.text
+    caplog.clear()
+    monkeypatch.delenv("AUTHROCKET_MANAGED_SESSION")
+    with caplog.at_level("WARNING", logger="flask_authrocket"):
+        AuthRocket(new_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_LEEWAY=10, LOGINROCKET_URL=LOGINROCKET_URL))
+    assert caplog.records == []  # an app whose keys are all settings: not a word
 
 
 # -- one extension, many apps -------------------------------------------------------------
