@@ -38,6 +38,8 @@ HS256_SECRET_MAX_LENGTH = 256
 #: PyJWT warns about HMAC secrets shorter than this; AuthRocket chooses the
 #: secret, so we warn once at configuration instead of on every token.
 HS256_SECRET_MIN_BYTES = 32
+#: PyJWT warns, on every token, about RSA keys shorter than this; configuration warns once instead.
+RSA_MIN_BITS = 2048
 #: The RSA algorithms a JWK may name. Symmetric keys never come from a key set.
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
 #: A JWK-set answer larger than this is not a key set.
@@ -63,6 +65,8 @@ class VerificationKey(ABC):
     kind = "key"
     #: Too short to resist an offline guess (only a shared secret can be).
     weak = False
+    #: Shorter than PyJWT likes: its warning is silenced per token (configuration warned once).
+    short = False
 
     def __repr__(self) -> str:  # never show a secret
         return f"{type(self).__name__}(algorithm={self.algorithm!r}, kid={self.kid!r})"
@@ -77,8 +81,13 @@ class VerificationKey(ABC):
 
     def decode(self, decoder: jwt.PyJWT, token: str, **options: Any) -> dict[str, Any]:
         """Verify ``token``'s signature with this key and its algorithm only; return the claims."""
-        claims: dict[str, Any] = decoder.decode(token, self.key, algorithms=[self.algorithm], **options)
-        return claims
+        if not self.short:
+            claims: dict[str, Any] = decoder.decode(token, self.key, algorithms=[self.algorithm], **options)
+            return claims
+        with warnings.catch_warnings():  # PyJWT's warning once per token would flood: configuration warned
+            warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+            quiet: dict[str, Any] = decoder.decode(token, self.key, algorithms=[self.algorithm], **options)
+            return quiet
 
 
 class SharedSecret(VerificationKey):
@@ -92,20 +101,11 @@ class SharedSecret(VerificationKey):
         self.kid = None
         self.length = len(secret)
         #: Shorter than :data:`HS256_SECRET_MIN_BYTES`: guessable offline from one token.
-        self.weak = len(self.key) < HS256_SECRET_MIN_BYTES
+        self.weak = self.short = len(self.key) < HS256_SECRET_MIN_BYTES
 
     def describe(self) -> str:
         """``"HS256 secret (40 chars)"``, with ``", weak"`` for a short one."""
         return f"HS256 secret ({self.length} chars{', weak' if self.weak else ''})"
-
-    def decode(self, decoder: jwt.PyJWT, token: str, **options: Any) -> dict[str, Any]:
-        """As :meth:`VerificationKey.decode`; PyJWT's warning about short secrets is not repeated per
-        token (AuthRocket chose the secret, and configuration warned once)."""
-        if not self.weak:
-            return super().decode(decoder, token, **options)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
-            return super().decode(decoder, token, **options)
 
 
 class RsaPublicKey(VerificationKey):
@@ -117,6 +117,7 @@ class RsaPublicKey(VerificationKey):
         self.algorithm = algorithm
         self.key: RSAPublicKey = key
         self.kid = kid
+        self.short = key.key_size < RSA_MIN_BITS
 
     def describe(self) -> str:
         """``"RSA public key (2048 bits)"``."""
@@ -201,42 +202,58 @@ class UnknownKey(Exception):
 def static_key(value: str, *, setting: str = "AUTHROCKET_JWT_KEY") -> VerificationKey:
     """Turn the configured JWT key into a :class:`SharedSecret` or :class:`RsaPublicKey`.
 
-    A value longer than 256 characters is an RSA public key, as PEM or as the
-    bare base64 body that AuthRocket shows (the armour is added); only RS256
-    is accepted with it. A shorter value is an HS256 shared secret.
+    A public key is never a secret, whatever its length (anyone could sign HS256 tokens with its
+    text): a value with PEM armour (``-----BEGIN``), or whose base64 decodes as a DER public key,
+    must be an RSA public key, SubjectPublicKeyInfo or PKCS#1, as PEM or the bare base64 body that
+    AuthRocket shows; only RS256 is accepted with it. Any other value of at most 256 characters is
+    an HS256 shared secret.
 
-    Raises :class:`ConfigurationError` naming ``setting`` when a long value is
-    not an RSA public key.
+    Raises :class:`ConfigurationError` naming ``setting`` for a key of another kind (EC, Ed25519,
+    a private key ...) and for a longer value that is not an RSA public key.
     """
     value = value.strip()
     if not value:
         raise ConfigurationError(f"{setting} is empty; paste the key from Realm -> Integration, or unset it.")
-    if len(value) <= HS256_SECRET_MAX_LENGTH:
+    public_key = _public_key_from_text(value, setting)
+    if public_key is None and len(value) <= HS256_SECRET_MAX_LENGTH:
         secret = SharedSecret(value)
         if secret.weak:
             logger.warning(
                 "%s is shorter than %d bytes; HS256 with a short secret is weak.", setting, HS256_SECRET_MIN_BYTES
             )
         return secret
-    return RsaPublicKey(_rsa_key_from_text(value, setting))
-
-
-def _rsa_key_from_text(value: str, setting: str) -> RSAPublicKey:
-    pem = value
-    if "-----BEGIN" not in value:
-        body = "".join(value.split())
-        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-        pem = "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
-    try:
-        key = load_pem_public_key(pem.encode("ascii"))
-    except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
+    if public_key is None:
         raise ConfigurationError(
             f"{setting} is longer than {HS256_SECRET_MAX_LENGTH} characters but is not an RSA public key; "
             "paste the key from Realm -> Integration"
-        ) from exc
-    if not isinstance(key, RSAPublicKey):
-        raise ConfigurationError(f"{setting} is a public key but not an RSA one; AuthRocket signs with RS256.")
-    return key
+        )
+    if not isinstance(public_key, RSAPublicKey):
+        kind = type(public_key).__name__.removesuffix("PublicKey").replace("EllipticCurve", "EC")
+        raise ConfigurationError(
+            f"{setting} is a public key but not an RSA one ({kind} public key); it takes an HS256 secret or "
+            "an RSA public key (PEM or its bare base64 body): paste the key from Realm -> Integration."
+        )
+    if public_key.key_size < RSA_MIN_BITS:
+        logger.warning(
+            "%s is a %d-bit RSA key; keys under %d bits are weak.", setting, public_key.key_size, RSA_MIN_BITS
+        )
+    return RsaPublicKey(public_key)
+
+
+def _public_key_from_text(value: str, setting: str) -> object | None:
+    """The public key ``value`` holds as PEM or bare base64 DER; ``None`` when it holds none (a secret)."""
+    if "-----BEGIN" in value:
+        try:
+            return load_pem_public_key(value.encode("ascii"))
+        except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
+            what = "a private key, which must never leave the signer" if "PRIVATE KEY" in value else "PEM"
+            raise ConfigurationError(
+                f"{setting} is {what}, not an RSA public key; paste the key from Realm -> Integration"
+            ) from exc
+    try:  # validate=True: a secret with characters outside base64 (AuthRocket's jsk_...) holds no key
+        return load_der_public_key(base64.b64decode("".join(value.split()), validate=True))
+    except (ValueError, UnsupportedAlgorithm):  # binascii.Error is a ValueError
+        return None
 
 
 def key_from_jwk(jwk: Mapping[str, Any]) -> VerificationKey:

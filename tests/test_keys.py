@@ -17,13 +17,13 @@ import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.x509.oid import NameOID
 from helpers import ADA, HS_SECRET, NOT_A_KEY_SET, Clock, outcome, pem_body, token_for, wait_until
 
 from flask_authrocket import ConfigurationError
-from flask_authrocket.issuer import TokenIssuer, login_claims
+from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims
 from flask_authrocket.jwks import NEW_KEY_FLOOR, JwksClient
 from flask_authrocket.keys import (
     HS256_SECRET_MAX_LENGTH,
@@ -34,6 +34,9 @@ from flask_authrocket.keys import (
 )
 from flask_authrocket.testing import JwksTestServer
 from flask_authrocket.tokens import TokenVerifier
+
+SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+PKCS1 = serialization.PublicFormat.PKCS1
 
 # -- helpers -------------------------------------------------------------------
 
@@ -154,6 +157,122 @@ def test_an_unusable_key_raises_configuration_error_naming_the_setting(value, sa
 
     assert str(default_name.value).startswith("AUTHROCKET_JWT_KEY ")
     assert str(custom_name.value).startswith("REALM_TWO_JWT_KEY ")
+
+
+# -- a public key is never an HS256 secret (issue 10, item 1) --------------------------------
+
+#: A small RSA key: its bare base64 body (216 characters) and its PKCS#1 PEM (251) fit under 256.
+RSA_1024 = TokenIssuer(private_key=generate_rsa_key(1024), kid="k1024")
+EC_P256 = ec.generate_private_key(ec.SECP256R1())
+ED25519 = ed25519.Ed25519PrivateKey.generate()
+
+
+def public_pem(private_key: Any, layout: serialization.PublicFormat = SPKI) -> str:
+    return private_key.public_key().public_bytes(serialization.Encoding.PEM, layout).decode()
+
+
+def rsa_1024_token() -> str:
+    with warnings.catch_warnings():  # signing with a short key is the test's business, not the verifier's
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        return token_for(RSA_1024)
+
+
+def rsa_1024_forms() -> dict[str, str]:
+    """Every way RSA-1024's public key can be pasted, each 256 characters or fewer."""
+    assert RSA_1024.private_key is not None
+    spki, pkcs1 = public_pem(RSA_1024.private_key), public_pem(RSA_1024.private_key, PKCS1)
+    return {"bare spki body": pem_body(spki), "pkcs1 pem": pkcs1, "bare pkcs1 body": pem_body(pkcs1)}
+
+
+@pytest.mark.parametrize("form", ["bare spki body", "pkcs1 pem", "bare pkcs1 body"])
+def test_a_short_rsa_public_key_in_any_form_is_an_rsa_key_not_a_secret(form):
+    value = rsa_1024_forms()[form]
+    assert len(value.strip()) <= HS256_SECRET_MAX_LENGTH  # the length rule alone made it a secret
+
+    key = static_key(value)
+
+    assert (key.algorithm, key.kind) == ("RS256", "RSA public key")
+    assert key.key.public_numbers() == public_numbers(RSA_1024)
+    # pytest turns warnings into errors here: PyJWT's key-length warning must not reach us.
+    assert outcome(TokenVerifier(jwt_key=value).verify(rsa_1024_token())) == "accepted"
+
+
+def test_an_rsa_public_key_in_pkcs1_pem_of_any_size_is_an_rsa_key(rsa_issuer):
+    assert rsa_issuer.private_key is not None
+    key = static_key(public_pem(rsa_issuer.private_key, PKCS1))
+    assert key.key.public_numbers() == public_numbers(rsa_issuer)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (public_pem(EC_P256), "EC"),
+        (pem_body(public_pem(EC_P256)), "EC"),
+        (public_pem(ED25519), "Ed25519"),
+        (pem_body(public_pem(ED25519)), "Ed25519"),
+        (EC_P521_PEM, "EC"),
+    ],
+    ids=["ec p-256 pem", "ec p-256 bare body", "ed25519 pem", "ed25519 bare body", "ec p-521 pem"],
+)
+def test_a_public_key_of_a_kind_authrocket_does_not_sign_with_names_the_setting_and_the_supported_kinds(value, kind):
+    with pytest.raises(ConfigurationError) as raised:
+        static_key(value)
+
+    message = str(raised.value)
+    assert message.startswith("AUTHROCKET_JWT_KEY is ")
+    assert f"{kind} public key" in message
+    assert "HS256 secret" in message and "RSA public key" in message
+    assert pem_body(value) not in message  # a key is not a secret, but the message need not repeat it
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "not an RSA public key"),
+        ("-----BEGIN something", "not an RSA public key"),
+        (
+            EC_P256.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode(),
+            "private key",
+        ),
+    ],
+    ids=["corrupt short pem", "armour only", "ec private key"],
+)
+def test_short_pem_armour_is_never_a_secret(value, says):
+    assert len(value) <= HS256_SECRET_MAX_LENGTH
+
+    with pytest.raises(ConfigurationError, match=says) as raised:
+        static_key(value, setting="REALM_TWO_JWT_KEY")
+
+    assert str(raised.value).startswith("REALM_TWO_JWT_KEY ")
+
+
+def test_a_secret_that_happens_to_be_base64_is_still_a_secret():
+    # Valid base64 that is no DER public key: AuthRocket's own secrets are not base64 at all.
+    value = base64.b64encode(secrets.token_bytes(48)).decode()
+    assert static_key(value).algorithm == "HS256"
+
+
+@pytest.mark.parametrize(
+    "value", [public_pem(EC_P256), pem_body(public_pem(ED25519))], ids=["ec p-256 pem", "ed25519 bare body"]
+)
+def test_init_app_refuses_a_public_key_it_cannot_use(make_app, value):
+    with pytest.raises(ConfigurationError, match="AUTHROCKET_JWT_KEY"):
+        make_app(AUTHROCKET_JWT_KEY=value)
+
+
+def test_an_app_with_a_short_rsa_key_accepts_its_tokens_and_refuses_hs256_forgeries(make_app):
+    body = rsa_1024_forms()["bare spki body"]
+    app = make_app(AUTHROCKET_JWT_KEY=body)
+    # The public key is public: anyone can HMAC a token with its text.
+    forged = TokenIssuer(secret=body).issue(login_claims(ADA))
+
+    genuine = app.test_client().get("/api/me", headers={"Authorization": f"Bearer {rsa_1024_token()}"})
+    refused = app.test_client().get("/api/me", headers={"Authorization": f"Bearer {forged}"})
+
+    assert genuine.status_code == 200 and genuine.json["id"] == "usr_ada"
+    assert refused.status_code == 401
 
 
 def test_a_short_secret_is_warned_about_without_showing_it(caplog):
