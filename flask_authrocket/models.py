@@ -4,11 +4,16 @@ From token claims: :class:`Session`, :class:`User`, :class:`Membership` and
 :class:`Org`. Both AuthRocket token formats map to the same objects:
 
 * the current one (``sub``, ``given_name``, ``orgs`` with ``oid``/``mid``/``perm`` ...);
-* the older one (``uid``, ``un``, ``fn``, ``ln``, ``n``, ``m`` with ``p``/``oid``/``o`` ...).
+* the older one (``uid``, ``un``, ``fn``, ``ln``, ``n``, ``m`` with ``p``/``oid``/``o`` ...),
+  whose session id the Ruby gem read from ``tk`` and realm id from ``aud``.
 
 Missing values are simply absent from a token; they become ``None`` (or an
-empty mapping / tuple) here. A claim of the wrong type makes the whole token
-unusable: :func:`session_from_claims` raises :class:`ClaimsError`.
+empty mapping / tuple) here. A claim that decides identity or access (the
+user id, times, session, realm, org and membership ids, permissions) of the
+wrong type makes the whole token unusable: :func:`session_from_claims` raises
+:class:`ClaimsError`. Display and custom data (names, username, email,
+``ref``, custom attributes, org names) of the wrong type does not: a number is
+made a string, anything else is dropped, with a debug log line.
 
 From the Core API (:mod:`flask_authrocket.client`): :class:`Record` and its
 typed kinds :class:`UserRecord`, :class:`OrgRecord`, :class:`MembershipRecord`,
@@ -20,12 +25,14 @@ in ``attributes``, so fields this library does not name are still reachable:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+logger = logging.getLogger("flask_authrocket")
 
 
 def _empty() -> Mapping[str, Any]:
@@ -161,23 +168,33 @@ class Session:
         return membership.org if membership else None
 
 
+def is_legacy_layout(claims: Mapping[str, Any]) -> bool:
+    """Whether ``claims`` are laid out in AuthRocket's older format: ``uid`` present, ``sub`` absent."""
+    return "uid" in claims and "sub" not in claims
+
+
 def session_from_claims(claims: Mapping[str, Any], token: str) -> Session:
     """Build a :class:`Session` from verified claims of either token format.
 
-    Raises :class:`ClaimsError` when a claim has an impossible type.
+    Raises :class:`ClaimsError` when a claim that decides identity or access
+    has an impossible type (display data of the wrong type is dropped instead).
     """
-    if "sub" in claims:
-        user = _user_from_current(claims)
-    elif "uid" in claims:
+    legacy = is_legacy_layout(claims)
+    if legacy:
         user = _user_from_legacy(claims)
+    elif "sub" in claims:
+        user = _user_from_current(claims)
     else:
         raise ClaimsError("the token names no user (neither 'sub' nor 'uid')")
     exp = _timestamp(claims, "exp")
     if exp is None:
         raise ClaimsError("'exp' is missing")
     iat = _timestamp(claims, "iat")
+    session_id = _text(claims, "sid")
+    if session_id is None and legacy:
+        session_id = _text(claims, "tk")  # the older gem's session id
     return Session(
-        id=_text(claims, "sid"),
+        id=session_id,
         user_id=user.id,
         created_at=iat,
         expires_at=exp,
@@ -199,14 +216,14 @@ def _user_from_current(claims: Mapping[str, Any]) -> User:
     return User(
         id=user_id,
         realm_id=realm_id,
-        username=_text(claims, "preferred_username"),
-        first_name=_text(claims, "given_name"),
-        last_name=_text(claims, "family_name"),
-        name=_text(claims, "name"),
-        email=_text(claims, "email"),
+        username=_shown(claims, "preferred_username"),
+        first_name=_shown(claims, "given_name"),
+        last_name=_shown(claims, "family_name"),
+        name=_shown(claims, "name"),
+        email=_shown(claims, "email"),
         email_verification="verified" if claims.get("email_verified") is True else "none",
-        reference=_text(claims, "ref"),
-        custom=_mapping(claims, "cs"),
+        reference=_shown(claims, "ref"),
+        custom=_custom(claims, "cs"),
         memberships=memberships,
     )
 
@@ -219,9 +236,9 @@ def _membership_from_current(entry: Any, user_id: str, realm_id: str | None) -> 
     if org_id is not None:
         org = Org(
             id=org_id,
-            name=_text(entry, "name"),
-            reference=_text(entry, "ref"),
-            custom=_mapping(entry, "cs"),
+            name=_shown(entry, "name"),
+            reference=_shown(entry, "ref"),
+            custom=_custom(entry, "cs"),
             realm_id=realm_id,
         )
     return Membership(
@@ -237,6 +254,8 @@ def _membership_from_current(entry: Any, user_id: str, realm_id: str | None) -> 
 def _user_from_legacy(claims: Mapping[str, Any]) -> User:
     user_id = _required_text(claims, "uid")
     realm_id = _text(claims, "rid")
+    if realm_id is None and isinstance(claims.get("aud"), str):
+        realm_id = claims["aud"]  # the older gem's realm id; any other aud names no realm
     entries = claims.get("m")
     memberships: tuple[Membership, ...] | None = None
     if entries is not None:
@@ -246,14 +265,14 @@ def _user_from_legacy(claims: Mapping[str, Any]) -> User:
     return User(
         id=user_id,
         realm_id=realm_id,
-        username=_text(claims, "un"),
-        first_name=_text(claims, "fn"),
-        last_name=_text(claims, "ln"),
-        name=_text(claims, "n"),
-        email=_text(claims, "em") or _text(claims, "email"),
+        username=_shown(claims, "un"),
+        first_name=_shown(claims, "fn"),
+        last_name=_shown(claims, "ln"),
+        name=_shown(claims, "n"),
+        email=_shown(claims, "em") or _shown(claims, "email"),
         email_verification=None,
-        reference=_text(claims, "ref"),
-        custom=_mapping(claims, "cs"),
+        reference=_shown(claims, "ref"),
+        custom=_custom(claims, "cs"),
         memberships=memberships,
     )
 
@@ -264,14 +283,14 @@ def _membership_from_legacy(entry: Any, user_id: str, realm_id: str | None) -> M
     org_id = _text(entry, "oid")
     org = None
     if org_id is not None:
-        org = Org(id=org_id, name=_text(entry, "o"), custom=_mapping(entry, "ocs"), realm_id=realm_id)
+        org = Org(id=org_id, name=_shown(entry, "o"), custom=_custom(entry, "ocs"), realm_id=realm_id)
     return Membership(
         id=_text(entry, "mid") or _text(entry, "id"),
         user_id=user_id,
         org_id=org_id,
         permissions=_permissions(entry, "p"),
         selected=entry.get("selected") is True,
-        custom=_mapping(entry, "cs"),
+        custom=_custom(entry, "cs"),
         org=org,
     )
 
@@ -292,6 +311,28 @@ def _text(claims: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise ClaimsError(f"{name!r} is not a string")
     return value
+
+
+def _shown(claims: Mapping[str, Any], name: str) -> str | None:
+    """A display claim (a name, username, email, ``ref``): a string, a number made one, else dropped."""
+    value = claims.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        logger.debug("The token's %r claim is a number; read as a string.", name)
+        return str(value)
+    logger.debug("Ignored the token's %r claim: %s, not a string.", name, type(value).__name__)
+    return None
+
+
+def _custom(claims: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """Custom attributes: an object, else dropped (they decide nothing the library checks)."""
+    value = claims.get(name)
+    if isinstance(value, dict):
+        return MappingProxyType(value)
+    if value is not None:
+        logger.debug("Ignored the token's %r claim: %s, not an object.", name, type(value).__name__)
+    return _EMPTY
 
 
 def _required_text(claims: Mapping[str, Any], name: str) -> str:

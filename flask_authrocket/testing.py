@@ -49,6 +49,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
@@ -315,7 +316,8 @@ def make_token(
     :param expires_in: seconds from ``issued_at`` (now) to ``exp``; negative
         for a token that has already expired.
     :param legacy: write AuthRocket's older token format (``uid``, ``m`` ...),
-        which carries no email and no session id.
+        which carries no email, no session id and no ``iss`` (``tk=`` and
+        ``iss=`` add them), as AuthRocket's login-token guide lays it out.
     :param selected: the org id of the selected membership (the current one).
         Raises :class:`ValueError` when no membership has that org.
     :param session_id: the ``sid`` claim (a random ``kss_...`` by default).
@@ -355,6 +357,11 @@ def make_token(
         else:
             payload[claim] = value
     signer = (keys or TestKeys.default()).issuer(algorithm)
+    if legacy and "iss" not in payload:
+        # TokenIssuer.issue adds the iss that the older layout does not have.
+        if signer.private_key is not None:
+            return jwt.encode(payload, signer.private_key, algorithm="RS256", headers={"kid": signer.kid})
+        return jwt.encode(payload, str(signer.secret), algorithm="HS256")
     return signer.issue(payload)
 
 

@@ -7,12 +7,18 @@ Security choices made here:
 
 * The algorithm is pinned by the key (see :mod:`flask_authrocket.keys`); the
   token's ``alg`` header only has to agree with it.
-* ``iss`` must be ``https://authrocket.com``; ``exp`` is required.
+* ``iss`` must be ``https://authrocket.com``; ``exp`` is required. A token in
+  AuthRocket's older layout (``uid``, no ``sub``) may leave ``iss`` out, as seed
+  004 lays it out; when it names an issuer, that must be AuthRocket too.
 * ``exp``, ``nbf`` and ``iat`` are checked with ``leeway`` seconds of clock
   skew (default 5, as AuthRocket's own libraries).
 * Header fields that name keys elsewhere (``jku``, ``x5u``, ``jwk``, ``x5c``)
   are ignored: keys only ever come from configuration or LoginRocket.
 * Tokens over 16 KB are rejected before any parsing.
+* ``aud`` is not checked (PyJWT's ``verify_aud`` is off): AuthRocket's tokens
+  name no audience of the app's, and the older layout put the realm id there.
+* Nothing PyJWT or cryptography raises escapes :meth:`TokenVerifier.verify`:
+  every failure is a :class:`Rejection`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from .errors import ConfigurationError, KeysUnavailable
 from .jwks import JwksClient
@@ -38,7 +45,7 @@ from .keys import (
     VerificationKey,
     static_key,
 )
-from .models import ClaimsError, Rejection, Session, session_from_claims
+from .models import ClaimsError, Rejection, Session, is_legacy_layout, session_from_claims
 
 __all__ = [
     "ISSUER",
@@ -73,6 +80,7 @@ REJECTION_TEXTS: Mapping[str, str] = MappingProxyType(
         "wrong_algorithm": "The token's algorithm does not match the key.",
         "unknown_kid": "The token names an unknown key.",
         "bad_claims": "The token's claims are unusable.",
+        "unusable_key": "The token could not be checked: the configured key cannot verify it.",
         "unavailable": "The token could not be checked: LoginRocket's keys are unavailable.",
         "session_ended": "The session was logged out.",
         "session_unavailable": "The AuthRocket API could not confirm the session.",
@@ -113,7 +121,8 @@ class TokenVerifier:
     :param loginrocket_url: used, when there is no ``jwt_key``, to fetch RS256
         keys from ``<origin>/connect/jwks``.
     :param leeway: seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``.
-    :param within: when set, reject tokens issued longer than this many seconds ago.
+    :param within: when set, reject tokens issued longer than this many seconds
+        ago; the default for :meth:`verify`, which may be given its own.
     :param jwks_ttl: seconds a fetched key set is trusted before a refresh.
     :param jwks_min_interval: least seconds between key fetches caused by
         unknown ``kid`` values or failures.
@@ -156,10 +165,20 @@ class TokenVerifier:
         self._jwt = jwt.PyJWT()
         self._cache = _VerifiedTokens(cache_size)
 
-    def verify(self, token: str) -> Session | Rejection:
+    def verify(self, token: str, *, within: float | None = None) -> Session | Rejection:
         """Check ``token`` and return its :class:`Session`, or a :class:`Rejection`.
 
         Never raises for a bad token: every failure is a ``Rejection``.
+
+        :param within: reject the token (``too_old``) when it was issued longer
+            than this many seconds ago, as the Ruby gem's
+            ``from_token(token, within: ...)``; it replaces the verifier's own
+            ``within`` (``AUTHROCKET_TOKEN_WITHIN``) for this call. ``None``:
+            the verifier's. A token verified earlier is checked against it too.
+
+        >>> verifier = TokenVerifier(jwt_key="a-shared-secret-of-at-least-32-bytes!")
+        >>> verifier.verify("not-a-token", within=300).reason
+        'malformed'
         """
         if not isinstance(token, str) or not token:
             return Rejection("malformed", "The token is empty.")
@@ -172,20 +191,23 @@ class TokenVerifier:
         cached = self._cache.get(token)
         if cached is not None:
             session, key = cached
-            if self._still_valid(session) and self.keys.still_trusted(key):
+            if self._still_valid(session, within) and self.keys.still_trusted(key):
                 return session
             self._cache.discard(token)
         try:
-            session, key = self._decode(token)
+            session, key = self._decode(token, self.within if within is None else within)
         except _Rejected as rejected:
             logger.debug("Rejected a token: %s", rejected.rejection.message)
             return rejected.rejection
         self._cache.put(token, session, key)
         return session
 
-    def session_from_token(self, token: str) -> Session | None:
-        """The session for ``token``, or ``None`` for any token that does not verify."""
-        result = self.verify(token)
+    def session_from_token(self, token: str, *, within: float | None = None) -> Session | None:
+        """The session for ``token``, or ``None`` for any token that does not verify.
+
+        ``within`` is as in :meth:`verify`.
+        """
+        result = self.verify(token, within=within)
         return result if isinstance(result, Session) else None
 
     @property
@@ -193,20 +215,25 @@ class TokenVerifier:
         """Seconds to suggest in ``Retry-After`` when keys were unavailable."""
         return self.keys.retry_after
 
-    def _still_valid(self, session: Session) -> bool:
+    def _still_valid(self, session: Session, within: float | None) -> bool:
         now = self._clock()
         if now >= session.expires_at + self.leeway:
             return False
-        return self.within is None or (session.created_at is not None and now - session.created_at <= self.within)
+        if within is None:
+            within = self.within
+        return within is None or (session.created_at is not None and now - session.created_at <= within)
 
-    def _decode(self, token: str) -> tuple[Session, VerificationKey]:
+    def _decode(self, token: str, within: float | None) -> tuple[Session, VerificationKey]:
         try:
             # A static key ignores the header: skip parsing it a second time.
             header = jwt.get_unverified_header(token) if self.keys.reads_header else _EMPTY_HEADER
             key = self.keys.key_for(header, token)  # the token: its iat tells a new key from a withdrawn one
             claims = self._decode_claims(token, key)
-            self._check_times(claims)
+            _check_issuer(claims)
+            self._check_times(claims, within)
             session = session_from_claims(claims, token)
+        except _Rejected:
+            raise
         except UnknownKey as exc:
             raise _Rejected("unknown_kid", str(exc)) from exc
         except KeysUnavailable as exc:
@@ -215,12 +242,16 @@ class TokenVerifier:
             raise _Rejected("bad_claims", f"The token's claims are unusable: {exc}.") from exc
         except jwt.InvalidTokenError as exc:
             raise _Rejected(_reason_for(exc), _message_for(exc)) from exc
-        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        except (jwt.PyJWTError, UnsupportedAlgorithm) as exc:
+            # The key, not the token (PyJWT's InvalidKeyError): the token is not known to be bad.
+            raise _Rejected("unusable_key", describe_rejection("unusable_key"), unavailable=True) from exc
+        except Exception as exc:
             # Defensive: nothing a token holds may become a 500.
+            logger.debug("Verifying a token raised %s.", type(exc).__name__)
             raise _Rejected("malformed", "The token could not be parsed.") from exc
         return session, key
 
-    def _check_times(self, claims: Mapping[str, Any]) -> None:
+    def _check_times(self, claims: Mapping[str, Any], within: float | None) -> None:
         """``exp``, ``nbf``, ``iat`` and ``within``, against this verifier's clock, with leeway.
 
         PyJWT's own time checks are off (see :meth:`_decode_claims`) so that a
@@ -239,25 +270,35 @@ class TokenVerifier:
             raise _Rejected("expired", "The token has expired.")
         if times.get("nbf", now) > now + self.leeway or times.get("iat", now) > now + self.leeway:
             raise _Rejected("not_yet_valid", "The token is not valid yet (nbf or iat in the future).")
-        if self.within is not None:
+        if within is not None:
             if "iat" not in times:
                 raise _Rejected("missing_claim", "The token has no 'iat' claim, needed for AUTHROCKET_TOKEN_WITHIN.")
             age = now - times["iat"]
-            if age > self.within:
-                raise _Rejected(
-                    "too_old", f"The token was issued {int(age)} s ago, over the {self.within:g} s allowed."
-                )
+            if age > within:
+                raise _Rejected("too_old", f"The token was issued {int(age)} s ago, over the {within:g} s allowed.")
 
     def _decode_claims(self, token: str, key: VerificationKey) -> dict[str, Any]:
-        # Times are checked by _check_times, with this verifier's clock.
+        # Times are checked by _check_times, with this verifier's clock; iss by
+        # _check_issuer, which knows the older layout may leave it out.
         options: Any = {
-            "require": ["exp", "iss"],
+            "require": ["exp"],
             "verify_aud": False,
             "verify_exp": False,
             "verify_nbf": False,
             "verify_iat": False,
         }
-        return key.decode(self._jwt, token, issuer=ISSUER, leeway=self.leeway, options=options)
+        return key.decode(self._jwt, token, leeway=self.leeway, options=options)
+
+
+def _check_issuer(claims: Mapping[str, Any]) -> None:
+    """``iss`` is AuthRocket's; only a token in the older layout (``uid``, no ``sub``) may leave it out."""
+    issuer = claims.get("iss")
+    if issuer is None:  # absent, or null: PyJWT's "require" reads both as missing
+        if is_legacy_layout(claims):
+            return
+        raise _Rejected("missing_claim", "The token lacks the required 'iss' claim.")
+    if issuer != ISSUER:
+        raise _Rejected("wrong_issuer", f"The token's issuer is not {ISSUER}.")
 
 
 class _Rejected(Exception):
@@ -274,12 +315,10 @@ def _reason_for(exc: jwt.InvalidTokenError) -> str:
 
 
 def _message_for(exc: jwt.InvalidTokenError) -> str:
-    reason = _reason_for(exc)
-    if reason == "wrong_issuer":
-        return f"The token's issuer is not {ISSUER}."
-    if reason in ("expired", "wrong_algorithm", "bad_signature"):
-        return describe_rejection(reason)
-    return f"The token is invalid: {exc}"
+    # Plain words from the table, never PyJWT's own ("Invalid header string: 'utf-8' codec ...").
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"The token lacks the required {exc.claim!r} claim."
+    return describe_rejection(_reason_for(exc))
 
 
 class _VerifiedTokens:
