@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from cachelib import RedisCache
 from click.testing import CliRunner, Result
 from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
-from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, token_for
+from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, free_port, token_for
+from test_cache import RedisServer
 
 from flask_authrocket import AuthRocket
 from flask_authrocket.cli import authrocket
@@ -32,6 +34,17 @@ from flask_authrocket.testing import JwksTestServer
 
 DEV_API_KEY = "ks_dev_0123456789abcdef0123456789abcdef"
 ISO_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback(monkeypatch: pytest.MonkeyPatch, refused_url: str) -> None:
+    # check fetches LOGINROCKET_URL's key set even beside a static key, and many tests keep the
+    # default https://myapp.e2.loginrocket.com/: every request to another host goes to a proxy
+    # on loopback where nothing listens, so no test reaches the Internet.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, refused_url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
 
 
 # A development LoginRocket on loopback -----------------------------------------------------------
@@ -242,6 +255,143 @@ def test_check_gives_production_advice_without_failing(make_app: Callable[..., F
     assert "NOTE  SERVER_NAME and TRUSTED_HOSTS are unset" in result.output
     assert "NOTE  AUTHROCKET_COOKIE_SECURE is False" in result.output
     assert result.output.rstrip().endswith("All is well. (2 notes for production.)")
+
+
+def test_check_fails_on_a_static_rsa_key_that_loginrocket_does_not_publish(
+    make_app: Callable[..., Flask], rsa_issuer: TokenIssuer, other_jwks_server: JwksTestServer
+) -> None:
+    # The key of another realm (or one rotated away): LoginRocket signs with k2, the app trusts k1's key.
+    app = make_app(AUTHROCKET_JWT_KEY=rsa_issuer.public_key_pem(), LOGINROCKET_URL=other_jwks_server.url)
+
+    result = run(app, "check")
+
+    assert result.exit_code == 1
+    assert (
+        f"FAIL  AUTHROCKET_JWT_KEY is not among the keys LoginRocket publishes at {other_jwks_server.url}connect/jwks "
+        "(kid k2): every token LoginRocket signs will be rejected." in result.output
+    )
+    assert "Fix: paste the realm's current key from Realm -> Integration, or unset AUTHROCKET_JWT_KEY" in result.output
+    assert result.output.rstrip().endswith("1 problem found.")
+
+
+def test_check_finds_a_static_rsa_key_among_the_keys_loginrocket_publishes(
+    make_app: Callable[..., Flask], dev: DevApi
+) -> None:
+    published = dev.app.extensions["dev_loginrocket"].issuer
+    app = make_app(AUTHROCKET_JWT_KEY=published.public_key_pem(), LOGINROCKET_URL=dev.root)
+
+    result = run(app, "check")
+
+    assert result.exit_code == 0, result.output
+    assert f"OK    AUTHROCKET_JWT_KEY is LoginRocket's key {published.kid!r} ({dev.root}connect/jwks)." in result.output
+    assert "  FAIL  " not in result.output
+
+
+def test_check_warns_when_an_hs256_secret_meets_a_loginrocket_that_signs_rs256(
+    make_app: Callable[..., Flask], jwks_server: JwksTestServer
+) -> None:
+    result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=jwks_server.url), "check")
+
+    assert result.exit_code == 0, result.output  # a warning, not a problem: the realm may be about to switch
+    assert (
+        f"WARN  AUTHROCKET_JWT_KEY is an HS256 secret, but LoginRocket publishes RSA keys at "
+        f"{jwks_server.url}connect/jwks (kid k1): tokens signed RS256 will be rejected." in result.output
+    )
+    assert "Fix: unset AUTHROCKET_JWT_KEY so that the app uses LoginRocket's keys" in result.output
+    assert HS_SECRET not in result.output
+    assert "1 warning" in result.output.splitlines()[-1]
+
+
+def test_check_is_content_with_an_hs256_secret_when_loginrocket_publishes_no_rsa_key(
+    make_app: Callable[..., Flask], jwks_server: JwksTestServer
+) -> None:
+    jwks_server.serve_jwks()  # {"keys": []}: an HS256 LoginRocket
+    result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=jwks_server.url), "check")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "-     AUTHROCKET_JWT_KEY is an HS256 secret, and LoginRocket publishes no RSA key: "
+        f"{jwks_server.url}connect/jwks serves an empty key set: this LoginRocket signs tokens with HS256"
+        in result.output
+    )
+    assert "WARN" not in result.output
+
+
+def test_check_with_a_static_key_and_an_unreachable_key_set_says_so_without_failing(
+    make_app: Callable[..., Flask], refused_url: str
+) -> None:
+    result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=refused_url), "check")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"-     could not compare AUTHROCKET_JWT_KEY with LoginRocket's keys: {refused_url}connect/jwks is "
+        "unreachable: Connection refused." in result.output
+    )
+
+
+def test_check_names_each_misspelt_setting_with_its_suggestion(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHROCKET_MANAGED_SESSION", "value-never-shown-1")
+    monkeypatch.setenv("AUTHROCKET_LEEWAY", "value-never-shown-2")  # a setting, but never read from the environment
+    monkeypatch.setenv("LOGINROCKET_PORT", "5001")  # make run's own variable: not a typo
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_COOKIE_SECURED="value-never-shown-3")
+
+    result = run(app, "check")
+
+    assert result.exit_code == 1
+    assert (
+        "FAIL  AUTHROCKET_COOKIE_SECURED (in the app's config) is not a setting; did you mean "
+        "AUTHROCKET_COOKIE_SECURE?" in result.output
+    )
+    assert (
+        "FAIL  AUTHROCKET_MANAGED_SESSION (in the environment) is not a setting; did you mean "
+        "AUTHROCKET_MANAGED_SESSIONS?" in result.output
+    )
+    assert "FAIL  AUTHROCKET_LEEWAY (in the environment) is read from the app's config only" in result.output
+    assert "LOGINROCKET_PORT" not in result.output
+    assert "value-never-shown" not in result.output
+    assert result.output.rstrip().endswith("3 problems found.")
+
+
+def test_check_fails_when_the_cache_does_not_answer(make_app: Callable[..., Flask]) -> None:
+    port = free_port()  # nothing listens there
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=RedisCache(host="127.0.0.1", port=port))
+
+    result = run(app, "check")
+
+    assert result.exit_code == 1
+    assert "FAIL  AUTHROCKET_CACHE failed a set and a get (ConnectionError" in result.output
+    assert "Fix: check that the cache (Redis?) runs and this app can reach it" in result.output
+
+
+def test_check_never_shows_the_cache_password_when_it_fails(make_app: Callable[..., Flask]) -> None:
+    url = f"redis://:Hunter2Secret@127.0.0.1:{free_port()}/0"
+    result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=url), "check")
+
+    assert result.exit_code == 1
+    assert "FAIL  AUTHROCKET_CACHE failed a set and a get" in result.output
+    assert "Hunter2Secret" not in result.output
+
+
+def test_check_probes_a_redis_cache_and_leaves_nothing_behind(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=server.url), "check")
+        left = server.client().keys("*")
+    finally:
+        server.stop()
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"OK    AUTHROCKET_CACHE answered a set and a get in \d+ ms \(RedisCache\)\.", result.output)
+    assert left == []  # the probe's key is deleted
+
+
+def test_check_probes_the_in_process_cache_too(make_app: Callable[..., Flask]) -> None:
+    result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET), "check")
+
+    assert re.search(r"OK    AUTHROCKET_CACHE answered a set and a get in \d+ ms \(SimpleCache\)\.", result.output)
 
 
 def test_a_configuration_error_at_app_creation_is_one_clear_line() -> None:

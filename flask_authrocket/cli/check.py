@@ -3,15 +3,18 @@
 What is found is formatted here; the finding is done where its subject lives:
 the settings table (:mod:`flask_authrocket.settings`) shows each value,
 masked when secret; the key kinds describe themselves and the key-set
-diagnosis is :func:`flask_authrocket.jwks.diagnose_key_set`; the API is asked
-through the app's own client.
+diagnosis is :func:`flask_authrocket.jwks.diagnose_key_set` (also the key set a
+static key is compared with); keys named like settings that are not are found by
+:func:`flask_authrocket.settings.unknown_settings`; the API is asked through the
+app's own client, and the cache with one throwaway key.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import click
 from flask import Flask
@@ -20,9 +23,9 @@ from ..dev.loopback import is_loopback_url
 from ..errors import AccessDenied, ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
 from ..extension import AuthRocket
 from ..jwks import diagnose_key_set
-from ..keys import HS256_SECRET_MIN_BYTES
+from ..keys import HS256_SECRET_MIN_BYTES, RsaPublicKey, VerificationKey
 from ..logs import redact_url
-from ..settings import SETTINGS, Settings, mask_api_key
+from ..settings import SETTINGS, Settings, mask_api_key, unknown_settings
 
 
 def check(app: Flask, extension: AuthRocket) -> None:
@@ -32,11 +35,14 @@ def check(app: Flask, extension: AuthRocket) -> None:
 
     click.secho(f"AuthRocket configuration of the app {app.name!r}", bold=True)
     _show_configuration(extension)
+    _check_names(report, app, settings)
 
     report.section("Keys")
     _check_keys(report, extension)
     report.section("Core API")
     _check_api(report, settings)
+    report.section("Cache")
+    _check_cache(report, app, settings)
     report.section("For production")
     _advise(report, app, settings)
 
@@ -46,11 +52,15 @@ def check(app: Flask, extension: AuthRocket) -> None:
         click.secho(f"{report.problems} {noun} found.", fg="red", bold=True)
         raise SystemExit(1)
     notes = f" ({report.notes} {'note' if report.notes == 1 else 'notes'} for production.)" if report.notes else ""
+    if report.warnings:
+        noun = "warning" if report.warnings == 1 else "warnings"
+        click.secho(f"No problems, but {report.warnings} {noun}: read them above." + notes, fg="yellow", bold=True)
+        return
     click.secho("All is well." + notes, fg="green")
 
 
 class _Report:
-    """What ``check`` found, printed as it is found: OK lines, problems (each with its fix), notes.
+    """What ``check`` found, printed as it is found: OK lines, problems and warnings (each with its fix), notes.
 
     Every line goes through :func:`~flask_authrocket.logs.redact_url`: the URLs in what the
     keys, the API and their errors say keep their host but never a password.
@@ -58,6 +68,7 @@ class _Report:
 
     def __init__(self) -> None:
         self.problems = 0
+        self.warnings = 0
         self.notes = 0
 
     def section(self, title: str) -> None:
@@ -75,6 +86,12 @@ class _Report:
         click.echo("  " + click.style("FAIL", fg="red", bold=True) + "  " + redact_url(text))
         if said:
             click.echo("        It said: " + redact_url(said))
+        click.echo("        Fix: " + redact_url(fix))
+
+    def warning(self, text: str, fix: str) -> None:
+        # Likely wrong, but possibly meant (a realm about to switch algorithms): said loudly, exit status 0.
+        self.warnings += 1
+        click.echo("  " + click.style("WARN", fg="yellow", bold=True) + "  " + redact_url(text))
         click.echo("        Fix: " + redact_url(fix))
 
     def note(self, text: str) -> None:
@@ -107,12 +124,13 @@ def _check_keys(report: _Report, extension: AuthRocket) -> None:
                 "LOGINROCKET_URL instead of AUTHROCKET_JWT_KEY.",
             )
         else:
-            report.ok(f"AUTHROCKET_JWT_KEY: {key.describe()}; tokens are checked with it, no key set is fetched.")
+            report.ok(f"AUTHROCKET_JWT_KEY: {key.describe()}; tokens are checked with it, the app fetches no key set.")
         if settings.loginrocket_url:
             report.info(
                 "LOGINROCKET_URL builds the login and logout links; its key set is not used while "
-                "AUTHROCKET_JWT_KEY is set."
+                "AUTHROCKET_JWT_KEY is set, but is fetched here once to compare."
             )
+            _compare_with_loginrocket(report, key, settings.loginrocket_url, settings.http_timeout)
         return
     diagnosis = diagnose_key_set(settings.loginrocket_url or "", timeout=settings.http_timeout)
     if diagnosis.error is not None:
@@ -128,6 +146,41 @@ def _check_keys(report: _Report, extension: AuthRocket) -> None:
     )
     for skipped in diagnosis.skipped:
         report.info(f"skipped a key that cannot verify AuthRocket tokens: {skipped}")
+
+
+def _compare_with_loginrocket(report: _Report, key: VerificationKey, loginrocket_url: str, timeout: float) -> None:
+    """Does LoginRocket sign with the static key? A mismatch rejects every login, looping the browser back."""
+    diagnosis = diagnose_key_set(loginrocket_url, timeout=timeout)
+    where = f"at {diagnosis.url} (kid {', '.join(diagnosis.kids)})"
+    if diagnosis.unreachable:
+        # The app never fetches it while the static key is set: worth a line, not a failure.
+        report.info(f"could not compare AUTHROCKET_JWT_KEY with LoginRocket's keys: {diagnosis.error}")
+    elif isinstance(key, RsaPublicKey):
+        numbers = key.key.public_numbers()
+        same = [k for k in diagnosis.keys if isinstance(k, RsaPublicKey) and k.key.public_numbers() == numbers]
+        if same:
+            report.ok(f"AUTHROCKET_JWT_KEY is LoginRocket's key {same[0].kid!r} ({diagnosis.url}).")
+        elif diagnosis.keys:
+            report.problem(
+                f"AUTHROCKET_JWT_KEY is not among the keys LoginRocket publishes {where}: every token LoginRocket "
+                "signs will be rejected.",
+                "paste the realm's current key from Realm -> Integration, or unset AUTHROCKET_JWT_KEY so that the "
+                "app uses LoginRocket's key set (which follows key rotations).",
+            )
+        else:
+            report.problem(
+                f"AUTHROCKET_JWT_KEY is an RSA public key, but LoginRocket publishes no RSA key: {diagnosis.error}",
+                diagnosis.fix or "check LOGINROCKET_URL.",
+            )
+    elif diagnosis.keys:
+        report.warning(
+            f"AUTHROCKET_JWT_KEY is an {key.kind}, but LoginRocket publishes RSA keys {where}: tokens signed "
+            f"{diagnosis.keys[0].algorithm} will be rejected.",
+            "unset AUTHROCKET_JWT_KEY so that the app uses LoginRocket's keys, or switch the realm to HS256 if it "
+            "is meant to sign with the secret.",
+        )
+    else:
+        report.info(f"AUTHROCKET_JWT_KEY is an {key.kind}, and LoginRocket publishes no RSA key: {diagnosis.error}")
 
 
 def _unreachable_fix(url: str, setting: str) -> str:
@@ -229,6 +282,62 @@ def _check_api(report: _Report, settings: Settings) -> None:
             f"managed sessions are on: each session is checked through this API "
             f"(at most every {settings.session_check_ttl:g} s per session)."
         )
+
+
+def _check_names(report: _Report, app: Flask, settings: Settings) -> None:
+    configured = [key for key, source in settings.sources.items() if source == "config"]
+    unknown = unknown_settings(app.config, configured=configured)
+    if not unknown:
+        return
+    report.section("Setting names")
+    for item in unknown:  # names only: a value set under a misspelt name may be a secret
+        if item.config_only:
+            fix = f"set it in the app's config: app.config[{item.key!r}] = ... (from os.environ if you like)."
+        elif item.suggestion:
+            fix = f"rename it to {item.suggestion}."
+        else:
+            fix = "remove it; the settings are listed above and in the configuration docs."
+        report.problem(item.describe(), fix)
+
+
+def _check_cache(report: _Report, app: Flask, settings: Settings) -> None:
+    from ..cache import without_pickles  # cachelib: loaded by the settings already
+
+    cache = without_pickles(settings.cache)  # JSON, as the app stores it
+    key = f"check:{secrets.token_hex(8)}"  # a Redis URL's cache adds the flask_authrocket: prefix
+    value = {"probe": key}
+    started = time.monotonic()
+    try:
+        stored = cache.set(key, value, timeout=60)
+        read = cache.get(key)
+        cache.delete(key)
+    except Exception as exc:  # cachelib lets each backend's own errors through
+        report.problem(
+            f"AUTHROCKET_CACHE failed a set and a get ({_without_cache_password(exc, app)}).",
+            "check that the cache (Redis?) runs and this app can reach it (host, port and password in "
+            "AUTHROCKET_CACHE). While it fails, each worker keeps its own answers: a logout reaches the others late.",
+        )
+        return
+    if not stored or read != value:
+        report.problem(
+            f"AUTHROCKET_CACHE took a value but did not give it back ({'refused' if not stored else 'lost'}).",
+            "check the cache: is it full, read-only, or evicting at once?",
+        )
+        return
+    milliseconds = round((time.monotonic() - started) * 1000)
+    report.ok(f"AUTHROCKET_CACHE answered a set and a get in {milliseconds} ms ({type(settings.cache).__name__}).")
+
+
+def _without_cache_password(exc: Exception, app: Flask) -> str:
+    """``"ConnectionError: ..."``, cut short, without the password of a redis:// URL in AUTHROCKET_CACHE."""
+    text = f"{type(exc).__name__}: {exc}"[:300]
+    configured = app.config.get("AUTHROCKET_CACHE")
+    if isinstance(configured, str):
+        parts = urlsplit(configured)
+        for secret in [parts.password, *(v for k, v in parse_qsl(parts.query) if k == "password")]:
+            if secret:
+                text = text.replace(secret, "***")
+    return text
 
 
 def _advise(report: _Report, app: Flask, settings: Settings) -> None:
