@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -355,6 +356,52 @@ def test_a_refused_redirect_uri_falls_back_to_the_default_login_url(
     assert response.headers["Location"].startswith(expected)
 
 
+def test_a_replaced_redirect_uri_is_named_on_the_page_and_in_the_log(
+    make_dev: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    # An app on port 5002 while the development LoginRocket allows only port 5000: the commonest
+    # first-hour mistake. The browser still gets a token, but for the other app; both are named.
+    dev = make_dev()
+    client = dev.test_client()
+    notice = "redirect_uri http://127.0.0.1:5002/dashboard matches no Login URL (http://127.0.0.1:5000/)"
+
+    _, html = page(client, "/login", redirect_uri="http://127.0.0.1:5002/dashboard")
+    assert notice in html
+    assert "the default Login URL, http://127.0.0.1:5000/" in html
+    assert "--login-url http://127.0.0.1:5002/" in html
+
+    caplog.clear()  # the start-up warning
+    with caplog.at_level("WARNING", logger="flask_authrocket"):
+        response = log_in_as(client, "usr_ada", redirect_uri="http://127.0.0.1:5002/dashboard")
+    assert response.headers["Location"].startswith(APP + "?token=")
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert (
+        notice in warnings[0] and "sending the browser to the default Login URL http://127.0.0.1:5000/" in warnings[0]
+    )
+    assert "token=" not in warnings[0]
+
+    # An allowed redirect_uri is followed without a word.
+    caplog.clear()
+    _, allowed = page(client, "/accounts", redirect_uri="http://127.0.0.1:5000/x", force="1")
+    assert "matches no Login URL" not in allowed
+    with caplog.at_level("WARNING", logger="flask_authrocket"):
+        log_in_as(client, "usr_ada", redirect_uri="http://127.0.0.1:5000/x")
+    assert not caplog.records
+
+
+def test_a_logout_that_cannot_follow_its_redirect_uri_says_why(dev: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    client = dev.test_client()
+    log_in_as(client, "usr_ada")
+
+    with caplog.at_level("WARNING", logger="flask_authrocket"):
+        response, html = page(client, "/logout", redirect_uri="http://localhost:5000/")
+
+    assert response.status_code == 200 and "You are logged out" in html
+    assert "redirect_uri http://localhost:5000/ matches no Login URL (http://127.0.0.1:5000/)" in html
+    assert any("redirect_uri http://localhost:5000/ matches no Login URL" in r.getMessage() for r in caplog.records)
+
+
 # Staying logged in at LoginRocket -------------------------------------------------------------
 
 
@@ -434,6 +481,28 @@ def test_the_account_page_shows_the_org_and_the_users_permissions_there(client: 
     _, globex = page(client, "/accounts/org_globex")
     assert "<h1>Globex</h1>" in globex and "site:admin" not in globex and "plain member" in globex
     assert client.get("/accounts/org_nope").status_code == 404
+
+
+def selected_marks(html: str) -> list[str]:
+    """The names of the accounts the page marks as selected."""
+    return re.findall(r'<li aria-current="true">\s*<button[^>]*>\s*([^<]+?)\s*<span class="tag">selected</span>', html)
+
+
+def test_the_accounts_page_marks_the_selected_org(client: FlaskClient) -> None:
+    log_in_as(client, "usr_ada")
+
+    _, before = page(client, "/accounts", force="1")
+    assert selected_marks(before) == []
+    assert "No account is selected yet: apps use the first one, Acme Inc." in before
+
+    post_form(client, "/accounts", {"org_id": "org_globex"})
+    _, after = page(client, "/accounts", force="1")
+    assert selected_marks(after) == ["Globex"]
+    assert "No account is selected yet" not in after
+    _, details = page(client, "/accounts/org_globex")
+    assert "The selected account" in details and "Use this account" not in details
+    _, other = page(client, "/accounts/org_acme")
+    assert "The selected account" not in other and "Use this account" in other
 
 
 # Profile ---------------------------------------------------------------------------------------
@@ -741,6 +810,28 @@ def test_the_command_answers_the_hosts_given_after_allow_remote(tmp_path: Path) 
 
     assert (plain.status_code, named.status_code, rebound.status_code) == (200, 200, 400)
     assert "DNS rebinding" in rebound.text
+
+
+def test_a_port_in_use_is_the_first_thing_the_command_says(tmp_path: Path) -> None:
+    # The configuration help is long; an error printed after it scrolls out of sight.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--instance", str(tmp_path / "i")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=30,
+            cwd=ROOT,
+        )
+
+    assert result.returncode == 1
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert f"Port {port} on 127.0.0.1 is in use" in lines[0], result.stdout
+    assert "--port" in result.stdout and "LOGINROCKET_URL must then name that port" in result.stdout
+    assert "Configure your app with" not in result.stdout  # it would name a server that is not this one
 
 
 def test_flask_cli_finds_the_app_factory(tmp_path: Path) -> None:

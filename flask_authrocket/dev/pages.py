@@ -8,7 +8,9 @@ to ``redirect_uri`` when a Login URL allows it, else to the default Login URL.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -28,6 +30,8 @@ from .records import (
 )
 
 loginrocket = Blueprint("loginrocket", __name__)
+
+logger = logging.getLogger("flask_authrocket")
 
 # Keys --------------------------------------------------------------------------
 
@@ -186,6 +190,8 @@ def logout() -> ResponseReturnValue:
     redirect_uri = _redirect_uri()
     if redirect_uri and is_allowed_redirect(redirect_uri, realm.login_urls):
         return redirect(redirect_uri, 302)
+    if redirect_uri:
+        logger.warning("%s; showing the logged-out page instead.", _refusal(redirect_uri))
     return render_template("logged_out.html")
 
 
@@ -195,15 +201,21 @@ def logout() -> ResponseReturnValue:
 @loginrocket.app_context_processor
 def _page_context() -> dict[str, Any]:
     redirect_uri = _redirect_uri()
+    realm = current_realm()
 
     def page_url(endpoint: str, **values: Any) -> str:
         return url_for(endpoint, redirect_uri=redirect_uri, **values)
 
+    refused = redirect_uri if redirect_uri and not is_allowed_redirect(redirect_uri, realm.login_urls) else None
     return {
         "redirect_uri": redirect_uri or "",
+        "refused_redirect_uri": refused,
+        "refusal": _refusal(refused) if refused else None,
+        "default_login_url": realm.login_urls[0],
+        "login_url_hint": _login_url_hint(refused) if refused else None,
         "csrf_token": current_browser().csrf_token,
         "page_url": page_url,
-        "app_url": current_realm().redirect_target(redirect_uri),
+        "app_url": realm.redirect_target(redirect_uri),
     }
 
 
@@ -259,7 +271,36 @@ def _back_to_app(user: DirectoryUser, session: LoginSession) -> Response:
     """302 to the allowed ``redirect_uri`` (or the default Login URL) with a fresh token."""
     realm = current_realm()
     token = realm.token_for(user, session.id)
-    return redirect(with_token(realm.redirect_target(_redirect_uri()), token), 302)
+    redirect_uri = _redirect_uri()
+    target = realm.redirect_target(redirect_uri)
+    if redirect_uri and target != redirect_uri:
+        # The app asked to come back elsewhere; without a word here, its developer sees the
+        # browser land on another app (or another port) and cannot tell why.
+        logger.warning("%s; sending the browser to the default Login URL %s.", _refusal(redirect_uri), target)
+    return redirect(with_token(target, token), 302)
+
+
+def _refusal(redirect_uri: str) -> str:
+    """What is wrong with a ``redirect_uri`` that no Login URL allows, naming it and the Login URLs.
+
+    The text goes to the log as well as the page: the query is left out (only scheme, host, port
+    and path decide), so no token or other secret an app put there is logged, and characters that
+    are not printable are escaped, so a crafted value cannot forge log lines.
+    """
+    parts = urlsplit(redirect_uri)
+    shown = redirect_uri.split("?", 1)[0].split("#", 1)[0] + ("?…" if parts.query else "")
+    if not shown.isprintable():
+        shown = shown.encode("unicode_escape").decode("ascii")
+    login_urls = ", ".join(current_realm().login_urls)
+    return f"redirect_uri {shown[:300]} matches no Login URL ({login_urls})"
+
+
+def _login_url_hint(redirect_uri: str) -> str | None:
+    """``redirect_uri``'s scheme, host and port as a Login URL to start with, when it is an http(s) URL."""
+    parts = urlsplit(redirect_uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def _to_login() -> Response:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import re
+import socket
+import sys
 from collections.abc import Sequence
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 
 from .app import create_app
 from .loopback import is_loopback
@@ -42,8 +45,29 @@ def check_bind_host(host: str, *, allow_remote: bool = False) -> None:
     )
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port`` (``0``: any free port), as werkzeug's server would open it.
+
+    Raises :class:`OSError` when the address cannot be bound (``errno.EADDRINUSE``: something listens there).
+    """
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as socketserver's HTTPServer does
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(LISTEN_QUEUE)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, check the bind address, and serve until interrupted."""
+    """Parse the command line, check the bind address, and serve until interrupted.
+
+    The port is bound before anything else is done or printed: when it is in use, that is the
+    one thing said (exit status 1), not a line lost under the configuration help.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m flask_authrocket.dev",
         description="The development LoginRocket: hosted login pages and tokens for local development only.",
@@ -78,6 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_bind_host(args.host, allow_remote=allow_remote)
     except ValueError as exc:
         parser.error(str(exc))
+    try:
+        listening = listen(args.host, args.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"Port {args.port} on {args.host} is in use: another development LoginRocket, or another program, "
+                "listens there. Stop it, or start this one with --port <another port>; your app's "
+                "LOGINROCKET_URL must then name that port.",
+                file=sys.stderr,
+            )
+        else:
+            print(f"Cannot listen on {args.host} port {args.port}: {exc.strerror or exc}.", file=sys.stderr)
+        return 1
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config: dict[str, Any] = {"DEV_LOGINROCKET_ALLOW_REMOTE": allow_remote}
@@ -91,8 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         config["DEV_LOGINROCKET_INSTANCE_PATH"] = args.instance
     if args.api_key:
         config["DEV_LOGINROCKET_API_KEY"] = args.api_key
-    app = create_app(config)
-    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    with listening:
+        app = create_app(config)
+        port = listening.getsockname()[1]  # --port 0 picks one: name the real one
+        server = make_server(
+            args.host, port, app, threaded=True, request_handler=RequestHandler, fd=listening.fileno()
+        )  # werkzeug takes a duplicate of the socket; this one closes at the end of the block
+    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{port}/"
     hs256 = app.extensions["dev_loginrocket"].issuer.algorithm == "HS256"
     trust = "AUTHROCKET_JWT_KEY=<the same secret>" if hs256 else "no AUTHROCKET_JWT_KEY (keys come from /connect/jwks)"
     logger.info("Configure your app with LOGINROCKET_URL=%s and %s.", url, trust)
@@ -103,12 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.extensions["dev_loginrocket"].api_key,
         REALM_ID,
     )
-    app.run(
-        host=args.host,
-        port=args.port,
-        debug=False,
-        use_reloader=False,
-        load_dotenv=False,
-        request_handler=RequestHandler,
-    )
+    server.log_startup()
+    logger.info("Press Ctrl-C to stop.")
+    server.serve_forever()  # until Ctrl-C, which werkzeug's server catches and closes on
     return 0
