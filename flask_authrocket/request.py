@@ -207,7 +207,8 @@ class AuthRocketRequest:
         base = self.settings.loginrocket_url
         if not base:
             raise ConfigurationError(
-                "Missing LOGINROCKET_URL: set it to build LoginRocket links (login, signup, logout ...)."
+                "Missing LOGINROCKET_URL: set it to build LoginRocket links (login, signup, logout ...); for local "
+                "work, run `python -m flask_authrocket.dev` and set LOGINROCKET_URL=http://127.0.0.1:5001/."
             )
         parts = urlsplit(base)
         return urlunsplit((parts.scheme, parts.netloc, path, _query(parts.query, _merge(params, kwargs)), ""))

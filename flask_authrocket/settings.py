@@ -363,7 +363,9 @@ def _check_together(values: dict[str, Any]) -> None:
     if values["jwt_key"] is None and values["loginrocket_url"] is None:
         raise ConfigurationError(
             "Neither LOGINROCKET_URL nor AUTHROCKET_JWT_KEY is set, so no login token can be verified. "
-            "Set LOGINROCKET_URL to your LoginRocket URL (Realm -> Integration -> Using LoginRocket)."
+            "Set LOGINROCKET_URL to your LoginRocket URL (Realm -> Integration -> Using LoginRocket); for local "
+            "work, run `python -m flask_authrocket.dev` (a development LoginRocket) and set "
+            "LOGINROCKET_URL=http://127.0.0.1:5001/."
         )
     if values["cookie_samesite"] == "None":
         if values["cookie_secure"] is False:

@@ -9,6 +9,7 @@ from flask import Flask, g, render_template_string
 from helpers import ACME, ADA, GLOBEX, HS_SECRET, LOGINROCKET_URL
 
 from flask_authrocket import (
+    AuthRocket,
     ConfigurationError,
     current_membership,
     current_org,
@@ -286,8 +287,20 @@ def test_url_builders_without_loginrocket_url_say_what_to_set(make_app):
     app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL=None)
     with app.test_request_context("/"):
         app.preprocess_request()
-        with pytest.raises(ConfigurationError, match="LOGINROCKET_URL"):
+        with pytest.raises(ConfigurationError, match="LOGINROCKET_URL") as caught:
             g.authrocket.ar_login_url()
+    # For local work, the way to a LoginRocket without an account:
+    assert "python -m flask_authrocket.dev" in str(caught.value)
+
+
+def test_without_loginrocket_url_or_key_init_app_names_the_development_loginrocket(monkeypatch):
+    for name in ("LOGINROCKET_URL", "AUTHROCKET_JWT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError, match="Neither LOGINROCKET_URL nor AUTHROCKET_JWT_KEY") as caught:
+        AuthRocket(Flask(__name__))
+    message = str(caught.value)
+    assert "Realm -> Integration" in message  # a real realm
+    assert "python -m flask_authrocket.dev" in message and "LOGINROCKET_URL=http://127.0.0.1:5001/" in message
 
 
 def test_without_loginrocket_url_guards_answer_401_not_500(make_app):
@@ -300,3 +313,22 @@ def test_without_loginrocket_url_guards_answer_401_not_500(make_app):
 def test_proxies_outside_a_request_say_so(app):
     with pytest.raises(RuntimeError):
         _ = current_user.id
+
+
+def test_proxies_outside_a_request_raise_on_attributes_and_are_false_in_a_truth_test(app):
+    # What docs/api.md says: werkzeug's LocalProxy answers a truth test with False when the
+    # lookup raises RuntimeError, so `if current_user:` in a CLI command or a thread is False.
+    for proxy in (current_user, current_session, current_membership, current_org):
+        with pytest.raises(RuntimeError, match="only known inside a request"):
+            _ = proxy.id
+        assert not proxy
+        assert bool(proxy) is False
+    with app.app_context():  # an app context is not a request
+        assert not current_user
+        with pytest.raises(RuntimeError, match="only known inside a request"):
+            _ = current_user.email
+    with app.test_request_context("/"):  # in a request nobody is logged in: falsy, no error
+        app.preprocess_request()
+        assert not current_user and current_user == None  # noqa: E711 (the proxy compares its object)
+        with pytest.raises(AttributeError):
+            _ = current_user.id
