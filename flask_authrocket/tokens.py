@@ -13,6 +13,9 @@ Security choices made here:
 * Header fields that name keys elsewhere (``jku``, ``x5u``, ``jwk``, ``x5c``)
   are ignored: keys only ever come from configuration or LoginRocket.
 * Tokens over 16 KB are rejected before any parsing.
+* A token must be three canonical base64url segments, checked here rather than
+  left to PyJWT, whose decoder also accepts other spellings of the same bytes
+  (``+`` for ``-``, stray characters, non-zero trailing bits).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -49,6 +53,12 @@ ISSUER = "https://authrocket.com"
 _EMPTY_HEADER: Mapping[str, Any] = MappingProxyType({})
 #: Larger tokens are rejected unparsed: no AuthRocket token comes near this.
 MAX_TOKEN_BYTES = 16 * 1024
+
+# One base64url segment as RFC 7515 writes it: no padding, and the bits after the last whole
+# byte are zero (a 2-character tail ends in one of AQgw, a 3-character tail in one of
+# AEIMQUYcgkosw048), so the bytes of a segment have exactly one spelling.
+_SEGMENT = r"(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])?"
+_COMPACT_JWS = re.compile(rf"{_SEGMENT}\.{_SEGMENT}\.{_SEGMENT}")
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,8 @@ _PYJWT_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.InvalidSignatureError, "bad_signature"),
     (jwt.InvalidAlgorithmError, "wrong_algorithm"),
     (jwt.InvalidIssuedAtError, "bad_claims"),
-    *(
-        (error, "bad_claims")  # PyJWT 2.10 and later check that sub and jti are strings
-        for error in (
-            getattr(jwt.exceptions, "InvalidSubjectError", None),
-            getattr(jwt.exceptions, "InvalidJTIError", None),
-        )
-        if error is not None
-    ),
+    (jwt.exceptions.InvalidSubjectError, "bad_claims"),  # sub and jti must be strings (PyJWT 2.10+)
+    (jwt.exceptions.InvalidJTIError, "bad_claims"),
     (jwt.DecodeError, "malformed"),
 )
 
@@ -185,6 +189,9 @@ class TokenVerifier:
         return self.within is None or (session.created_at is not None and now - session.created_at <= self.within)
 
     def _decode(self, token: str) -> tuple[Session, VerificationKey]:
+        if _COMPACT_JWS.fullmatch(token) is None:
+            # Whatever PyJWT's release accepts: one token, one spelling.
+            raise _Rejected("malformed", "The token is not three unpadded base64url segments joined by dots.")
         try:
             # A static key ignores the header: skip parsing it a second time.
             header = _EMPTY_HEADER if isinstance(self.keys, StaticKeySource) else jwt.get_unverified_header(token)
@@ -245,12 +252,25 @@ class TokenVerifier:
         decode = self._jwt.decode
         if isinstance(key.key, bytes) and len(key.key) < HS256_SECRET_MIN_BYTES:
             # AuthRocket chose the secret; we warned once at configuration.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+            with short_secret_warning_ignored():
                 return decode(
                     token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options
                 )
         return decode(token, key.key, algorithms=[key.algorithm], issuer=ISSUER, leeway=self.leeway, options=options)
+
+
+@contextlib.contextmanager
+def short_secret_warning_ignored() -> Iterator[None]:
+    """Silence PyJWT's warning about an HS256 secret shorter than 32 bytes, inside the block.
+
+    PyJWT 2.11 and later warn (``InsecureKeyLengthWarning``); older releases do not, and then
+    there is nothing to silence. Use it where the secret was already warned about once.
+    """
+    with warnings.catch_warnings():
+        category = getattr(jwt, "InsecureKeyLengthWarning", None)
+        if category is not None:
+            warnings.simplefilter("ignore", category)
+        yield
 
 
 class _Rejected(Exception):

@@ -7,16 +7,14 @@ ask it for tokens and for where to send the browser, the Core API under
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from flask import current_app
 
 from ..issuer import TokenIssuer, login_claims
 from ..models import Session
-from ..tokens import TokenVerifier
+from ..tokens import TokenVerifier, short_secret_warning_ignored
 from .directory import Directory, DirectoryUser, LoginSession
 from .login_urls import redirect_target
 from .traffic import Traffic
@@ -74,8 +72,7 @@ class Realm:
         )
         if self.issuer.algorithm == "HS256":
             # The length of a configured secret was warned about once, at start.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+            with short_secret_warning_ignored():
                 return self.issuer.issue(claims)
         return self.issuer.issue(claims)
 
