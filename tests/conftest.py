@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from devserver import DevApi, serve_dev_api
 from flask import Flask, g, jsonify, render_template_string, request
+from sqlite_connections import OpenedConnections
 
 from flask_authrocket import AuthRocket, require_login, require_permission
 from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims, private_key_to_pem
@@ -272,3 +274,14 @@ def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
 def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DEV_LOGINROCKET_API_KEY", "DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def sqlite_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenedConnections]:
+    """The SQLite connections the test opens; it fails if one is left open (on every Python)."""
+    connections = OpenedConnections()
+    monkeypatch.setattr(sqlite3, "connect", connections.connect)
+    yield connections
+    left_open = connections.still_open()
+    connections.close_all()
+    assert not left_open, f"{len(left_open)} SQLite connection(s) left open: close each one (contextlib.closing)"
