@@ -1,4 +1,4 @@
-# The documented entry points: run, test, lint, bench, e2e, docs, dist.
+# The documented entry points: run, test, lint, bench, e2e, docs, dist, matrix.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 
-.PHONY: install test lint format bench run e2e docs dist clean system-test-deps system-bench-deps
+.PHONY: install test lint format bench run e2e docs dist matrix matrix-clean clean system-test-deps system-bench-deps
 
 install: $(STAMP)
 
@@ -34,14 +34,24 @@ test: install system-test-deps docs
 e2e: install system-test-deps
 	$(BIN)/python -m pytest -m e2e
 
+# The suite without the browser on every supported Python with the newest releases, and on the
+# oldest one with the declared minimums (tests/constraints-minimum.txt): see noxfile.py.
+# Pythons come from PATH and pyenv; a missing one is skipped and named. Venvs stay in .matrix/.
+matrix: install system-test-deps
+	$(BIN)/nox
+
+# Forget the matrix's venvs: the next `make matrix` installs the newest releases again.
+matrix-clean:
+	rm -rf .matrix
+
 lint: install
-	$(BIN)/ruff check flask_authrocket tests examples bench
-	$(BIN)/ruff format --check flask_authrocket tests examples bench
+	$(BIN)/ruff check flask_authrocket tests examples bench noxfile.py
+	$(BIN)/ruff format --check flask_authrocket tests examples bench noxfile.py
 	$(BIN)/mypy --strict flask_authrocket
 
 format: install
-	$(BIN)/ruff format flask_authrocket tests examples bench
-	$(BIN)/ruff check --fix flask_authrocket tests examples bench
+	$(BIN)/ruff format flask_authrocket tests examples bench noxfile.py
+	$(BIN)/ruff check --fix flask_authrocket tests examples bench noxfile.py
 
 bench: install system-bench-deps
 	$(BIN)/python bench/run.py
@@ -60,4 +70,4 @@ run: install
 	$(BIN)/python -m examples.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info .bench docs/_build
+	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info .bench docs/_build

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -84,8 +85,7 @@ class VerificationKey(ABC):
         if not self.short:
             claims: dict[str, Any] = decoder.decode(token, self.key, algorithms=[self.algorithm], **options)
             return claims
-        with warnings.catch_warnings():  # PyJWT's warning once per token would flood: configuration warned
-            warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        with short_secret_warning_ignored():  # PyJWT's warning once per token would flood: configuration warned
             quiet: dict[str, Any] = decoder.decode(token, self.key, algorithms=[self.algorithm], **options)
             return quiet
 
@@ -334,3 +334,17 @@ class StaticKeySource:
     def expected_algorithm(self, header: Mapping[str, Any]) -> str:
         """The configured key's algorithm, whatever the header says."""
         return self.key.algorithm
+
+
+@contextlib.contextmanager
+def short_secret_warning_ignored() -> Iterator[None]:
+    """Silence PyJWT's warning about a short key (an HS256 secret under 32 bytes, an RSA key under 2048 bits).
+
+    PyJWT 2.11 and later warn (``InsecureKeyLengthWarning``) on every token; older releases do not,
+    and then there is nothing to silence. Use it where the key was already warned about once.
+    """
+    with warnings.catch_warnings():
+        category = getattr(jwt, "InsecureKeyLengthWarning", None)
+        if category is not None:
+            warnings.simplefilter("ignore", category)
+        yield

@@ -19,6 +19,9 @@ Security choices made here:
   name no audience of the app's, and the older layout put the realm id there.
 * Nothing PyJWT or cryptography raises escapes :meth:`TokenVerifier.verify`:
   every failure is a :class:`Rejection`.
+* A token must be three canonical base64url segments, checked here rather than
+  left to PyJWT, whose decoder also accepts other spellings of the same bytes
+  (``+`` for ``-``, stray characters, non-zero trailing bits).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -62,6 +66,12 @@ ISSUER = "https://authrocket.com"
 _EMPTY_HEADER: Mapping[str, Any] = MappingProxyType({})
 #: Larger tokens are rejected unparsed: no AuthRocket token comes near this.
 MAX_TOKEN_BYTES = 16 * 1024
+
+# One base64url segment as RFC 7515 writes it: no padding, and the bits after the last whole
+# byte are zero (a 2-character tail ends in one of AQgw, a 3-character tail in one of
+# AEIMQUYcgkosw048), so the bytes of a segment have exactly one spelling.
+_SEGMENT = r"(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])?"
+_COMPACT_JWS = re.compile(rf"{_SEGMENT}\.{_SEGMENT}\.{_SEGMENT}")
 
 
 #: The one table of rejection reasons and their plain-words texts: fixed ASCII,
@@ -101,14 +111,8 @@ _PYJWT_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.InvalidSignatureError, "bad_signature"),
     (jwt.InvalidAlgorithmError, "wrong_algorithm"),
     (jwt.InvalidIssuedAtError, "bad_claims"),
-    *(
-        (error, "bad_claims")  # PyJWT 2.10 and later check that sub and jti are strings
-        for error in (
-            getattr(jwt.exceptions, "InvalidSubjectError", None),
-            getattr(jwt.exceptions, "InvalidJTIError", None),
-        )
-        if error is not None
-    ),
+    (jwt.exceptions.InvalidSubjectError, "bad_claims"),  # sub and jti must be strings (PyJWT 2.10+)
+    (jwt.exceptions.InvalidJTIError, "bad_claims"),
     (jwt.DecodeError, "malformed"),
 )
 
@@ -224,6 +228,9 @@ class TokenVerifier:
         return within is None or (session.created_at is not None and now - session.created_at <= within)
 
     def _decode(self, token: str, within: float | None) -> tuple[Session, VerificationKey]:
+        if _COMPACT_JWS.fullmatch(token) is None:
+            # Whatever PyJWT's release accepts: one token, one spelling.
+            raise _Rejected("malformed", describe_rejection("malformed"))
         try:
             # A static key ignores the header: skip parsing it a second time.
             header = jwt.get_unverified_header(token) if self.keys.reads_header else _EMPTY_HEADER

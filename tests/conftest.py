@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from devserver import DevApi, serve_dev_api
 from flask import Flask
 from helpers import HS_SECRET, LOGINROCKET_URL, add_demo_routes, free_port
+from sqlite_connections import OpenedConnections
 
 from flask_authrocket import AuthRocket
 from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, private_key_to_pem
@@ -106,3 +108,14 @@ def dev(tmp_path: Path, signing_key_pem: bytes) -> Iterator[DevApi]:
 def _no_dev_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DEV_LOGINROCKET_API_KEY", "DEV_LOGINROCKET_LOGIN_URLS", "DEV_LOGINROCKET_JWT_SECRET"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def sqlite_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenedConnections]:
+    """The SQLite connections the test opens; it fails if one is left open (on every Python)."""
+    connections = OpenedConnections()
+    monkeypatch.setattr(sqlite3, "connect", connections.connect)
+    yield connections
+    left_open = connections.still_open()
+    connections.close_all()
+    assert not left_open, f"{len(left_open)} SQLite connection(s) left open: close each one (contextlib.closing)"

@@ -30,6 +30,7 @@ from flask_authrocket.keys import (
     MAX_JWKS_BYTES,
     UnknownKey,
     key_from_jwk,
+    short_secret_warning_ignored,
     static_key,
 )
 from flask_authrocket.testing import JwksTestServer
@@ -285,8 +286,7 @@ def test_a_short_secret_is_warned_about_without_showing_it(caplog):
 
 
 def test_tokens_signed_with_a_short_secret_still_verify_without_a_warning_escaping():
-    with warnings.catch_warnings():  # signing with it is the test's business, not the verifier's
-        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+    with short_secret_warning_ignored():  # signing with it is the test's business, not the verifier's
         token = TokenIssuer(secret="short-secret").issue(login_claims(ADA))
 
     # pytest turns warnings into errors here: PyJWT's key-length warning must not reach us.

@@ -254,6 +254,47 @@ def test_bad_base64_in_any_segment_is_rejected(hs_issuer, segment):
     assert outcome(hs_verifier().verify(".".join(parts))) == "malformed"
 
 
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def respelled(segment: str, spelling: str) -> str:
+    """``segment`` written another way, which lenient base64 decoders turn into the same bytes."""
+    if spelling == "trailing bits":  # set an unused low bit of the last character
+        return segment[:-1] + BASE64URL[BASE64URL.index(segment[-1]) | 1]
+    if spelling == "padding":
+        return segment + "=" * (-len(segment) % 4)
+    if spelling == "standard alphabet":
+        return segment.replace("-", "+").replace("_", "/")
+    return segment[:8] + "!!!!" + segment[8:]  # stray characters
+
+
+def spelled_every_way(token: str) -> bool:
+    """True when each segment holds a "-" or "_" and has unused bits: every respelling differs."""
+    return all({"-", "_"} & set(segment) and len(segment) % 4 for segment in token.split(".")[1:])
+
+
+SPELLINGS = ["trailing bits", "padding", "standard alphabet", "stray characters"]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("segment", [1, 2], ids=["payload", "signature"])
+def test_another_spelling_of_a_valid_token_is_malformed(hs_issuer, segment, spelling):
+    # One token has one spelling, whatever the installed PyJWT's decoder tolerates. ("~~~" is "fn5-".)
+    token = next(filter(spelled_every_way, (token_for(hs_issuer, claims={"note": "~" * n}) for n in range(6, 999))))
+    parts = token.split(".")
+    parts[segment] = respelled(parts[segment], spelling)
+
+    assert ".".join(parts) != token
+    assert outcome(hs_verifier().verify(token)) == "accepted"
+    assert outcome(hs_verifier().verify(".".join(parts))) == "malformed"
+
+
+@pytest.mark.parametrize("issuer", ["authrocket.com", "https://authrocket.co", ""])
+def test_an_issuer_that_is_part_of_authrocket_s_is_the_wrong_issuer(hs_issuer, issuer):
+    # PyJWT 2.10.0 compared a string issuer as a substring: the floor is 2.10.1.
+    assert outcome(hs_verifier().verify(token_for(hs_issuer, claims={"iss": issuer}))) == "wrong_issuer"
+
+
 @pytest.mark.parametrize("payload", [[1, 2, 3], 42, "a string", None])
 def test_a_correctly_signed_payload_that_is_not_an_object_is_malformed(payload):
     token = hand_signed({"alg": "HS256", "typ": "JWT"}, payload, HS_SECRET)

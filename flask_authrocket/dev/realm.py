@@ -7,14 +7,13 @@ ask it for tokens and for where to send the browser, the Core API under
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from flask import current_app
 
 from ..issuer import TokenIssuer, login_claims
+from ..keys import short_secret_warning_ignored
 from ..models import Session
 from ..tokens import TokenVerifier
 from .directory import Directory
@@ -75,8 +74,7 @@ class Realm:
         )
         if self.issuer.algorithm == "HS256":
             # The length of a configured secret was warned about once, at start.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+            with short_secret_warning_ignored():
                 return self.issuer.issue(claims)
         return self.issuer.issue(claims)
 
