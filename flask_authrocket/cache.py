@@ -2,8 +2,9 @@
 
 ``AUTHROCKET_CACHE`` becomes a cachelib cache here (:func:`build_cache`), and
 each user of it wraps it in a :class:`GuardedCache`: a cache that fails (Redis
-down, or hanging) is logged once, left alone for :data:`CACHE_RETRY_INTERVAL`
-seconds, and never turns a request into a 500.
+down, or hanging) is logged once, left alone for a while (the API client's for
+:data:`CACHE_RETRY_INTERVAL` seconds; managed sessions let one request probe it
+every second), and never turns a request into a 500.
 
 A shared cache holds JSON, never pickles (:class:`JsonSerializer`): cachelib's
 caches unpickle what they read, so anyone who could write to the Redis would
@@ -20,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -34,8 +36,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("flask_authrocket")
 
-#: Seconds a cache that failed is left alone before it is tried again.
+#: Seconds a cache that failed is left alone before it is tried again (the default of :class:`GuardedCache`).
 CACHE_RETRY_INTERVAL = 30.0
+
+#: The attribute :func:`build_cache` sets on the cache it makes when ``AUTHROCKET_CACHE`` is unset.
+_PROCESS_ONLY = "_flask_authrocket_process_only"
 
 
 class _Unstorable(TypeError):
@@ -115,10 +120,13 @@ class GuardedCache:
     ``name`` and ``fallback`` word the log lines: ``"<name> failed
     (<ErrorType>); <fallback> for the next 30 s."`` when an outage starts and
     ``"<name> answers again."`` when it ends. While the cache rests after a
-    failure, :meth:`get` answers ``None`` and :meth:`set` and :meth:`delete`
-    answer ``False`` without calling it, so a Redis that hangs costs one
-    timeout per :data:`CACHE_RETRY_INTERVAL`, not one per request. ``clock``
-    is a monotonic clock in seconds, for tests of the interval.
+    failure, :meth:`get` answers ``None`` and :meth:`set`, :meth:`add` and
+    :meth:`delete` answer ``False`` without calling it. Once every
+    ``retry_interval`` seconds (default :data:`CACHE_RETRY_INTERVAL`) one call,
+    and only one, probes it: a Redis that hangs costs one timeout per interval,
+    not one per request, and a Redis that is back is used from the first call
+    that finds it answering. ``clock`` is a monotonic clock in seconds, for
+    tests of the interval.
 
     A shared cache is used through :func:`without_pickles` (it stores JSON,
     and reads anything else as a miss); :attr:`cache` is what is used.
@@ -135,11 +143,13 @@ class GuardedCache:
         *,
         name: str,
         fallback: str,
+        retry_interval: float = CACHE_RETRY_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cache = without_pickles(cache)
         self.name = name
         self.fallback = fallback
+        self.retry_interval = retry_interval
         self._clock = clock
         self._failing = False
         self._retry_at = 0.0
@@ -149,6 +159,16 @@ class GuardedCache:
     def failing(self) -> bool:
         """Whether the last call to the cache failed (it is left alone until its retry time)."""
         return self._failing
+
+    @property
+    def process_only(self) -> bool:
+        """Whether the cache is the in-process one :func:`build_cache` made for an unset ``AUTHROCKET_CACHE``.
+
+        Nobody else reads or writes that cache, so a user of it may as well keep
+        what it stores in an :class:`InProcessCache` of its own (no pickling, no
+        lock on a read).
+        """
+        return bool(getattr(self.cache, _PROCESS_ONLY, False))
 
     def get(self, key: str) -> Any:
         """The value cached under ``key``; ``None`` when there is none or the cache fails."""
@@ -173,6 +193,40 @@ class GuardedCache:
             return False
         return stored
 
+    def add(self, key: str, value: Any, timeout: float) -> bool:
+        """Cache ``value`` under ``key`` for ``timeout`` seconds unless the key holds a value: a short-lived lock.
+
+        Returns whether this call took the key (``False`` when another holds
+        it, or when the cache fails or rests). On a cachelib ``RedisCache`` it
+        is one ``SET key value NX PX <milliseconds>``, so a lock whose holder
+        died still expires; other caches use their ``add`` with the timeout
+        rounded up to whole seconds.
+        """
+        cache = self.cache
+        write_client = getattr(cache, "_write_client", None)
+        prefix = getattr(cache, "_get_prefix", None)
+        serializer = getattr(cache, "serializer", None)
+        if write_client is not None and prefix is not None and serializer is not None:
+            # cachelib's RedisCache.add is SETNX then EXPIRE: a worker that dies between the two
+            # leaves a lock that never expires. One SET NX PX cannot.
+            milliseconds = max(1, int(timeout * 1000))
+            data = serializer.dumps(value)
+
+            def call() -> bool:
+                return bool(write_client.set(prefix() + key, data, nx=True, px=milliseconds))
+
+        else:
+
+            def call() -> bool:
+                return bool(cache.add(key, value, timeout=max(1, math.ceil(timeout))))
+
+        try:
+            taken: bool = self._attempt(call, False)
+        except _Unstorable as error:
+            logger.debug("%s: %s; not cached.", self.name, error)
+            return False
+        return taken
+
     def delete(self, key: str) -> bool:
         """Forget ``key``; returns whether the cache did (``False`` when it failed or rests)."""
         deleted: bool = self._attempt(lambda: bool(self.cache.delete(key)), False)
@@ -194,14 +248,24 @@ class GuardedCache:
         return result
 
     def _resting(self) -> bool:
-        return self._failing and self._clock() < self._retry_at
+        if not self._failing:
+            return False
+        now = self._clock()
+        if now < self._retry_at:
+            return True
+        with self._lock:
+            if now < self._retry_at:
+                return True  # another call took this probe
+            # This call probes; the others rest until it answers (or until the next interval, if it hangs).
+            self._retry_at = now + self.retry_interval
+        return False
 
     def _failed(self, error: Exception) -> None:
         # A cache that does not answer can cost seconds per call (redis-py retries); leave it alone a while.
         with self._lock:
             first = not self._failing
             self._failing = True
-            self._retry_at = self._clock() + CACHE_RETRY_INTERVAL
+            self._retry_at = self._clock() + self.retry_interval
         if first:
             # The error's type only: a backend's message may carry its URL.
             logger.warning(
@@ -209,7 +273,7 @@ class GuardedCache:
                 self.name,
                 type(error).__name__,
                 self.fallback,
-                CACHE_RETRY_INTERVAL,
+                self.retry_interval,
             )
 
     def _recovered(self) -> None:
@@ -242,21 +306,24 @@ class InProcessCache:
 
     def get(self, key: str) -> Any:
         """The value kept under ``key``; ``None`` when there is none or its time is over."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            expires_at, value = entry
-            if self._clock() >= expires_at:
-                del self._entries[key]
-                return None
-            return value
+        # No lock on a read: one dict lookup is atomic, and this is on every managed request's path.
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at, value = entry
+        if self._clock() >= expires_at:
+            with self._lock:
+                if self._entries.get(key) is entry:  # not renewed meanwhile
+                    del self._entries[key]
+            return None
+        return value
 
     def set(self, key: str, value: Any, timeout: float) -> None:
         """Keep ``value`` under ``key`` for ``timeout`` seconds."""
         with self._lock:
-            self._entries.pop(key, None)  # a renewed entry counts as the newest
+            # Replaced in place, never absent for a moment (reads take no lock); a renewed entry is the newest.
             self._entries[key] = (self._clock() + timeout, value)
+            self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
@@ -264,14 +331,17 @@ class InProcessCache:
 def build_cache(value: Any) -> BaseCache:
     """The cache ``AUTHROCKET_CACHE`` names: a cachelib cache, a ``redis://`` URL, or ``None``.
 
-    ``None`` makes a new in-process ``SimpleCache``; a cachelib cache is used as
-    it is; a ``redis://`` or ``rediss://`` URL makes :func:`redis_cache`.
+    ``None`` makes a new in-process ``SimpleCache`` of this app alone (marked
+    so, see :attr:`GuardedCache.process_only`); a cachelib cache is used as it
+    is; a ``redis://`` or ``rediss://`` URL makes :func:`redis_cache`.
     Raises :class:`~flask_authrocket.ConfigurationError` for anything else.
     """
     from cachelib import BaseCache, SimpleCache
 
     if value is None:
-        return SimpleCache(threshold=10_000)
+        own = SimpleCache(threshold=10_000)
+        setattr(own, _PROCESS_ONLY, True)  # nobody else can reach it: managed sessions skip it
+        return own
     if isinstance(value, BaseCache):
         return value
     if isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss"):

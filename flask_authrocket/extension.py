@@ -64,6 +64,8 @@ class _AppState:
                 settings.cache,
                 ttl=settings.session_check_ttl,
                 failure=settings.session_check_failure,
+                grace=settings.session_check_grace,
+                timeout=settings.http_timeout,
             )
         #: The verify step of the request hook: without managed sessions, the verifier's own
         #: (one call less on every request that sends a token); with them, :meth:`verify`.

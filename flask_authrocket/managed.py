@@ -6,21 +6,29 @@ through the API (``GET sessions/<token>``); a session that was logged out
 anywhere in the realm is no longer found, so the token stops counting here too:
 single sign-out.
 
-The answer is cached for ``ttl`` seconds in a cachelib cache keyed by the
-session id, so a user's requests cost one API call per ``ttl`` (per cache: a
-``RedisCache`` shared by every worker makes it one call per ``ttl`` for the
-whole deployment). Logging out through this app writes "ended" to that cache,
-so every worker sharing it sees the logout at once.
+The load is one look-up per active session per ``ttl`` for the whole
+deployment, when the workers share a cache (Redis):
 
-"Ended" and "known" live under two keys (:func:`cache_keys`), and "ended"
-wins: a check that asked the API before a logout and hears "known" after it
-cannot undo the logout. While the shared cache is down, answers are kept in a
-bounded cache of the process's own for the same ``ttl``, so an outage of Redis
-costs one API call per session per ``ttl`` per process, not one per request.
-
-When the API cannot be asked, ``failure`` decides: ``"open"`` trusts the
-verified token (and logs a warning once per outage), ``"closed"`` treats the
-token as *unavailable* (guarded views answer 503).
+* The answer is cached for ``ttl`` seconds under the session's id. Logging out
+  through this app writes "ended" there, so every worker sharing it sees the
+  logout at once. "Ended" and "known" live under different keys
+  (:func:`cache_keys`) and "ended" wins: a check that asked the API before a
+  logout and hears "known" after it cannot undo the logout.
+* When an answer expires, one request asks: in each process the others wait for
+  its answer (single flight, bounded by the HTTP timeout), and across workers a
+  short-lived lock in the shared cache (``SET NX PX``) lets one worker ask while
+  the others keep the answer of a moment ago.
+* An answer outlives its ``ttl`` as a *stale* answer: "ended" until the token
+  expires (an ended session never comes back), "known" for ``grace`` seconds.
+  When the API cannot answer, a session last known ended stays ended, and one
+  confirmed alive within ``grace`` keeps working, whatever ``failure`` says;
+  ``failure`` (``"open"`` trusts the verified token, ``"closed"`` makes it
+  *unavailable*, a 503 on guarded views) decides only for sessions with no
+  answer at all.
+* While the shared cache is down, each process keeps the answers itself, and one
+  request probes the cache every :data:`CACHE_PROBE_INTERVAL` seconds: an outage
+  of Redis costs one look-up per session per ``ttl`` per process, and a Redis
+  that is back is used at once.
 
 Ground floor: no Flask here.
 """
@@ -32,6 +40,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
@@ -45,8 +54,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger("flask_authrocket")
 
 #: Seconds the API is not asked again after it did not answer at all (refused, timed
-#: out): the failure mode decides meanwhile, so requests do not each wait for a timeout.
+#: out): stale answers and the failure mode decide meanwhile, so requests do not each
+#: wait for a timeout. A session last known ended stays ended throughout.
 UNREACHABLE_RETRY_INTERVAL = 10
+
+#: Seconds between the probes of a shared cache that failed: one request tries it, the others
+#: use this process's own answers, and the first answer from the cache puts it back in use.
+CACHE_PROBE_INTERVAL = 1.0
+
+#: ``grace`` left unset is this many TTLs.
+GRACE_TTLS = 3
 
 _KNOWN = "known"
 _ENDED = "ended"
@@ -72,15 +89,48 @@ class SessionLookup(Protocol):
         ...
 
 
+@dataclass
+class SessionCheckStats:
+    """What a :class:`SessionCheck` did since it was made, for soaks and dashboards (counts are approximate).
+
+    ``lookups``: API calls made (``GET sessions/<token>``); ``failures``: those
+    that got no answer; ``joined``: requests that waited for another request's
+    look-up of the same session in this process; ``stale``: requests answered
+    from a stale answer while the fresh one was being fetched (here or by
+    another worker) or could not be fetched; ``without_answer``: requests the
+    failure mode decided, the session having no answer at all.
+    """
+
+    lookups: int = 0
+    failures: int = 0
+    joined: int = 0
+    stale: int = 0
+    without_answer: int = 0
+
+
+class _Flight:
+    """One look-up in progress in this process: the requests for the same session wait for its answer."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.state = SessionState.UNAVAILABLE
+
+
 class SessionCheck:
     """Checks verified sessions against the Core API, with a shared cache.
 
     ``sessions`` is ``AuthRocketClient.sessions`` (anything with ``find`` and
     ``delete``); ``cache`` any cachelib cache (a shared one is used through
-    JSON, never pickles: :func:`~flask_authrocket.cache.without_pickles`).
-    ``local_size`` bounds the process's own cache of logouts and of answers
-    kept while the shared cache is down; ``clock`` is a monotonic clock in
-    seconds, for tests.
+    JSON, never pickles: :func:`~flask_authrocket.cache.without_pickles`; the
+    in-process one :func:`~flask_authrocket.cache.build_cache` makes for an
+    unset ``AUTHROCKET_CACHE`` is skipped, the answers kept in this object).
+    ``ttl`` is how long an answer counts as fresh, ``grace`` how long a "known"
+    answer may stand in when the API cannot answer (``None``: ``3 * ttl``),
+    ``failure`` (``"open"`` or ``"closed"``) what a session with no answer at
+    all counts for then. ``timeout`` is the API call's own bound (the HTTP
+    timeout): requests waiting for another's look-up wait no longer than that.
+    ``local_size`` bounds the process's own copy of the answers; ``clock`` is
+    a monotonic clock in seconds, for tests. :attr:`stats` counts what it did.
     """
 
     def __init__(
@@ -90,6 +140,8 @@ class SessionCheck:
         *,
         ttl: float,
         failure: str = "open",
+        grace: float | None = None,
+        timeout: float = 5.0,
         local_size: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -98,42 +150,57 @@ class SessionCheck:
         self.sessions = sessions
         self.cache = cache
         # A cache that fails (Redis down) is an empty cache, logged once: never a 500.
-        self._guarded = GuardedCache(
-            cache, name="Managed sessions: AUTHROCKET_CACHE", fallback="keeping the answers in this process"
+        guarded = GuardedCache(
+            cache,
+            name="Managed sessions: AUTHROCKET_CACHE",
+            fallback="keeping the answers in this process",
+            retry_interval=CACHE_PROBE_INTERVAL,
+            clock=clock,
         )
+        #: The shared cache; ``None`` when it is this app's own in-process cache: the answers
+        #: then live only in ``_local``, the cheapest place to read them.
+        self._shared: GuardedCache | None = None if guarded.process_only else guarded
+        #: This process's own copy of every answer it fetched, and of its logouts: read first for
+        #: "ended", and in place of the shared cache while that is down or has lost its data.
         self._local = InProcessCache(local_size, clock=clock)
         self._clock = clock
         self.ttl = ttl
+        self.grace = max(float(ttl), GRACE_TTLS * ttl if grace is None else grace)
         self.failure = failure
+        self.timeout = timeout
+        #: What this check did, for soaks and dashboards.
+        self.stats = SessionCheckStats()
         self._failing = False
+        #: Until when this process's own answers stand in for the shared cache (it failed lately).
+        self._stand_in_until = float("-inf")
         self._unreachable_at: float | None = None
         self._lock = threading.Lock()
+        self._flights: dict[str, _Flight] = {}
 
     def state(self, session: Session) -> SessionState:
-        """Whether ``session`` is still known to the API (cached for ``ttl`` seconds)."""
+        """Whether ``session`` is still known to the API (asked at most once per ``ttl``)."""
         known_key, ended_key = cache_keys(session)
-        remembered = self._remembered(known_key, ended_key)
-        if remembered is not None:
-            return remembered
-        unreachable_at = self._unreachable_at
-        if unreachable_at is not None and self._clock() - unreachable_at < UNREACHABLE_RETRY_INTERVAL:
-            return self._outcome()  # do not make every request wait for an API that does not answer
-        try:
-            found = self.sessions.find(session.token)
-        except RecordNotFound:
-            found = None
-        except ApiUnavailable as error:
-            self._unreachable_at = self._clock()
-            return self._failed(error)
-        except ApiError as error:
-            return self._failed(error)
-        self._unreachable_at = None
-        self._recovered()
-        if found is not None:
-            self._remember(known_key, _KNOWN, int(self.ttl))
+        local = self._local
+        if local.get(ended_key) == _ENDED:
+            return SessionState.ENDED  # logged out through this process, or ended for good
+        shared = self._shared
+        if shared is not None:
+            ended, known = shared.get_many(ended_key, known_key)
+            # Anything but the two words (a value written by someone else) is a miss.
+            if ended == _ENDED:
+                return SessionState.ENDED
+            if known == _KNOWN:
+                return SessionState.KNOWN
+            if shared.failing:
+                self._stand_in_until = self._clock() + self.ttl
+            elif self._clock() >= self._stand_in_until:
+                return self._ask(session, ended_key)  # a healthy shared cache is the one truth
+        # The shared cache is down, or came back less than a TTL ago (perhaps empty): this
+        # process's own answer, fetched at most a TTL ago, stands in. It expires with the shared
+        # copy written with it, so it never outlives that by more than a TTL.
+        if local.get(known_key) == _KNOWN:
             return SessionState.KNOWN
-        self._remember(ended_key, _ENDED, int(self.ttl))
-        return SessionState.ENDED
+        return self._ask(session, ended_key)
 
     def end(self, session: Session) -> None:
         """Log ``session`` out everywhere: delete it through the API and mark it ended in the cache.
@@ -143,11 +210,7 @@ class SessionCheck:
         process also keeps the mark itself, so the logout holds here through an
         outage of the shared cache and after it.
         """
-        # Ended for good: remembered until the token expires, not just for the TTL.
-        timeout = max(int(self.ttl), int(session.expires_at - time.time()))
-        ended_key = cache_keys(session)[1]
-        self._guarded.set(ended_key, _ENDED, timeout=timeout)
-        self._local.set(ended_key, _ENDED, timeout)
+        self._remember_ended(session, cache_keys(session)[1])
         if not session.id:
             return
         try:
@@ -157,41 +220,125 @@ class SessionCheck:
         except ApiError as error:
             logger.warning("Could not end session %s through the AuthRocket API: %s", session.id, error)
 
-    def _remembered(self, known_key: str, ended_key: str) -> SessionState | None:
-        """The cached answer: "ended" wins over "known"; ``None`` when the API has to be asked."""
-        if self._local.get(ended_key) == _ENDED:
-            return SessionState.ENDED  # logged out through this process
-        ended, known = self._guarded.get_many(ended_key, known_key)
-        if self._guarded.failing:
-            # The shared cache is down or resting: this process's own answers stand in for it.
-            ended, known = self._local.get(ended_key), self._local.get(known_key)
-        # Anything but the two words (a value written by someone else) is a miss.
-        if ended == _ENDED:
-            return SessionState.ENDED
-        if known == _KNOWN:
+    # -- asking the API ----------------------------------------------------------------------
+
+    def _ask(self, session: Session, name: str) -> SessionState:
+        """The API's answer for a session with no fresh one; one request per session per process asks."""
+        stale = self._stale(name)
+        with self._lock:
+            flight = self._flights.get(name)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[name] = _Flight()
+        if not leader:
+            if stale:
+                self.stats.stale += 1
+                return SessionState.KNOWN  # another request is asking; the answer of a moment ago holds meanwhile
+            self.stats.joined += 1
+            # The look-up ends within the timeout (a total bound); a little more for the thread to run.
+            if flight.done.wait(self.timeout + 1):
+                return flight.state
+            return self._without_answer(stale)
+        try:
+            flight.state = self._look_up(session, name, stale)
+        finally:
+            flight.done.set()
+            with self._lock:
+                del self._flights[name]
+        return flight.state
+
+    def _look_up(self, session: Session, name: str, stale: bool) -> SessionState:
+        unreachable_at = self._unreachable_at
+        if unreachable_at is not None and self._clock() - unreachable_at < UNREACHABLE_RETRY_INTERVAL:
+            return self._without_answer(stale)  # do not make every request wait for an API that does not answer
+        shared = self._shared
+        # One worker asks for everyone; the lock lasts as long as its call may, so a worker that
+        # died asking holds nobody up for longer. With no stale answer to give, a worker asks
+        # anyway rather than make its request wait.
+        if (
+            stale
+            and shared is not None
+            and not shared.failing
+            and not shared.add(name + ":asking", "1", timeout=self.timeout + 1)
+            and not shared.failing
+        ):
+            self.stats.stale += 1
             return SessionState.KNOWN
-        return None
+        with self._lock:
+            self.stats.lookups += 1
+        try:
+            found = self.sessions.find(session.token)
+        except RecordNotFound:
+            found = None
+        except ApiUnavailable as error:
+            self._unreachable_at = self._clock()
+            return self._failed(error, stale)
+        except ApiError as error:
+            return self._failed(error, stale)
+        self._unreachable_at = None
+        self._recovered()
+        if found is None:
+            self._remember_ended(session, name)
+            return SessionState.ENDED
+        self._remember_known(name)
+        return SessionState.KNOWN
 
-    def _remember(self, key: str, answer: str, timeout: int) -> None:
-        self._guarded.set(key, answer, timeout=timeout)
-        if self._guarded.failing:
-            self._local.set(key, answer, timeout)
+    def _stale(self, name: str) -> bool:
+        """Whether the session was confirmed alive within ``grace`` (by any worker, or by this process)."""
+        alive_key = name + ":alive"
+        shared = self._shared
+        if shared is not None and shared.get(alive_key) == _KNOWN:
+            return True
+        return bool(self._local.get(alive_key) == _KNOWN)
 
-    def _failed(self, error: ApiError) -> SessionState:
+    def _remember_known(self, name: str) -> None:
+        known_key, alive_key = name + ":known", name + ":alive"
+        ttl, grace = int(self.ttl), int(self.grace)
+        shared = self._shared
+        if shared is not None:
+            shared.set(known_key, _KNOWN, timeout=ttl)
+            shared.set(alive_key, _KNOWN, timeout=grace)
+        # Always kept here too, for the same times: it stands in when the shared cache is down
+        # or comes back empty, and is never older than the shared copy written with it.
+        self._local.set(known_key, _KNOWN, self.ttl)
+        self._local.set(alive_key, _KNOWN, self.grace)
+
+    def _remember_ended(self, session: Session, name: str) -> None:
+        # Ended for good: remembered until the token expires, so that no outage revives it.
+        timeout = max(int(self.ttl), int(session.expires_at - time.time()))
+        shared = self._shared
+        if shared is not None:
+            shared.set(name, _ENDED, timeout=timeout)
+        self._local.set(name, _ENDED, timeout)
+
+    # -- when the API cannot answer ------------------------------------------------------------
+
+    def _failed(self, error: ApiError, stale: bool) -> SessionState:
         with self._lock:
             first = not self._failing
             self._failing = True
+            self.stats.failures += 1
         if first:
             outcome = (
                 "trusting verified tokens until it answers (AUTHROCKET_SESSION_CHECK_FAILURE = 'open')"
                 if self.failure == "open"
                 else "guarded views answer 503 until it answers (AUTHROCKET_SESSION_CHECK_FAILURE = 'closed')"
             )
-            logger.warning("Managed sessions: the AuthRocket API could not be asked (%s); %s.", error, outcome)
-        return self._outcome()
+            logger.warning(
+                "Managed sessions: the AuthRocket API could not be asked (%s); sessions last known ended stay "
+                "ended, sessions confirmed alive in the last %g s keep working, others: %s.",
+                error,
+                self.grace,
+                outcome,
+            )
+        return self._without_answer(stale)
 
-    def _outcome(self) -> SessionState:
-        """What a verified token counts for while the API cannot be asked."""
+    def _without_answer(self, stale: bool) -> SessionState:
+        """What a verified token counts for while the API cannot be asked ("ended" was ruled out before)."""
+        if stale:
+            self.stats.stale += 1
+            return SessionState.KNOWN  # confirmed alive within the grace period, in either mode
+        self.stats.without_answer += 1
         return SessionState.KNOWN if self.failure == "open" else SessionState.UNAVAILABLE
 
     def _recovered(self) -> None:
@@ -205,7 +352,10 @@ def cache_keys(session: Session) -> tuple[str, str]:
     """The cache keys of a session's answers: "known" under the first, "ended" under the second.
 
     Named by the session's id, else by a digest of its token (never the token
-    itself). Two keys, so that writing "known" can never replace "ended".
+    itself). Two keys, so that writing "known" can never replace "ended". The
+    second is also the stem of the session's other keys: ``<stem>:alive`` (the
+    stale "known", kept for the grace period) and ``<stem>:asking`` (the lock
+    of the worker asking the API).
     """
     if session.id:
         name = f"session:{session.id}"

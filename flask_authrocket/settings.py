@@ -288,6 +288,8 @@ class Settings:
     managed_sessions = Setting("AUTHROCKET_MANAGED_SESSIONS", False, _flag)
     session_check_ttl = Setting("AUTHROCKET_SESSION_CHECK_TTL", 300, _seconds(1))
     session_check_failure = Setting("AUTHROCKET_SESSION_CHECK_FAILURE", "open", _one_of("open", "closed"))
+    #: Seconds a session confirmed alive keeps working while the API cannot answer; None: 3 TTLs.
+    session_check_grace = Setting("AUTHROCKET_SESSION_CHECK_GRACE", None, _or_none(_seconds(0)))
     #: The cachelib cache shared by session checks and API GETs (``SimpleCache`` by default).
     cache = Setting("AUTHROCKET_CACHE", None, _cache, show=_show_cache)
 

@@ -53,6 +53,10 @@ class Backend(SimpleCache):
         self._call()
         return super().delete(key)
 
+    def add(self, key: str, value: Any, timeout: Any = None) -> bool:
+        self._call()
+        return bool(super().add(key, value, timeout))
+
 
 class Clock:
     """A monotonic clock the test moves by hand."""
@@ -360,3 +364,51 @@ def test_the_in_process_cache_is_bounded_and_drops_the_oldest_first() -> None:
 
     assert [local.get(f"session:{number}") for number in range(5)] == [None, None, "known", "known", "known"]
     assert len(local) == 3
+
+
+# Probing a cache that is down, and a short-lived lock ------------------------------------------
+
+
+def test_while_down_one_call_probes_the_cache_each_interval_and_a_cache_that_is_back_is_used_at_once() -> None:
+    backend, clock = Backend(), Clock()
+    guarded = GuardedCache(
+        backend, name="The test cache", fallback="answering without it", retry_interval=1.0, clock=clock
+    )
+    backend.down = True
+    assert guarded.get("answer") is None
+    calls = backend.calls
+
+    clock.now += 1.0  # the first call after the interval probes; the ones after it rest
+    assert [guarded.get("answer") for _ in range(3)] == [None] * 3
+    assert backend.calls == calls + 1
+    backend.down = False
+    clock.now += 1.0
+    assert guarded.set("answer", 42) is True  # back: used from the first call that finds it answering
+    assert guarded.get("answer") == 42
+    assert not guarded.failing
+
+
+def test_add_takes_a_key_once_with_an_expiry_in_milliseconds_on_redis(redis_server: RedisServer) -> None:
+    guarded = guard(build_cache(redis_server.url))
+
+    assert guarded.add("session:kss_1:asking", "1", timeout=1.5) is True
+    assert guarded.add("session:kss_1:asking", "1", timeout=1.5) is False  # held by the first
+    milliseconds = redis_server.client().pttl("flask_authrocket:session:kss_1:asking")
+    assert 0 < milliseconds <= 1500  # one SET NX PX: it expires even if its holder dies
+    assert redis_server.client().get("flask_authrocket:session:kss_1:asking") == b'"1"'
+
+
+def test_add_on_other_caches_and_on_a_failing_one() -> None:
+    backend, clock = Backend(), Clock()
+    guarded = guard(backend, clock)
+    assert guarded.add("lock", "1", timeout=0.5) is True
+    assert guarded.add("lock", "1", timeout=0.5) is False
+    backend.down = True
+    assert guarded.add("other", "1", timeout=0.5) is False
+    assert guarded.failing
+
+
+def test_only_the_cache_made_for_an_unset_setting_is_this_process_only() -> None:
+    assert guard(build_cache(None)).process_only
+    assert not guard(SimpleCache()).process_only  # a cache the app passes may be shared by its apps
+    assert not guard(build_cache("redis://127.0.0.1:6399/0")).process_only

@@ -78,6 +78,128 @@ def test_the_coming_from_pages_run(page: str, monkeypatch: pytest.MonkeyPatch):
         exec(compile(block, f"docs/{page}, block {number}", "exec"), namespace)
 
 
+def test_the_readme_runs_your_own_app_on_the_development_loginrocket_right_after_the_quickstart(
+    capsys: pytest.CaptureFixture[str],
+):
+    from flask_authrocket.dev.server import main
+
+    readme = (DOCS.parent / "README.md").read_text()
+    headings = re.findall(r"^## (.+)$", readme, re.MULTILINE)
+    assert headings[headings.index("Use it in your own app") - 1].startswith("Quickstart")
+    section = readme.split("## Use it in your own app\n", 1)[1].split("\n## ", 1)[0]
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    default_port = re.search(r"--port PORT\s+port to listen on \(default: (\d+)\)", capsys.readouterr().out)
+    assert default_port, "python -m flask_authrocket.dev --help names no default port"
+    for text in (
+        "pip install -e ",
+        "make dist",
+        "pip install flask-authrocket",
+        "python -m flask_authrocket.dev --login-url http://127.0.0.1:5000/",
+        f"export LOGINROCKET_URL=http://127.0.0.1:{default_port.group(1)}/",
+        "flask --app yourapp run",
+        "same port",
+        "AUTHROCKET_COOKIE_NAME",
+        "troubleshooting.md#two-apps-on-one-machine-share-the-login-cookie",
+    ):
+        assert text in section, text
+    run = (DOCS.parent / "examples" / "run.py").read_text()
+    for variable in ("EXAMPLE_PORT", "LOGINROCKET_PORT"):  # the names make run really reads
+        assert f'os.environ.get("{variable}"' in run and variable in section, variable
+
+
+def test_the_docs_say_what_is_logged_at_info_and_what_async_views_need():
+    deployment = (DOCS / "deployment.md").read_text()
+    outage = deployment.split("## When LoginRocket is down", 1)[1].split("\n## ", 1)[0]
+    assert "at `INFO`" in outage and "troubleshooting.md#see-what-the-extension-is-doing-its-logger" in outage
+    assert "pip install 'flask[async]'" in (DOCS.parent / "README.md").read_text()
+    api = " ".join((DOCS / "api.md").read_text().split())
+    assert "reading an attribute raises** `RuntimeError`" in api and "a truth test is `False`" in api
+
+
+def test_the_express_page_names_only_what_the_express_package_exports():
+    # @authrocket/authrocket-middleware exports arMiddleware(options), cookieParser, requireLogin,
+    # fullLogout and localLogout; the names an earlier page used do not exist.
+    text = (DOCS / "coming-from-express.md").read_text()
+    for invented in (
+        "fullMiddleware",
+        "cookieMiddleware",
+        "setDefaults",
+        "authrocket.requireLogin",
+        "app.get('/logout'",
+    ):
+        assert invented not in text, invented
+    for real in (
+        "const { arMiddleware, cookieParser, fullLogout, requireLogin } = require('@authrocket/authrocket-middleware')",
+        "app.use(arMiddleware())",
+        "loginrocketUrl:",
+        "app.use('/logout', fullLogout)",
+        "app.use('/logout', localLogout)",
+        "router.use(requireLogin)",
+        "requireLogin, // this is what you're actually adding",
+        "req.authrocket.currentMembership.permissions.includes('site:admin')",
+        "ar_org_id: req.authrocket.currentOrg.id",
+    ):
+        assert real in text, real
+
+
+def test_the_express_pages_flask_code_does_what_its_express_code_does(monkeypatch: pytest.MonkeyPatch):
+    from flask.testing import FlaskClient
+    from helpers import ACME, GLOBEX, HS_SECRET, token_for
+
+    from flask_authrocket.issuer import TokenIssuer
+
+    monkeypatch.delenv("LOGINROCKET_URL", raising=False)
+    monkeypatch.setenv("AUTHROCKET_JWT_KEY", HS_SECRET)  # so this test can sign the logins; the page sets no key
+    namespace: dict[str, object] = {"__name__": "docs_sample"}
+    for number, block in enumerate(python_blocks("coming-from-express.md"), start=1):
+        exec(compile(block, f"docs/coming-from-express.md, block {number}", "exec"), namespace)
+    client: FlaskClient = namespace["app"].test_client()  # type: ignore[attr-defined]
+    issuer = TokenIssuer(secret=HS_SECRET)
+    admin = {"Authorization": f"Bearer {token_for(issuer)}"}  # Ada, site:admin in Acme
+    member = {"Authorization": f"Bearer {token_for(issuer, orgs=[{**GLOBEX, 'selected': True}, ACME])}"}
+
+    to_login = client.get("/admin/")  # router.use(requireLogin): a browser goes to LoginRocket
+    assert to_login.status_code == 302
+    assert to_login.headers["Location"].startswith("https://sample.e2.loginrocket.com/login?redirect_uri=")
+    assert client.get("/admin/", headers=admin).get_data(as_text=True) == "Hi, Ada!"
+    assert client.get("/admin/", headers=member).status_code == 403  # the permission, in the current org
+    assert client.get("/billing", headers=member).status_code == 403
+    assert client.get("/", headers=admin).get_data(as_text=True) == "<h1>Flask</h1>"
+    assert client.get("/projects", headers=admin).get_json() == {"projects": ["Apollo"]}  # ar_org_id
+    assert client.get("/projects", headers=member).get_json() == {"projects": ["Gemini"]}
+    assert client.get("/signout").status_code == 302  # localLogout
+    assert client.post("/logout").headers["Location"].startswith("https://sample.e2.loginrocket.com/logout")
+    everything = namespace["everything"]
+    everything.add_url_rule("/reports", "reports", lambda: "reports")  # type: ignore[attr-defined]
+    assert everything.test_client().get("/reports").status_code == 302  # type: ignore[attr-defined]
+
+
+def test_the_flask_wtf_sample_in_the_security_page_runs_as_tests_test_csrf_says():
+    from helpers import token_for
+
+    from flask_authrocket.issuer import TokenIssuer
+
+    page = (DOCS / "security.md").read_text()
+    (sample,) = [block for block in CODE_BLOCK.findall(page) if "CSRFProtect" in block]
+    namespace: dict[str, object] = {"__name__": "docs_sample"}
+    exec(compile(sample, "docs/security.md, the Flask-WTF sample", "exec"), namespace)
+    shop = namespace["shop"]
+    token = token_for(TokenIssuer(secret=shop.config["AUTHROCKET_JWT_KEY"]))  # type: ignore[attr-defined]
+    client = shop.test_client()  # type: ignore[attr-defined]
+    client.set_cookie("arToken", token)
+
+    without_token = client.post("/rename", data={"name": "Apollo"})
+    form = client.get("/rename").get_data(as_text=True)
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    with_token = client.post("/rename", data={"name": "Apollo", "csrf_token": csrf_token})
+    api = shop.test_client().post("/api/projects", headers={"Authorization": f"Bearer {token}"})  # type: ignore[attr-defined]
+
+    assert (without_token.status_code, b"CSRF token is missing" in without_token.data) == (400, True)
+    assert with_token.status_code == 200
+    assert (api.status_code, api.get_json()) == (200, {"created_by": "usr_ada"})
+
+
 def test_the_coming_from_ruby_page_puts_each_gem_call_beside_its_python(
     dev: DevApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):

@@ -27,10 +27,11 @@ from cachelib import SimpleCache
 from devserver import DevApi
 from flask import Flask, Response, g, request
 from flask.testing import FlaskClient
-from helpers import Clock, free_port, serving
+from helpers import Clock, free_port, serving, wait_until
 from test_cache import RedisServer, planted_pickle
 
 from flask_authrocket.cache import build_cache
+from flask_authrocket.errors import ConfigurationError
 from flask_authrocket.issuer import login_claims
 from flask_authrocket.managed import SessionCheck, SessionState
 from flask_authrocket.models import Session
@@ -523,6 +524,12 @@ class HeldApi:
         self.app = Flask("held_api")
         self.app.add_url_rule("/<path:path>", view_func=self.forward, methods=["GET", "POST", "PUT", "DELETE"])
 
+    def hold_next(self) -> None:
+        """Hold the answer to the next session lookup too (until ``release`` is set again)."""
+        self.asked.clear()
+        self.released.clear()
+        self._held = False
+
     def forward(self, path: str) -> Response:
         headers = {name: value for name, value in request.headers if name.lower() not in ("host", "content-length")}
         answer = requests.request(
@@ -625,7 +632,7 @@ def test_with_the_shared_cache_down_a_session_costs_one_api_call_per_ttl_per_pro
     warnings = warnings_of(logs)
     assert warnings == [
         "Managed sessions: AUTHROCKET_CACHE failed (ConnectionError); keeping the answers in this process "
-        "for the next 30 s."
+        "for the next 1 s."  # then one request probes it, every second, until it answers
     ]
 
 
@@ -639,7 +646,8 @@ def test_a_redis_that_stops_does_not_send_every_request_to_the_api(
     redis_server.stop()
     pages = [client.get("/private") for _ in range(6)]
     assert [page.status_code for page in pages] == [200] * 6
-    assert dev.count(SESSION_LOOKUPS) == 2  # once more, for this process's own copy; not once a request
+    # Not once a request, and not even once more: this process kept its own copy of the answer it fetched.
+    assert dev.count(SESSION_LOOKUPS) == 1
 
 
 @pytest.mark.parametrize("planted", ["code", "known"])
@@ -667,3 +675,202 @@ def test_a_pickle_planted_under_a_sessions_keys_never_runs_and_never_revives_it(
     assert (page.status_code, reason) == (302, "session_ended")
     assert not marker.exists()
     assert dev.count(SESSION_LOOKUPS) == 1  # the planted values were misses: the API was asked
+
+
+# At deployment scale: one look-up per session per TTL, and outages that revive no logout ---------
+
+
+def checks_of(dev: DevApi, cache: Any, count: int, **options: Any) -> list[SessionCheck]:
+    """``count`` session checks (as ``count`` workers would have) on one cache, each with its own API client."""
+    return [SessionCheck(dev.client(retries=0).sessions, cache, **options) for _ in range(count)]
+
+
+def test_concurrent_requests_for_a_session_whose_answer_expired_make_one_lookup_in_a_process(
+    dev: DevApi,
+) -> None:
+    _, token = new_session(dev)
+    session = verified(dev, token)
+    with held_api(dev) as (api, api_url):
+        check = SessionCheck(dev.client(url=api_url, retries=0).sessions, build_cache(None), ttl=300)
+        answers: list[SessionState] = []
+        asking = [threading.Thread(target=lambda: answers.append(check.state(session))) for _ in range(8)]
+        dev.reset_stats()
+        asking[0].start()
+        assert api.asked.wait(10)  # the first request's look-up reached the API; its answer is held
+        for thread in asking[1:]:
+            thread.start()
+        wait_until(lambda: check.stats.joined == 7)  # the seven others wait for that answer, asking nothing
+        api.released.set()
+        for thread in asking:
+            thread.join(10)
+
+    assert answers == [SessionState.KNOWN] * 8
+    assert dev.count(SESSION_LOOKUPS) == 1
+    assert check.stats.lookups == 1
+
+
+def test_when_a_shared_answer_expires_one_worker_asks_while_the_others_keep_the_stale_answer(
+    dev: DevApi, redis_server: RedisServer
+) -> None:
+    session_id, token = new_session(dev)
+    session = verified(dev, token)
+    with held_api(dev) as (api, api_url):
+        # Two workers on one Redis; the API's answers to the first go through the proxy that holds one.
+        asking = SessionCheck(dev.client(url=api_url, retries=0).sessions, build_cache(redis_server.url), ttl=300)
+        waiting = checks_of(dev, build_cache(redis_server.url), 1, ttl=300)[0]
+        assert waiting.state(session) == SessionState.KNOWN
+        redis_server.client().delete(f"flask_authrocket:session:{session_id}:known")  # the TTL is over
+        dev.reset_stats()
+
+        first: list[SessionState] = []
+        thread = threading.Thread(target=lambda: first.append(asking.state(session)))
+        thread.start()
+        assert api.asked.wait(10)  # one worker took the lock and asked
+        others = [waiting.state(session) for _ in range(5)]  # the other worker does not ask meanwhile
+        api.released.set()
+        thread.join(10)
+
+    assert first == [SessionState.KNOWN]
+    assert others == [SessionState.KNOWN] * 5
+    assert dev.count(SESSION_LOOKUPS) == 1
+    assert (asking.stats.lookups, waiting.stats.lookups) == (1, 1)  # the other's one is the first, before the TTL
+    assert waiting.stats.stale == 5
+    assert redis_server.client().get(f"flask_authrocket:session:{session_id}:known") == b'"known"'
+
+
+def test_a_recovered_shared_cache_is_used_again_within_a_second(dev: DevApi, redis_server: RedisServer) -> None:
+    clock = Clock(now=1000.0)
+    _, first_token = new_session(dev)
+    second_id, second_token = new_session(dev, "usr_grace")
+    first, second = verified(dev, first_token), verified(dev, second_token)
+    check = checks_of(dev, build_cache(redis_server.url), 1, ttl=300, clock=clock)[0]
+
+    redis_server.stop()
+    assert check.state(first) == SessionState.KNOWN  # the cache fails: the answer is kept in the process
+    redis_server.start()
+    clock.advance(1)  # one probe a second, not one every 30 s
+    assert check.state(second) == SessionState.KNOWN
+
+    assert redis_server.client().get(f"flask_authrocket:session:{second_id}:known") == b'"known"'
+
+
+def test_after_redis_comes_back_empty_a_process_keeps_its_own_answers_for_their_ttl(
+    dev: DevApi, redis_server: RedisServer
+) -> None:
+    clock = Clock(now=1000.0)
+    _, token = new_session(dev)
+    session = verified(dev, token)
+    check = checks_of(dev, build_cache(redis_server.url), 1, ttl=300, clock=clock)[0]
+    dev.reset_stats()
+    assert check.state(session) == SessionState.KNOWN
+
+    redis_server.stop()
+    assert check.state(session) == SessionState.KNOWN
+    redis_server.start()  # empty: it saves nothing
+    clock.advance(31)
+    back = [check.state(session) for _ in range(3)]
+    assert dev.count(SESSION_LOOKUPS) == 1  # the answer of 31 s ago, fetched by this process, still holds
+    clock.advance(270)  # its TTL is over: asked again, once, and shared again
+    again = [check.state(session) for _ in range(3)]
+
+    assert back == again == [SessionState.KNOWN] * 3
+    assert dev.count(SESSION_LOOKUPS) == 2
+    assert redis_server.client().get(f"flask_authrocket:session:{session.id}:known") == b'"known"'
+
+
+@pytest.mark.parametrize("failure", ["open", "closed"])
+def test_a_session_last_known_ended_stays_ended_while_the_api_cannot_answer(
+    dev: DevApi, refused_url: str, failure: str
+) -> None:
+    clock = Clock(now=1000.0)
+    session_id, token = new_session(dev)
+    session = verified(dev, token)
+    check = checks_of(dev, build_cache(None), 1, ttl=2, failure=failure, clock=clock)[0]
+    assert check.state(session) == SessionState.KNOWN
+    end_session_in_the_api(dev, session_id)
+    clock.advance(2)
+    assert check.state(session) == SessionState.ENDED
+
+    clock.advance(5)  # long past the TTL of that answer
+    check.sessions = dev.client(url=refused_url + "v2", retries=0).sessions  # the API stops answering
+    during = [check.state(session) for _ in range(3)]
+    clock.advance(11)  # past UNREACHABLE_RETRY_INTERVAL: asked again, and still no answer
+    later = check.state(session)
+
+    assert during == [SessionState.ENDED] * 3
+    assert later == SessionState.ENDED
+
+
+def test_a_session_ended_in_the_shared_cache_stays_ended_beyond_the_ttl_in_every_worker(
+    dev: DevApi, redis_server: RedisServer, refused_url: str
+) -> None:
+    session_id, token = new_session(dev)
+    session = verified(dev, token)
+    end_session_in_the_api(dev, session_id)
+    first, second = checks_of(dev, build_cache(redis_server.url), 2, ttl=2)
+    assert first.state(session) == SessionState.ENDED
+
+    ttl = redis_server.client().ttl(f"flask_authrocket:session:{session_id}")
+    second.sessions = dev.client(url=refused_url + "v2", retries=0).sessions
+
+    assert ttl > 60  # until the token expires, not for the 2 s TTL
+    assert second.state(session) == SessionState.ENDED
+
+
+def test_closed_keeps_a_session_confirmed_alive_within_the_grace_period_and_decides_only_without_one(
+    dev: DevApi, refused_url: str, logs: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(now=1000.0)
+    _, token = new_session(dev)
+    _, never_asked_token = new_session(dev, "usr_grace")
+    session, never_asked = verified(dev, token), verified(dev, never_asked_token)
+    check = checks_of(dev, build_cache(None), 1, ttl=2, failure="closed", clock=clock)[0]
+    assert check.grace == 6  # three TTLs when not set
+    assert check.state(session) == SessionState.KNOWN
+
+    check.sessions = dev.client(url=refused_url + "v2", retries=0).sessions
+    clock.advance(3)  # past the TTL, within the grace period
+    within = check.state(session)
+    unanswered = check.state(never_asked)
+    clock.advance(3)  # the grace period is over
+    after = check.state(session)
+
+    assert within == SessionState.KNOWN  # not a 503
+    assert unanswered == SessionState.UNAVAILABLE  # no answer at all: "closed" decides
+    assert after == SessionState.UNAVAILABLE
+    assert "confirmed alive in the last 6 s keep working" in warnings_of(logs)[0]
+
+
+def test_the_grace_period_is_a_setting(dev: DevApi, managed_app: AppFactory) -> None:
+    default = managed_app(AUTHROCKET_SESSION_CHECK_TTL=10)
+    chosen = managed_app(
+        AUTHROCKET_SESSION_CHECK_TTL=10, AUTHROCKET_SESSION_CHECK_GRACE="45", AUTHROCKET_HTTP_TIMEOUT=2
+    )
+    short = managed_app(AUTHROCKET_SESSION_CHECK_TTL=10, AUTHROCKET_SESSION_CHECK_GRACE=4)
+
+    with default.app_context():
+        assert default.extensions["authrocket"].session_check.grace == 30
+    with chosen.app_context():
+        check = chosen.extensions["authrocket"].session_check
+    assert (check.grace, check.timeout) == (45, 2)
+    with short.app_context():
+        assert short.extensions["authrocket"].session_check.grace == 10  # never less than the TTL
+    for value in (-1, "soon", True):
+        with pytest.raises(ConfigurationError, match="AUTHROCKET_SESSION_CHECK_GRACE"):
+            managed_app(AUTHROCKET_SESSION_CHECK_GRACE=value)
+
+
+def test_a_logout_seen_by_one_worker_is_seen_by_another_through_the_shared_cache(
+    dev: DevApi, redis_server: RedisServer
+) -> None:
+    _, token = new_session(dev)
+    session = verified(dev, token)
+    first, second = checks_of(dev, build_cache(redis_server.url), 2, ttl=300)
+    dev.reset_stats()
+    assert [first.state(session), second.state(session)] == [SessionState.KNOWN] * 2
+    assert dev.count(SESSION_LOOKUPS) == 1  # the answer one worker fetched serves the other
+
+    first.end(session)
+
+    assert second.state(session) == SessionState.ENDED
+    assert dev.count(SESSION_LOOKUPS) == 1
