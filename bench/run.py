@@ -26,8 +26,10 @@ the cookie header is charged to the protected side.
 
 It prints the median requests/s of each configuration, its ratio to the bare
 app (median over median, and the range of the per-round ratios), the verdict
-against the target (0.90 for every key kind; 0.85 with managed sessions, the
-session check cached).
+against the target (0.90 for every key kind, managed sessions included, the
+session check cached), and a managed-sessions line: that ratio beside the
+session look-ups per 1,000 requests the managed server made during the rounds,
+against the ideal of one per session per TTL.
 
 Then the Core API calls managed sessions make, read from the development
 LoginRocket's counts (``/v2/_dev/stats``): during the rounds, and for exactly
@@ -91,9 +93,10 @@ PATH = "/hello"
 COOKIE_NAME: str = DEFAULTS["AUTHROCKET_COOKIE_NAME"]
 USER = {"id": "usr_bench", "email": "bench@example.com", "first_name": "Bench", "last_name": "Mark"}
 ORG = {"id": "org_bench", "name": "Bench Inc.", "permissions": ["site:admin"]}
-#: The issue's targets: protected/bare throughput for every key kind, and with managed sessions.
+#: The issues' targets: protected/bare throughput for every key kind, and with managed sessions
+#: (issue 13 raised the latter from 0.85).
 TARGET = 0.90
-MANAGED_TARGET = 0.85
+MANAGED_TARGET = 0.90
 #: The demo user of the development LoginRocket whose session the managed server checks.
 MANAGED_USER_ID = "usr_ada"
 #: Requests by one user for which the Core API calls are counted.
@@ -593,6 +596,20 @@ def report_throughput(servers: list[Server]) -> list[str]:
     return below
 
 
+def report_managed_line(managed: Server, bare: Server, during_rounds: ApiCallCount) -> None:
+    """Print managed sessions' throughput ratio beside its session look-ups per 1,000 requests at this load."""
+    ratio = statistics.median(managed.rates) / statistics.median(bare.rates)
+    per_thousand = during_rounds.lookups / during_rounds.requests * 1000
+    # One session (wrk sends one token): the ideal is one look-up per TTL, the first included.
+    ideal = during_rounds.allowed / during_rounds.requests * 1000
+    print(
+        f"\nManaged sessions at the bench's load: {ratio:.3f} of bare throughput (target {MANAGED_TARGET:.2f}), "
+        f"{per_thousand:.3f} session look-ups per 1,000 requests (ideal {ideal:.3f}: one per session per "
+        f"{during_rounds.ttl} s TTL; {during_rounds.lookups} look-ups, {during_rounds.requests:,} requests, "
+        f"{during_rounds.seconds:.0f} s)"
+    )
+
+
 def report_server_logs(servers: list[Server]) -> None:
     """Show anything gunicorn logged at warning level or above (a restarted worker, say)."""
     for server in servers:
@@ -674,6 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 wait_until_ready(short_ttl)
                 short_count = count_api_calls(short_ttl, dev)
             below = report_throughput(servers)
+            report_managed_line(managed, servers[0], during_rounds)
             too_many_calls = report_api_calls(during_rounds, managed_count, short_count)
             report_verification_costs(hs, rsa, jwks_url, arguments)
             print(f"JWK set fetches: {key_set.fetches} (expected 2: the gunicorn worker, the in-process verifier)")
