@@ -34,12 +34,19 @@ class LoginRequired(AuthRocketError):
 
     The extension turns it into a 302 to LoginRocket (browsers) or a 401 JSON
     answer (API clients); ``rejection`` says why a token that was sent did
-    not count, when one was sent.
+    not count, when one was sent, and ``source`` where that token came from:
+    ``"query"``, ``"bearer"`` or ``"cookie"`` (``None`` when none was sent).
+    A rejected ``"query"`` token (LoginRocket sent the browser back with a
+    token this app refuses) is answered with a 401 page, never a redirect
+    to LoginRocket, which would send it back again in a loop.
     """
 
-    def __init__(self, message: str = "Login required.", *, rejection: Rejection | None = None) -> None:
+    def __init__(
+        self, message: str = "Login required.", *, rejection: Rejection | None = None, source: str | None = None
+    ) -> None:
         super().__init__(message)
         self.rejection = rejection
+        self.source = source
 
 
 class LoginUnavailable(AuthRocketError):

@@ -1,7 +1,7 @@
 """AuthRocket: the Flask extension. ``init_app``, the per-app state, ``verify``, the replaceable answers.
 
 ``init_app`` checks the settings once and registers the request hook
-(:func:`flask_authrocket.request.load_request`), which builds ``g.authrocket``
+(:func:`flask_authrocket.hook.load_request`), which builds ``g.authrocket``
 on every request; :meth:`AuthRocket.verify` is the step that hook and the
 ``flask authrocket`` commands share: verify a token, then apply managed sessions.
 """
@@ -20,8 +20,9 @@ from werkzeug.wrappers import Response
 from . import guards, views
 from .cookie import LoginCookie
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .hook import RejectionWarnings, load_request
 from .models import Rejection, Session
-from .request import AuthRocketRequest, current_authrocket, load_request
+from .request import AuthRocketRequest, current_authrocket
 from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings, warn_unknown_settings
 from .tokens import TokenVerifier
 
@@ -42,6 +43,8 @@ class _AppState:
         self.settings = settings
         self.verifier = verifier
         self.cookie = LoginCookie.from_settings(settings)
+        #: The app's log of rejected ``?token=`` values: once a minute per reason.
+        self.rejection_warnings = RejectionWarnings()
         self._client: AuthRocketClient | None = None
         self._client_lock = threading.Lock()
         self.session_check: SessionCheck | None = None
@@ -159,11 +162,12 @@ class AuthRocket:
 
         cookie = state.cookie
         verify = state.verify_step
+        warnings = state.rejection_warnings
 
         def load_session() -> Response | None:
             # Always built afresh: g lives in the app context, which an outer
             # `with app.app_context():` keeps across requests.
-            return load_request(settings, cookie, verify, g._get_current_object())._login_redirect
+            return load_request(settings, cookie, verify, g._get_current_object(), warnings)._login_redirect
 
         # First of all before-request functions, so that every other hook and
         # guard already sees the session.
@@ -252,7 +256,7 @@ class AuthRocket:
         if found is not None:
             return found
         state = self._state()
-        return load_request(state.settings, state.cookie, state.verify_step)
+        return load_request(state.settings, state.cookie, state.verify_step, warnings=state.rejection_warnings)
 
     # -- replaceable answers ------------------------------------------------
 
@@ -260,27 +264,66 @@ class AuthRocket:
         """Register the answer for requests that need a login and have none.
 
         The callback takes no argument, or the :class:`LoginRequired` error
-        (whose ``rejection`` says why a sent token did not count), and returns
-        anything a Flask view may return.
+        (whose ``rejection`` says why a sent token did not count and
+        ``source`` where it came from: ``"query"`` for a ``?token=`` that
+        LoginRocket sent back and this app rejected), and returns anything a
+        Flask view may return, or ``None`` for the default answer
+        (:meth:`default_unauthorized`, which it may also call and adapt).
+
+        Handlers belong to this extension instance, not to an app: one
+        instance registered on several apps (an app factory with a
+        module-level ``authrocket = AuthRocket()``, tests that build an app
+        each) answers all of them with the last handler registered. Register
+        handlers once, beside the instance; see docs/security.md.
         """
         self._unauthorized_callback = callback
         return callback
 
     def forbidden_handler(self, callback: H) -> H:
-        """Register the answer for a missing permission (no argument, or the
-        :class:`PermissionDenied` error with its ``missing`` names)."""
+        """Register the answer for a missing permission.
+
+        The callback takes no argument, or the :class:`PermissionDenied` error
+        with its ``missing`` names, and returns anything a Flask view may
+        return, or ``None`` for the default answer (:meth:`default_forbidden`).
+        Like :meth:`unauthorized_handler`, it belongs to this instance and so
+        answers every app the instance serves.
+        """
         self._forbidden_callback = callback
         return callback
 
+    def default_unauthorized(self, error: LoginRequired) -> Response:
+        """The answer given to ``error`` when no handler replaces it, for handlers that wrap it.
+
+        A 302 to LoginRocket's login page for browsers; a 401 page saying why
+        when the request brought a rejected ``?token=`` (never a redirect that
+        would loop); 401 JSON with ``WWW-Authenticate: Bearer`` for API clients
+        and guards with ``api=True``. Call it inside a request.
+
+        >>> @authrocket.unauthorized_handler          # doctest: +SKIP
+        ... def login_first(error):
+        ...     answer = authrocket.default_unauthorized(error)
+        ...     answer.headers["X-Login"] = "required"
+        ...     return answer
+        """
+        return guards.login_required_response(error)
+
+    def default_forbidden(self, error: PermissionDenied) -> Response:
+        """The answer given to a missing permission when no handler replaces it: 403, JSON for API clients."""
+        return guards.permission_denied_response(error)
+
     def _answer_login_required(self, error: LoginRequired) -> Response:
         if self._unauthorized_callback is not None:
-            return guards.call_handler(self._unauthorized_callback, error)
-        return guards.login_required_response(error)
+            answer = guards.call_handler(self._unauthorized_callback, error)
+            if answer is not None:
+                return answer
+        return self.default_unauthorized(error)
 
     def _answer_permission_denied(self, error: PermissionDenied) -> Response:
         if self._forbidden_callback is not None:
-            return guards.call_handler(self._forbidden_callback, error)
-        return guards.permission_denied_response(error)
+            answer = guards.call_handler(self._forbidden_callback, error)
+            if answer is not None:
+                return answer
+        return self.default_forbidden(error)
 
 
 def _template_context() -> dict[str, Any]:

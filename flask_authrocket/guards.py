@@ -19,9 +19,14 @@ How a failed check is answered:
 
 * browser navigation: 302 to LoginRocket's login page with ``redirect_uri``
   set to this page;
-* API clients (a Bearer header was sent, JSON is preferred over HTML, or the
-  request is an XHR): 401 JSON with ``WWW-Authenticate: Bearer`` (and
-  ``error="invalid_token"`` when a bad token was sent);
+* browser navigation with a rejected ``?token=`` (LoginRocket sent the browser
+  back with a token this app refuses: a wrong ``AUTHROCKET_JWT_KEY``, a clock
+  far off ...): a 401 page saying so, with a "Log in again" link, never a
+  redirect, which LoginRocket would answer with a new token in a loop;
+* API clients (a Bearer header was sent, JSON is preferred over HTML, the
+  request is an XHR, or the guard says ``api=True``): 401 JSON with
+  ``WWW-Authenticate: Bearer`` (and ``error="invalid_token"`` when a bad
+  token was sent);
 * a missing permission: 403;
 * a token that could not be checked because LoginRocket is unreachable: 503
   with ``Retry-After``.
@@ -40,14 +45,16 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable
 from types import CodeType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, request
+from markupsafe import escape
 from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
 from werkzeug.wrappers import Response
 
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
-from .models import Session
+from .hook import what_to_check
+from .models import Rejection, Session
 from .request import AuthRocketRequest, current_authrocket
 from .tokens import describe_rejection
 
@@ -87,7 +94,8 @@ def verify_login_in_request() -> Session:
             "LoginRocket could not be reached to check the login; try again shortly.",
             retry_after=extension.verifier.retry_after,
         )
-    raise LoginRequired(rejection=authrocket.rejection)
+    rejection = authrocket.rejection
+    raise LoginRequired(rejection=rejection, source=authrocket.rejection_source if rejection else None)
 
 
 def verify_permission_in_request(*names: str) -> Session:
@@ -102,8 +110,21 @@ def verify_permission_in_request(*names: str) -> Session:
     return session
 
 
-def require_login(view: F) -> F:
+@overload
+def require_login(view: F, /) -> F: ...
+
+
+@overload
+def require_login(view: None = None, /, *, api: bool = False) -> Callable[[F], F]: ...
+
+
+def require_login(view: F | None = None, /, *, api: bool = False) -> F | Callable[[F], F]:
     """Decorate a view so that it needs a login (sync or ``async def``).
+
+    Use it bare, ``@require_login``, or called, ``@require_login(api=True)``
+    for a JSON API: with ``api=True`` a request without a login is answered
+    401 JSON (and a missing login check 503 JSON), never a redirect to
+    LoginRocket, whatever its ``Accept`` header says.
 
     A CORS preflight passes untouched; on a route that lists ``OPTIONS``
     itself, any other OPTIONS request needs the login like a GET.
@@ -113,12 +134,18 @@ def require_login(view: F) -> F:
     ... def dashboard():
     ...     return f"Hi, {g.authrocket.current_user.display_name}!"
     """
-    return _guarded(view, ())
+    if view is None:
+        return lambda view: _guarded(view, (), api)
+    if not callable(view):
+        raise TypeError("require_login decorates a view: @require_login, or @require_login(api=True).")
+    return _guarded(view, (), api)
 
 
-def require_permission(*names: str) -> Callable[[F], F]:
+def require_permission(*names: str, api: bool = False) -> Callable[[F], F]:
     """Decorate a view so that it needs a login whose membership grants *every* one of ``names``.
 
+    With ``api=True`` the answers are JSON whatever the client accepts: 401
+    without a login, 403 without the permission (see :func:`require_login`).
     OPTIONS requests are treated as by :func:`require_login`.
 
     >>> @app.get("/admin")                # doctest: +SKIP
@@ -127,7 +154,7 @@ def require_permission(*names: str) -> Callable[[F], F]:
     """
     if not names or not all(isinstance(name, str) and name for name in names):
         raise TypeError("require_permission needs one or more permission names, e.g. require_permission('site:admin').")
-    return lambda view: _guarded(view, names)
+    return lambda view: _guarded(view, names, api)
 
 
 def login_exempt(view: F) -> F:
@@ -136,10 +163,14 @@ def login_exempt(view: F) -> F:
     return view
 
 
-def protect(target: Target, permission: str | Iterable[str] | None = None) -> Target:
+def protect(target: Target, permission: str | Iterable[str] | None = None, *, api: bool = False) -> Target:
     """Guard every view of a blueprint (or a whole app) with a login check.
 
-    ``permission`` (one name or several) is also required when given. Views
+    ``permission`` (one name or several) is also required when given.
+    ``api=True`` makes it a JSON API: a failed check is answered 401 (or
+    403, or 503) JSON, never a redirect, whatever the client accepts, so
+    ``protect(Blueprint("api", __name__), api=True)`` serves scripts and
+    ``fetch()`` calls alike. Views
     marked :func:`login_exempt` (the logout views are), the static file views
     Flask registers for the app and its blueprints, CORS preflights, Flask's
     automatic OPTIONS answers and unmatched URLs (404/405) stay public; nothing
@@ -153,6 +184,8 @@ def protect(target: Target, permission: str | Iterable[str] | None = None) -> Ta
             return
         if _is_exempt(request.endpoint):
             return
+        if api:
+            current_authrocket().api = True
         if names:
             verify_permission_in_request(*names)
         else:
@@ -206,10 +239,12 @@ def _app_static_view_code() -> CodeType | None:
     return None
 
 
-def _guarded(view: F, names: tuple[str, ...]) -> F:
+def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
     def check() -> None:
         authrocket = current_authrocket()
         authrocket.guarded = True
+        if api:
+            authrocket.api = True
         if not names and authrocket.current_session is not None:
             return  # the common case, first: logged in, nothing more to check
         if request.method == "OPTIONS" and _options_pass():
@@ -245,10 +280,11 @@ def _guarded(view: F, names: tuple[str, ...]) -> F:
 def wants_json(authrocket: AuthRocketRequest) -> bool:
     """Whether the client is an API client rather than a browser navigating.
 
-    Bearer requests, XHR, ``fetch()`` (``Sec-Fetch-Mode`` other than
-    ``navigate``) and clients preferring JSON are API clients.
+    Requests checked by a guard with ``api=True``, Bearer requests, XHR,
+    ``fetch()`` (``Sec-Fetch-Mode`` other than ``navigate``) and clients
+    preferring JSON are API clients.
     """
-    if authrocket.bearer_sent or request.headers.get("X-Requested-With") == "XMLHttpRequest":
+    if authrocket.api or authrocket.bearer_sent or request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return True
     fetch_mode = request.headers.get("Sec-Fetch-Mode")
     if fetch_mode is not None and fetch_mode != "navigate":
@@ -257,19 +293,27 @@ def wants_json(authrocket: AuthRocketRequest) -> bool:
 
 
 def login_required_response(error: LoginRequired) -> Response:
-    """The default answer to :class:`LoginRequired`: 302 to LoginRocket or 401 JSON."""
+    """The default answer to :class:`LoginRequired`: 302 to LoginRocket, the rejected-login page, or 401 JSON.
+
+    Browsers are sent to LoginRocket's login page, except when the request
+    brought a ``?token=`` that was rejected: sending them back would bring the
+    same kind of token again, in a loop, so they get a 401 page with the
+    reason, what to check (naming the setting when the app runs in debug
+    mode) and a "Log in again" link. API clients get 401 JSON.
+    :meth:`AuthRocket.default_unauthorized <flask_authrocket.AuthRocket.default_unauthorized>`
+    is this answer, for handlers that wrap it.
+    """
     authrocket = current_authrocket()
     rejection = error.rejection
-    if not wants_json(authrocket) and authrocket.settings.loginrocket_url:
-        answer = redirect(authrocket.ar_login_url(redirect_uri=authrocket.safe_this_uri()), 302)
-        answer.headers["Cache-Control"] = "no-store"
-        return answer
-    challenge = 'Bearer realm="authrocket"'
+    if not wants_json(authrocket):
+        if error.source == "query" or authrocket.rejection_source == "query":
+            return _rejected_login_page(authrocket, rejection or authrocket.rejection)
+        if authrocket.settings.loginrocket_url:
+            answer = redirect(authrocket.ar_login_url(redirect_uri=authrocket.safe_this_uri()), 302)
+            answer.headers["Cache-Control"] = "no-store"
+            return answer
+    challenge = _challenge(rejection)
     if rejection is not None:
-        # Only fixed, server-written ASCII goes into the header: the message may
-        # quote what the token held (a kid), which a header cannot carry.
-        description = describe_rejection(rejection.reason)
-        challenge += f', error="invalid_token", error_description="{description}"'
         body = {"error": "invalid_token", "message": rejection.message}
     else:
         body = {"error": "login_required", "message": "Log in, or send a token as 'Authorization: Bearer <token>'."}
@@ -282,8 +326,64 @@ def login_required_response(error: LoginRequired) -> Response:
     return answer
 
 
+def _challenge(rejection: Rejection | None) -> str:
+    """``WWW-Authenticate`` for a 401: Bearer, with ``error="invalid_token"`` when a token was rejected."""
+    if rejection is None:
+        return 'Bearer realm="authrocket"'
+    # Only fixed, server-written ASCII goes into the header: the message may
+    # quote what the token held (a kid), which a header cannot carry.
+    return (
+        f'Bearer realm="authrocket", error="invalid_token", error_description="{describe_rejection(rejection.reason)}"'
+    )
+
+
+_REJECTED_LOGIN_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Login failed</title>
+</head>
+<body>
+<h1>Login failed</h1>
+<p>{reason}</p>
+<p>{advice}</p>
+{link}
+</body>
+</html>
+"""
+_GENERIC_ADVICE = (
+    "This site could not accept the login it was sent. Log in again; if it keeps failing, "
+    "tell the site's administrators: the reason is in the site's log."
+)
+
+
+def _rejected_login_page(authrocket: AuthRocketRequest, rejection: Rejection | None) -> Response:
+    """The 401 page for a rejected ``?token=``: fixed texts only, never the token or its claims."""
+    reason = rejection.reason if rejection is not None else ""
+    if current_app.debug:
+        # The developer's own browser: name the setting to fix, as the log line does.
+        advice = what_to_check(reason) + " (Shown because the app runs in debug mode.)"
+    else:
+        advice = _GENERIC_ADVICE
+    link = ""
+    if authrocket.settings.loginrocket_url:
+        login_url = authrocket.ar_login_url(redirect_uri=authrocket.safe_this_uri())
+        link = f'<p><a href="{escape(login_url)}">Log in again</a></p>'
+    page = _REJECTED_LOGIN_PAGE.format(reason=escape(describe_rejection(reason)), advice=escape(advice), link=link)
+    answer = current_app.response_class(page, status=401, mimetype="text/html")
+    answer.headers["WWW-Authenticate"] = _challenge(rejection)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
 def permission_denied_response(error: PermissionDenied) -> Response:
-    """The default answer to :class:`PermissionDenied`: 403, JSON for API clients."""
+    """The default answer to :class:`PermissionDenied`: 403, JSON for API clients.
+
+    :meth:`AuthRocket.default_forbidden <flask_authrocket.AuthRocket.default_forbidden>`
+    is this answer, for handlers that wrap it.
+    """
     if wants_json(current_authrocket()):
         answer = jsonify({"error": "forbidden", "message": str(error), "missing_permissions": list(error.missing)})
         answer.status_code = 403
@@ -302,8 +402,14 @@ def login_unavailable_response(error: LoginUnavailable) -> Response:
     return answer
 
 
-def call_handler(handler: Callable[..., Any], error: Exception) -> Response:
-    """Call an app's replacement answer, with the error when it takes an argument."""
+def call_handler(handler: Callable[..., Any], error: Exception) -> Response | None:
+    """Call an app's replacement answer, with the error when it takes an argument.
+
+    Returns ``None`` when the handler returned ``None``: the caller then gives
+    the default answer (a handler may answer some requests and leave the rest).
+    """
     takes_error = bool(inspect.signature(handler).parameters)
     result = current_app.ensure_sync(handler)(error) if takes_error else current_app.ensure_sync(handler)()
+    if result is None:
+        return None
     return current_app.make_response(result)

@@ -1,32 +1,19 @@
-"""AuthRocketRequest on ``g.authrocket``, and the request hook that builds it.
+"""AuthRocketRequest on ``g.authrocket``, its URL builders, and the ``current_*`` proxies.
 
-:class:`AuthRocketRequest` holds what the hook found (the session, where its
+:class:`AuthRocketRequest` holds what the request hook
+(:func:`flask_authrocket.hook.load_request`) found (the session, where its
 token came from, why a token was rejected) and offers the helpers of
 AuthRocket's Express middleware, in snake_case with the Express camelCase names
 as aliases so that templates ported from the Express guide keep working.
-
-The hook (:func:`load_request`) does one request as AuthRocket's Express
-middleware does it (and a little better):
-
-1. ``?token=`` on a GET: a valid token becomes the session, is stored in the
-   cookie, and the answer is a 302 to the same URL without ``token``,
-   ``account`` and ``session``. An invalid one is ignored.
-2. ``Authorization: Bearer <token>``: a valid token becomes the session (no cookie).
-3. The cookie: a valid token becomes the session; an invalid one is cleared.
-   A token that could not be checked because the keys are unreachable is
-   *unavailable*: the cookie is kept and guarded views answer 503.
-
-Requests that carry no token do no verification work at all.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
-from flask import after_this_request, current_app, g, has_request_context, redirect, request, url_for
+from flask import after_this_request, current_app, g, has_request_context, request, url_for
 from werkzeug.local import LocalProxy
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Response
@@ -34,12 +21,9 @@ from werkzeug.wrappers import Response
 from .cookie import LoginCookie
 from .errors import ConfigurationError
 from .models import Membership, Org, Rejection, Session, User
-from .signals import session_verified, token_rejected
 
 if TYPE_CHECKING:
     from .settings import Settings
-
-logger = logging.getLogger("flask_authrocket")
 
 #: Query parameters LoginRocket adds that must never stay in a bookmarkable URL.
 LOGIN_QUERY_PARAMETERS = frozenset({"token", "account", "session"})
@@ -59,11 +43,14 @@ class AuthRocketRequest:
     * ``current_session`` — the verified :class:`Session`, or ``None``;
     * ``token_source`` — ``"query"``, ``"bearer"`` or ``"cookie"`` (or ``None``);
     * ``rejection`` — why a token that was sent did not count, or ``None``;
+    * ``rejection_source`` — where that token came from (``"query"`` ...), or ``None``;
     * ``unavailable`` — a token was sent but LoginRocket's keys could not be fetched;
     * ``cross_site`` — a cookie was ignored on a cross-site unsafe request.
 
     Set by the guards: ``guarded`` — a guard checked this request, so its
-    answer gets ``Cache-Control: private`` unless the view set its own.
+    answer gets ``Cache-Control: private`` unless the view set its own;
+    ``api`` — a guard with ``api=True`` checked it, so a failed check is
+    answered with JSON, never a redirect.
 
     Reading the login state (:attr:`current_session` and everything built on
     it) marks the answer as depending on the login: it gets ``Vary: Cookie,
@@ -75,10 +62,12 @@ class AuthRocketRequest:
     _session: Session | None = None
     token_source: str | None = None
     rejection: Rejection | None = None
+    rejection_source: str | None = None
     unavailable: bool = False
     bearer_sent: bool = False
     cross_site: bool = False
     guarded: bool = False
+    api: bool = False
     _cookie_to_store: Session | None = None
     _clear_cookie: bool = False
     _cookie_sent: bool = False
@@ -352,141 +341,6 @@ def _add_vary(response: Response, names: tuple[str, ...]) -> None:
     missing = [name for name in names if name.lower() not in present]
     if missing:
         response.headers["Vary"] = ", ".join([current, *missing])
-
-
-#: Methods a cross-site form can send that change something: the cookie does not log them in.
-_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def load_request(
-    settings: Settings,
-    cookie: LoginCookie,
-    verify: Callable[[str], Session | Rejection],
-    app_globals: Any = None,
-) -> AuthRocketRequest:
-    """Turn the query token, the Bearer header or the cookie into ``g.authrocket``, and return it.
-
-    The extension's hook calls this on every request, with the app's settings,
-    its :class:`~flask_authrocket.cookie.LoginCookie` and its verify step
-    (:meth:`AuthRocket.verify <flask_authrocket.AuthRocket.verify>`);
-    ``app_globals`` is ``g`` itself when the caller has it at hand. A valid
-    ``?token=`` leaves a 302 to the clean URL in ``_login_redirect``. Reads the
-    WSGI environ directly and does nothing more when no token was sent.
-    """
-    authrocket = AuthRocketRequest(settings, cookie)
-    target = app_globals if app_globals is not None else g
-    target.authrocket = authrocket
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    environ = req.environ
-    method = req.method
-
-    # 1. ?token= on GET. A cheap byte test first: most requests have no token.
-    if method == "GET" and b"token=" in req.query_string:
-        token = req.args.get("token")
-        if token:
-            result = verify(token)
-            if isinstance(result, Session):
-                authrocket.current_session = result
-                authrocket.token_source = "query"
-                if session_verified.receivers:
-                    _announce_session(result, "query")
-                if cookie.fits(result.token):
-                    authrocket._store_cookie(result)
-                    answer = redirect(authrocket.safe_this_uri(), 302)
-                    answer.headers["Cache-Control"] = "no-store"
-                    authrocket._login_redirect = answer
-                return authrocket
-            _note_rejection(authrocket, result, "query")
-
-    # 2. Authorization: Bearer <token> (the scheme is case-insensitive).
-    authorization = environ.get("HTTP_AUTHORIZATION")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.strip().lower() == "bearer":
-            # Any Bearer header, an empty one too, comes from an API client: a
-            # failed guard answers it 401, never with a login page.
-            authrocket.bearer_sent = True
-            credentials = credentials.strip()
-            if credentials:
-                result = verify(credentials)
-                if isinstance(result, Session):
-                    authrocket.current_session = result
-                    authrocket.token_source = "bearer"
-                    if session_verified.receivers:
-                        _announce_session(result, "bearer")
-                    return authrocket
-                _note_rejection(authrocket, result, "bearer")
-
-    # 3. The cookie.
-    token = cookie.read(environ)
-    if token:
-        authrocket._note_cookie_sent()
-        if method in _UNSAFE_METHODS and _is_cross_site():
-            # A form post from another site: the browser attached the
-            # cookie, but the user did not mean to act here.
-            authrocket.cross_site = True
-            logger.debug(
-                "A cross-site %s to %s came with the login cookie; it is not logged in by it "
-                "(Origin %r, Sec-Fetch-Site %r).",
-                method,
-                req.path,
-                req.headers.get("Origin"),
-                req.headers.get("Sec-Fetch-Site"),
-            )
-            return authrocket
-        result = verify(token)
-        session = result if isinstance(result, Session) else _other_login_cookie(authrocket, token, result, verify)
-        if session is not None:
-            authrocket.current_session = session
-            authrocket.token_source = "cookie"
-            if session_verified.receivers:
-                _announce_session(session, "cookie")
-    return authrocket
-
-
-def _other_login_cookie(
-    authrocket: AuthRocketRequest, first: str, rejection: Rejection, verify: Callable[[str], Session | Rejection]
-) -> Session | None:
-    """The session of the first other login cookie that verifies; else note the rejections and clear.
-
-    Browsers send several cookies of one name when they were set for several
-    domains or paths: a stray one (a sibling subdomain's garbage) must not log
-    the user out, nor make the app clear the good one. Only requests whose
-    first login cookie was rejected come here.
-    """
-    rejections = [rejection]
-    for token in authrocket.cookie.read_all(request.environ):
-        if token != first:
-            result = verify(token)
-            if isinstance(result, Session):
-                return result
-            rejections.append(result)
-    for each in rejections:
-        _note_rejection(authrocket, each, "cookie")
-    # A cookie whose keys could not be fetched may be the good one: keep it.
-    if not any(each.unavailable for each in rejections):
-        authrocket.clear_cookie()
-    return None
-
-
-def _announce_session(session: Session, source: str) -> None:
-    session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
-
-
-def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:
-    if token_rejected.receivers:
-        token_rejected.send(current_app._get_current_object(), rejection=rejection, source=source)  # type: ignore[attr-defined]
-    if rejection.unavailable:
-        authrocket.unavailable = True
-    if authrocket.rejection is None or rejection.unavailable:
-        authrocket.rejection = rejection
-
-
-def _is_cross_site() -> bool:
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return True
-    origin = request.headers.get("Origin")
-    return origin is not None and origin != app_origin()
 
 
 def _host() -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 from cachelib import SimpleCache
-from helpers import free_port
+from helpers import free_port, serving
 from werkzeug.serving import make_server
 
 from examples.app import create_app as create_example
@@ -385,3 +385,50 @@ def test_log_out_everywhere_ends_the_login_on_the_other_app_too(page, two_apps, 
     expect(page).to_have_url(re.compile(re.escape(two_apps.loginrocket_url) + "login"))
     stack.shot(page, "logged-out-everywhere")
     assert "arToken1" not in {cookie["name"] for cookie in page.context.cookies(two_apps.second_url)}
+
+
+# -- a wrong key: a page saying so, never a redirect loop ----------------------------------
+
+
+def test_a_rejected_login_token_ends_on_a_401_page_not_in_a_redirect_loop(page, tmp_path):
+    """The first hour's case: AUTHROCKET_JWT_KEY is an HS256 secret while LoginRocket signs RS256.
+
+    Before, the guarded page sent the browser back to LoginRocket, which sent it back with a new
+    token, until Chromium gave up with ERR_TOO_MANY_REDIRECTS.
+    """
+    app_port = free_port()
+    app_url = f"http://127.0.0.1:{app_port}/"
+    loginrocket = _Server(
+        create_loginrocket(
+            {"DEV_LOGINROCKET_LOGIN_URLS": [app_url], "DEV_LOGINROCKET_INSTANCE_PATH": str(tmp_path / "loginrocket")}
+        )
+    )
+    loginrocket_url = f"http://127.0.0.1:{loginrocket.port}/"
+    misconfigured = create_example(
+        {
+            "LOGINROCKET_URL": loginrocket_url,
+            "AUTHROCKET_JWT_KEY": "jsk_a_secret_of_another_realm_0123456789abcdef",
+            "INSTANCE_PATH": str(tmp_path / "example"),
+        }
+    )
+    redirects: list[str] = []
+    page.on("response", lambda response: redirects.append(response.url) if response.status == 302 else None)
+    try:
+        with serving(misconfigured, app_port):
+            page.goto(app_url + "dashboard/")
+            _log_in_as(page, Stack(app_url, loginrocket_url, tmp_path), "Ada Lovelace")
+
+            expect(page.locator("h1")).to_have_text("Login failed")
+            assert page.url.startswith(app_url + "dashboard/")
+            expect(page.get_by_text("The token's algorithm does not match the key.")).to_be_visible()
+            again = page.get_by_role("link", name="Log in again")
+            href = again.get_attribute("href")
+            assert href is not None and href.startswith(loginrocket_url + "login?redirect_uri=")
+            assert "token" not in href
+            answer = page.request.get(page.url)  # the same URL again, in the page's context
+    finally:
+        loginrocket.close()
+
+    assert answer.status == 401
+    # LoginRocket's one-click login redirected once, to the app; the app redirected nobody back.
+    assert [url for url in redirects if url.startswith(app_url)] == [app_url + "dashboard/"]

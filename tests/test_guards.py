@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import html
 import re
 import time
 from pathlib import Path
@@ -27,8 +28,10 @@ from flask_authrocket import (
     require_permission,
     verify_login_in_request,
 )
+from flask_authrocket.hook import what_to_check
 from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.testing import TestKeys, make_membership, make_token
+from flask_authrocket.tokens import describe_rejection
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -94,10 +97,10 @@ def test_browser_without_login_is_sent_to_loginrocket(authrocket_client, headers
     assert "Set-Cookie" not in answer.headers
 
 
-def test_login_redirect_leaves_out_token_account_and_session(authrocket_client, forger):
-    forged = make_token(ADA, [ACME], keys=forger)  # signed by a key this app does not trust: ignored
-
-    answer = authrocket_client.get(f"/private?token={forged}&account=org_acme&session=kss_1&keep=yes", headers=HTML)
+def test_login_redirect_leaves_out_token_account_and_session(authrocket_client):
+    # An empty token= is no token: the browser is sent to log in. (A rejected one gets the 401
+    # page below, whose "Log in again" link leaves them out the same way.)
+    answer = authrocket_client.get("/private?token=&account=org_acme&session=kss_1&keep=yes", headers=HTML)
 
     assert_login_redirect(answer, "http://localhost/private?keep=yes")
 
@@ -811,6 +814,242 @@ def test_reachable_keys_let_the_same_cookie_in(make_app, authrocket_jwks_server,
     assert authrocket_jwks_server.fetches == 1
 
 
+# -- a rejected ?token= is never a redirect loop -----------------------------------
+
+
+@pytest.fixture
+def jwks_app(make_app, authrocket_jwks_config) -> Flask:
+    """The demo app fetching the test keys from a JWK-set server, as from LoginRocket."""
+    return make_app(**authrocket_jwks_config)
+
+
+def rejected_query_tokens(forger: TestKeys) -> dict[str, str]:
+    """A token the jwks_app rejects for each reason a login return can fail, by that reason."""
+    now = int(time.time())
+    return {
+        "bad_signature": make_token(ADA, [ACME], keys=forger),  # the trusted kid, another key
+        "unknown_kid": make_token(ADA, [ACME], keys=TestKeys.generate(kid="another-realm")),
+        "wrong_issuer": make_token(ADA, [ACME], iss="https://evil.example"),
+        "expired": make_token(ADA, [ACME], issued_at=now - 3600, expires_in=60),
+        "not_yet_valid": make_token(ADA, [ACME], nbf=now + 3600),
+    }
+
+
+@pytest.fixture
+def rejecting(make_app, authrocket_jwks_config, forger):
+    """``rejecting(reason)``: an app and a ``?token=`` it rejects for ``reason``."""
+
+    def build(reason: str) -> tuple[Flask, str]:
+        if reason == "wrong_algorithm":
+            # The first hour's case: an HS256 secret in AUTHROCKET_JWT_KEY while the realm signs RS256.
+            return make_app(**TestKeys.default().config("hs256")), make_token(ADA, [ACME])
+        return make_app(**authrocket_jwks_config), rejected_query_tokens(forger)[reason]
+
+    return build
+
+
+REJECTED_REASONS = ["bad_signature", "wrong_algorithm", "unknown_kid", "wrong_issuer", "expired", "not_yet_valid"]
+
+
+@pytest.mark.parametrize("reason", REJECTED_REASONS)
+@pytest.mark.parametrize("headers", [{}, HTML], ids=["no-accept", "accept-html"])
+def test_rejected_query_token_on_a_guarded_page_is_a_401_page_not_a_redirect(rejecting, reason, headers):
+    app, token = rejecting(reason)
+    login_url = app.config["LOGINROCKET_URL"].rstrip("/") + "/login"
+
+    answer = app.test_client().get(f"/private?token={token}&account=org_acme&session=kss_1&keep=yes", headers=headers)
+
+    assert answer.status_code == 401
+    assert "Location" not in answer.headers
+    assert answer.mimetype == "text/html"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="authrocket", error="invalid_token"')
+    page = answer.text
+    assert describe_rejection(reason) in html.unescape(page)
+    links = re.findall(r'<a href="([^"]*)">Log in again</a>', page)
+    assert len(links) == 1
+    link = urlsplit(html.unescape(links[0]))
+    assert f"{link.scheme}://{link.netloc}{link.path}" == login_url
+    assert parse_qs(link.query) == {"redirect_uri": ["http://localhost/private?keep=yes"]}
+    assert token not in page
+    assert token.split(".")[1] not in page  # nor its claims
+
+
+@pytest.mark.parametrize(
+    ("reason", "setting"),
+    [
+        ("bad_signature", "AUTHROCKET_JWT_KEY"),
+        ("wrong_algorithm", "AUTHROCKET_JWT_KEY"),
+        ("unknown_kid", "LOGINROCKET_URL"),
+        ("wrong_issuer", "LOGINROCKET_URL"),
+        ("expired", "clock"),
+        ("not_yet_valid", "clock"),
+    ],
+)
+def test_rejected_query_token_page_names_what_to_check_in_debug_mode_only(rejecting, reason, setting):
+    # Two apps, each with a key set of its own: a second unknown kid within seconds of a
+    # fetch is "unavailable" (the key may be brand new), not rejected.
+    (app, token), (debug_app, debug_token) = rejecting(reason), rejecting(reason)
+    debug_app.debug = True
+
+    generic = app.test_client().get(f"/private?token={token}", headers=HTML)
+    debugging = debug_app.test_client().get(f"/private?token={debug_token}", headers=HTML)
+
+    assert generic.status_code == debugging.status_code == 401
+    assert setting in debugging.text
+    assert what_to_check(reason) in html.unescape(debugging.text)
+    for name in ("AUTHROCKET_", "LOGINROCKET_URL", "clock"):
+        assert name not in generic.text
+    assert "Log in again" in generic.text
+
+
+def test_rejected_query_token_from_an_api_client_is_the_usual_401_json(jwks_app, forger):
+    token = rejected_query_tokens(forger)["bad_signature"]
+
+    answer = jwks_app.test_client().get(f"/api/me?token={token}", headers=JSON)
+
+    assert answer.status_code == 401
+    assert answer.get_json()["error"] == "invalid_token"
+    assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="authrocket", error="invalid_token"')
+
+
+def test_rejected_query_token_on_a_protected_blueprint_is_the_401_page_too(make_app, authrocket_jwks_config, forger):
+    app = make_app(**authrocket_jwks_config, AUTHROCKET_REQUIRE_LOGIN=True)
+
+    answer = app.test_client().get(f"/?token={rejected_query_tokens(forger)['expired']}", headers=HTML)
+
+    assert answer.status_code == 401
+    assert "Log in again" in answer.text
+
+
+def test_rejected_query_token_on_a_public_page_renders_it_logged_out(jwks_app, forger):
+    # No redirect, so no loop: the page renders as for anyone, and says nothing about the token.
+    answer = jwks_app.test_client().get(f"/?token={rejected_query_tokens(forger)['bad_signature']}", headers=HTML)
+
+    assert answer.status_code == 200
+    assert answer.text == "Logged out"
+
+
+def test_unauthorized_handler_tells_a_rejected_query_token_and_replaces_the_page(jwks_app, forger):
+    seen: list[tuple[str | None, str | None]] = []
+
+    @jwks_app.extensions["authrocket"].unauthorized_handler
+    def own_page(error: LoginRequired) -> tuple[str, int]:
+        seen.append((error.source, error.rejection.reason if error.rejection else None))
+        return "our own page", 401
+
+    client = jwks_app.test_client()
+    answer = client.get(f"/private?token={rejected_query_tokens(forger)['expired']}", headers=HTML)
+    client.get("/private", headers=HTML)
+
+    assert (answer.status_code, answer.text) == (401, "our own page")
+    assert seen == [("query", "expired"), (None, None)]
+
+
+def test_rejected_cookie_still_redirects_to_loginrocket(jwks_app, forger):
+    # The cookie is cleared with the answer, so coming back from LoginRocket cannot loop.
+    client = jwks_app.test_client()
+    client.set_cookie("arToken", rejected_query_tokens(forger)["expired"])
+
+    answer = client.get("/private", headers=HTML)
+
+    assert answer.status_code == 302
+    assert answer.headers["Set-Cookie"].startswith("arToken=;")
+
+
+# -- api=True: always JSON, never a redirect ------------------------------------------
+
+
+def api_app() -> Flask:
+    """An app with an API blueprint under protect(api=True) and views under the api=True decorators."""
+    app = bare_app()
+    AuthRocket(app)
+    api = protect(Blueprint("api", __name__, url_prefix="/api"), api=True)
+
+    @api.get("/me")
+    def me() -> dict[str, Any]:
+        return {"id": g.authrocket.current_user.id}
+
+    admin = protect(Blueprint("admin_api", __name__, url_prefix="/admin-api"), permission="site:admin", api=True)
+
+    @admin.get("/")
+    def admin_index() -> str:
+        return "admin"
+
+    @app.get("/called")
+    @require_login(api=True)
+    def called() -> str:
+        return f"called by {g.authrocket.current_user.id}"
+
+    @app.get("/called-async")
+    @require_login(api=True)
+    async def called_async() -> str:
+        return "async"
+
+    @app.get("/bare-called")
+    @require_login()
+    def bare_called() -> str:
+        return "bare"
+
+    @app.get("/permitted")
+    @require_permission("site:admin", api=True)
+    def permitted() -> str:
+        return "permitted"
+
+    app.register_blueprint(api)
+    app.register_blueprint(admin)
+    return app
+
+
+@pytest.mark.parametrize("path", ["/api/me", "/called", "/called-async", "/permitted"])
+@pytest.mark.parametrize(
+    "headers", [{}, HTML, {**HTML, "Sec-Fetch-Mode": "navigate"}], ids=["no-accept", "html", "nav"]
+)
+def test_api_guards_answer_401_json_whatever_the_client_accepts(path, headers):
+    answer = api_app().test_client().get(path, headers=headers)
+
+    assert answer.status_code == 401
+    assert "Location" not in answer.headers
+    assert answer.get_json()["error"] == "login_required"
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="authrocket"'
+
+
+@pytest.mark.parametrize("path", ["/admin-api/", "/permitted"])
+def test_api_permission_guards_answer_403_json_to_browsers_too(path):
+    answer = api_app().test_client().get(path, headers={**HTML, **bearer(make_token(ADA, [GLOBEX]))})
+    as_browser = api_app().test_client()
+    as_browser.set_cookie("arToken", make_token(ADA, [GLOBEX]))
+    navigation = as_browser.get(path, headers=HTML)
+
+    for each in (answer, navigation):
+        assert each.status_code == 403
+        assert each.get_json()["missing_permissions"] == ["site:admin"]
+
+
+def test_api_guards_let_a_login_through():
+    client = api_app().test_client()
+    client.set_cookie("arToken", make_token(ADA, [ACME]))
+
+    assert client.get("/api/me").get_json() == {"id": "usr_ada"}
+    assert client.get("/called").text == "called by usr_ada"
+    assert client.get("/called-async").text == "async"
+    assert client.get("/permitted").text == "permitted"
+    assert client.get("/admin-api/").text == "admin"
+
+
+def test_require_login_called_without_api_still_redirects_browsers():
+    answer = api_app().test_client().get("/bare-called", headers=HTML)
+
+    assert answer.status_code == 302
+
+
+def test_api_guard_answers_a_rejected_query_token_with_json(forger):
+    answer = api_app().test_client().get(f"/api/me?token={make_token(ADA, [ACME], keys=forger)}", headers=HTML)
+
+    assert answer.status_code == 401
+    assert answer.get_json()["error"] == "invalid_token"
+
+
 # -- replacing the answers -------------------------------------------------------
 
 
@@ -864,6 +1103,59 @@ def test_forbidden_handler_may_take_the_error(app, authrocket_client):
 
     assert answer.status_code == 418
     assert answer.text == "missing site:admin"
+
+
+def test_unauthorized_handler_returning_none_falls_back_to_the_default_answer(app, authrocket_client):
+    asked: list[LoginRequired] = []
+
+    @app.extensions["authrocket"].unauthorized_handler
+    def only_sometimes(error: LoginRequired) -> None:
+        asked.append(error)
+
+    browser = authrocket_client.get("/private", headers=HTML)
+    api_client = authrocket_client.get("/api/me", headers=JSON)
+
+    assert len(asked) == 2
+    assert_login_redirect(browser, "http://localhost/private")
+    assert api_client.status_code == 401
+    assert api_client.get_json()["error"] == "login_required"
+
+
+def test_forbidden_handler_returning_none_falls_back_to_the_default_answer(app, authrocket_client):
+    @app.extensions["authrocket"].forbidden_handler
+    async def only_sometimes() -> None:
+        return None
+
+    authrocket_client.login_as(ADA, [GLOBEX], mode="bearer")
+    answer = authrocket_client.get("/admin")
+
+    assert answer.status_code == 403
+    assert answer.get_json()["missing_permissions"] == ["site:admin"]
+
+
+def test_handlers_may_wrap_the_default_answers(app, authrocket_client):
+    authrocket = app.extensions["authrocket"]
+
+    @authrocket.unauthorized_handler
+    def marked(error: LoginRequired) -> Response:
+        answer = authrocket.default_unauthorized(error)
+        answer.headers["X-Login"] = "needed"
+        return answer
+
+    @authrocket.forbidden_handler
+    def explained(error: PermissionDenied) -> Response:
+        answer = authrocket.default_forbidden(error)
+        answer.headers["X-Missing"] = ",".join(error.missing)
+        return answer
+
+    anonymous = authrocket_client.get("/private", headers=HTML)
+    authrocket_client.login_as(ADA, [GLOBEX], mode="bearer")
+    denied = authrocket_client.get("/admin")
+
+    assert_login_redirect(anonymous, "http://localhost/private")
+    assert anonymous.headers["X-Login"] == "needed"
+    assert (denied.status_code, denied.headers["X-Missing"]) == (403, "site:admin")
+    assert denied.get_json()["error"] == "forbidden"
 
 
 # -- verify_login_in_request for custom decorators ---------------------------------
@@ -923,11 +1215,17 @@ def test_fetch_calls_get_a_401_not_a_redirect(hs_app):
 # -- docs/security.md: its samples run --------------------------------------------------
 
 
-def test_the_security_pages_samples_behave_as_the_page_says():
+def security_page_samples() -> dict[str, Any]:
+    """The names docs/security.md's Python blocks define, run in order in one namespace."""
     page = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
     namespace: dict[str, Any] = {"__name__": "docs_sample"}
     for number, block in enumerate(re.findall(r"```python\n(.*?)```", page, re.DOTALL), start=1):
         exec(compile(block, f"docs/security.md, block {number}", "exec"), namespace)
+    return namespace
+
+
+def test_the_security_pages_samples_behave_as_the_page_says():
+    namespace = security_page_samples()
     app = namespace["app"]
     app.config["LOGINROCKET_URL"] = LOGINROCKET_URL
     client = app.test_client()
@@ -943,3 +1241,19 @@ def test_the_security_pages_samples_behave_as_the_page_says():
     assert logged_in.status_code == 204
     assert dashboard.headers["Cache-Control"] == "private, max-age=60"
     assert dashboard.headers["Vary"] == "Cookie, Authorization"
+
+
+def test_the_security_pages_handler_answers_for_every_app_of_the_factory():
+    create_app = security_page_samples()["create_app"]
+    first, second = create_app({"LOGINROCKET_URL": LOGINROCKET_URL}), create_app({"LOGINROCKET_URL": LOGINROCKET_URL})
+    rejected = token_for(TokenIssuer(secret="jsk_another_realms_secret_0123456789abcdef0123"))
+
+    answers = [each.test_client().get(f"/reports?token={rejected}", headers=HTML) for each in (first, second)]
+    anonymous = second.test_client().get("/reports", headers=HTML)
+
+    for answer in answers:
+        assert answer.status_code == 401
+        assert "We could not log you in" in answer.text
+        assert "redirect_uri=http%3A%2F%2Flocalhost%2Freports" in answer.text
+        assert rejected not in answer.text
+    assert_login_redirect(anonymous, "http://localhost/reports")

@@ -14,10 +14,12 @@ from urllib.parse import quote
 import pytest
 from cachelib import SimpleCache
 from flask import g
-from helpers import ACME, HS_SECRET, token_for
+from helpers import ACME, HS_SECRET, Clock, token_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flask_authrocket.hook import RejectionWarnings, what_to_check
 from flask_authrocket.models import Rejection, Session
+from flask_authrocket.tokens import describe_rejection
 
 
 def _b64(data: bytes) -> str:
@@ -105,6 +107,81 @@ def test_token_too_large_for_a_cookie_still_logs_the_request_in(make_app, hs_iss
     assert "Set-Cookie" not in answer.headers
     assert "too large for a cookie" in caplog.text
     assert big not in caplog.text
+
+
+# -- a rejected ?token= is logged, once a minute per reason --------------------------------
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The WARNING lines of the flask_authrocket logger."""
+    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+
+
+def test_rejected_query_token_is_logged_at_warning_with_what_to_check(hs_app, rsa_issuer, caplog):
+    token = token_for(rsa_issuer)  # RS256, while the app holds an HS256 secret
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        hs_app.test_client().get(f"/private?token={token}")
+
+    [line] = warnings_of(caplog)
+    assert "'/private'" in line
+    assert describe_rejection("wrong_algorithm") in line
+    assert what_to_check("wrong_algorithm") in line
+    assert "AUTHROCKET_JWT_KEY" in line and "flask authrocket decode" in line
+    assert token not in caplog.text
+    for part in token.split("."):
+        assert part not in caplog.text
+
+
+def test_rejected_query_tokens_are_logged_once_a_minute_per_reason(hs_app, hs_issuer, rsa_issuer, caplog):
+    client = hs_app.test_client()
+    expired = token_for(hs_issuer, issued_at=int(time.time()) - 3600, expires_in=60)
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        for _ in range(5):
+            client.get(f"/?token={token_for(rsa_issuer)}")
+        client.get(f"/private?token={expired}")
+        client.get(f"/private?token={expired}")
+
+    lines = warnings_of(caplog)
+    assert len(lines) == 2
+    assert describe_rejection("wrong_algorithm") in lines[0]
+    assert describe_rejection("expired") in lines[1]
+
+
+def test_rejected_bearer_and_cookie_tokens_are_not_logged_at_warning(hs_app, rsa_issuer, caplog):
+    client = hs_app.test_client()
+    client.set_cookie("arToken", token_for(rsa_issuer))
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        client.get("/private")
+        client.get("/api/me", headers={"Authorization": f"Bearer {token_for(rsa_issuer)}"})
+
+    assert warnings_of(caplog) == []
+
+
+def test_rejection_warnings_come_again_for_a_reason_after_a_minute(caplog):
+    clock = Clock()
+    warnings = RejectionWarnings(clock=clock)
+    expired = Rejection("expired", "The token has expired.")
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        logged = [warnings.warn(expired, "/a")]
+        clock.advance(59.9)
+        logged += [warnings.warn(expired, "/b"), warnings.warn(Rejection("bad_signature", "x"), "/c")]
+        clock.advance(0.1)
+        logged += [warnings.warn(expired, "/d"), warnings.warn(expired, "/e")]
+
+    assert logged == [True, False, True, True, False]
+    assert [line.split("GET ")[1][:4] for line in warnings_of(caplog)] == ["'/a'", "'/c'", "'/d'"]
+
+
+def test_rejection_warnings_escape_what_the_path_holds(caplog):
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        RejectionWarnings().warn(Rejection("expired", "x"), "/a\nFORGED LINE")
+
+    [line] = warnings_of(caplog)
+    assert "\n" not in line
 
 
 # -- Bearer -----------------------------------------------------------------

@@ -1,0 +1,269 @@
+"""The request hook: ``?token=``, the Bearer header or the cookie become ``g.authrocket``.
+
+:func:`load_request` does one request as AuthRocket's Express middleware does
+it (and a little better):
+
+1. ``?token=`` on a GET: a valid token becomes the session, is stored in the
+   cookie, and the answer is a 302 to the same URL without ``token``,
+   ``account`` and ``session``. A rejected one is logged at WARNING (at most
+   once a minute per reason, see :class:`RejectionWarnings`) and noted with
+   its source, so that a guard answers it with a 401 page instead of sending
+   the browser back to LoginRocket, which would return it with a new token
+   in a loop; a public page renders logged out.
+2. ``Authorization: Bearer <token>``: a valid token becomes the session (no cookie).
+3. The cookie: a valid token becomes the session; an invalid one is cleared.
+   A token that could not be checked because the keys are unreachable is
+   *unavailable*: the cookie is kept and guarded views answer 503.
+
+Requests that carry no token do no verification work at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app, g, redirect, request
+
+from .cookie import LoginCookie
+from .models import Rejection, Session
+from .request import AuthRocketRequest, app_origin
+from .signals import session_verified, token_rejected
+from .tokens import describe_rejection
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+logger = logging.getLogger("flask_authrocket")
+
+#: What to check, by rejection reason, when a token LoginRocket sent back is refused: the
+#: setting or the clock to look at. Fixed text (no token, no claim): it goes into a log line
+#: and, in debug mode, into the 401 page. ``flask authrocket decode <token>`` says more.
+WHAT_TO_CHECK: Mapping[str, str] = MappingProxyType(
+    {
+        "bad_signature": (
+            "Check AUTHROCKET_JWT_KEY: it must be the key of the realm whose LoginRocket issued the token "
+            "(Realm -> Integration), or be unset so that the keys come from LOGINROCKET_URL; check that "
+            "LOGINROCKET_URL is that realm's LoginRocket."
+        ),
+        "wrong_algorithm": (
+            "Check AUTHROCKET_JWT_KEY: it is another kind of key than LoginRocket signs with (an HS256 secret "
+            "while the realm signs RS256, say); set it to the realm's RSA public key, or unset it so that the "
+            "keys come from LOGINROCKET_URL."
+        ),
+        "unknown_kid": (
+            "Check LOGINROCKET_URL: the token names a key it does not publish, so it was issued by another "
+            "LoginRocket (or realm) than the one LOGINROCKET_URL names."
+        ),
+        "wrong_issuer": (
+            "Check LOGINROCKET_URL and what sends users here with ?token=: the token was not issued by AuthRocket."
+        ),
+        "expired": (
+            "Check this machine's clock (AUTHROCKET_LEEWAY allows a few seconds of skew): the token expired "
+            "before it arrived, or the login link was reused from the history or a bookmark."
+        ),
+        "not_yet_valid": (
+            "Check this machine's clock: it is behind LoginRocket's by more than AUTHROCKET_LEEWAY seconds; "
+            "synchronise it (NTP)."
+        ),
+        "too_old": (
+            "Check AUTHROCKET_TOKEN_WITHIN (it is shorter than the time from the login to this request) and "
+            "this machine's clock."
+        ),
+        "session_ended": "The session was logged out before it arrived (AUTHROCKET_MANAGED_SESSIONS).",
+    }
+)
+_CHECK_THE_SENDER = (
+    "Check what sends users here with ?token=, and LOGINROCKET_URL: the token is not an AuthRocket login token."
+)
+
+
+def what_to_check(reason: str) -> str:
+    """What to check (a setting, the clock) for a rejection ``reason``: :data:`WHAT_TO_CHECK`, or a generic text."""
+    return WHAT_TO_CHECK.get(reason, _CHECK_THE_SENDER)
+
+
+class RejectionWarnings:
+    """Logs rejected ``?token=`` values at WARNING, at most once per ``interval`` seconds per reason.
+
+    A misconfigured key rejects every login, and every rejected login would
+    otherwise log a line: one per reason per minute is enough to see it and
+    cannot flood the logs. The line gives the reason in plain words and what
+    to check; never the token. The extension keeps one per app.
+
+    :param interval: seconds between two lines for one reason.
+    :param clock: seconds, monotonic (tests pass their own).
+    """
+
+    def __init__(self, *, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def warn(self, rejection: Rejection, path: str) -> bool:
+        """Log the rejection of a ``?token=`` sent to ``path``, unless its reason was logged lately.
+
+        Returns whether a line was logged.
+        """
+        now = self._clock()
+        with self._lock:
+            last = self._last.get(rejection.reason)
+            if last is not None and now - last < self.interval:
+                return False
+            self._last[rejection.reason] = now
+        logger.warning(
+            "A login token in ?token= was rejected on GET %r: %s %s Run `flask authrocket decode <token>` for "
+            "the details. (Logged at most once a minute per reason.)",
+            path,
+            describe_rejection(rejection.reason),
+            what_to_check(rejection.reason),
+        )
+        return True
+
+
+#: Methods a cross-site form can send that change something: the cookie does not log them in.
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def load_request(
+    settings: Settings,
+    cookie: LoginCookie,
+    verify: Callable[[str], Session | Rejection],
+    app_globals: Any = None,
+    warnings: RejectionWarnings | None = None,
+) -> AuthRocketRequest:
+    """Turn the query token, the Bearer header or the cookie into ``g.authrocket``, and return it.
+
+    The extension's hook calls this on every request, with the app's settings,
+    its :class:`~flask_authrocket.cookie.LoginCookie` and its verify step
+    (:meth:`AuthRocket.verify <flask_authrocket.AuthRocket.verify>`);
+    ``app_globals`` is ``g`` itself when the caller has it at hand. A valid
+    ``?token=`` leaves a 302 to the clean URL in ``_login_redirect``; a rejected
+    one is logged through ``warnings`` (the app's :class:`RejectionWarnings`;
+    ``None``: not logged). Reads the WSGI environ directly and does nothing
+    more when no token was sent.
+    """
+    authrocket = AuthRocketRequest(settings, cookie)
+    target = app_globals if app_globals is not None else g
+    target.authrocket = authrocket
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
+    method = req.method
+
+    # 1. ?token= on GET. A cheap byte test first: most requests have no token.
+    if method == "GET" and b"token=" in req.query_string:
+        token = req.args.get("token")
+        if token:
+            result = verify(token)
+            if isinstance(result, Session):
+                authrocket.current_session = result
+                authrocket.token_source = "query"
+                if session_verified.receivers:
+                    _announce_session(result, "query")
+                if cookie.fits(result.token):
+                    authrocket._store_cookie(result)
+                    answer = redirect(authrocket.safe_this_uri(), 302)
+                    answer.headers["Cache-Control"] = "no-store"
+                    authrocket._login_redirect = answer
+                return authrocket
+            _note_rejection(authrocket, result, "query")
+            if warnings is not None and not result.unavailable:
+                # Unavailable keys are logged where they are fetched; this is the
+                # misconfiguration that would otherwise only show as a login loop.
+                warnings.warn(result, req.path)
+
+    # 2. Authorization: Bearer <token> (the scheme is case-insensitive).
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.strip().lower() == "bearer":
+            # Any Bearer header, an empty one too, comes from an API client: a
+            # failed guard answers it 401, never with a login page.
+            authrocket.bearer_sent = True
+            credentials = credentials.strip()
+            if credentials:
+                result = verify(credentials)
+                if isinstance(result, Session):
+                    authrocket.current_session = result
+                    authrocket.token_source = "bearer"
+                    if session_verified.receivers:
+                        _announce_session(result, "bearer")
+                    return authrocket
+                _note_rejection(authrocket, result, "bearer")
+
+    # 3. The cookie.
+    token = cookie.read(environ)
+    if token:
+        authrocket._note_cookie_sent()
+        if method in _UNSAFE_METHODS and _is_cross_site():
+            # A form post from another site: the browser attached the
+            # cookie, but the user did not mean to act here.
+            authrocket.cross_site = True
+            logger.debug(
+                "A cross-site %s to %s came with the login cookie; it is not logged in by it "
+                "(Origin %r, Sec-Fetch-Site %r).",
+                method,
+                req.path,
+                req.headers.get("Origin"),
+                req.headers.get("Sec-Fetch-Site"),
+            )
+            return authrocket
+        result = verify(token)
+        session = result if isinstance(result, Session) else _other_login_cookie(authrocket, token, result, verify)
+        if session is not None:
+            authrocket.current_session = session
+            authrocket.token_source = "cookie"
+            if session_verified.receivers:
+                _announce_session(session, "cookie")
+    return authrocket
+
+
+def _other_login_cookie(
+    authrocket: AuthRocketRequest, first: str, rejection: Rejection, verify: Callable[[str], Session | Rejection]
+) -> Session | None:
+    """The session of the first other login cookie that verifies; else note the rejections and clear.
+
+    Browsers send several cookies of one name when they were set for several
+    domains or paths: a stray one (a sibling subdomain's garbage) must not log
+    the user out, nor make the app clear the good one. Only requests whose
+    first login cookie was rejected come here.
+    """
+    rejections = [rejection]
+    for token in authrocket.cookie.read_all(request.environ):
+        if token != first:
+            result = verify(token)
+            if isinstance(result, Session):
+                return result
+            rejections.append(result)
+    for each in rejections:
+        _note_rejection(authrocket, each, "cookie")
+    # A cookie whose keys could not be fetched may be the good one: keep it.
+    if not any(each.unavailable for each in rejections):
+        authrocket.clear_cookie()
+    return None
+
+
+def _announce_session(session: Session, source: str) -> None:
+    session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
+
+
+def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:
+    if token_rejected.receivers:
+        token_rejected.send(current_app._get_current_object(), rejection=rejection, source=source)  # type: ignore[attr-defined]
+    if rejection.unavailable:
+        authrocket.unavailable = True
+    if authrocket.rejection is None or rejection.unavailable:
+        authrocket.rejection = rejection
+        authrocket.rejection_source = source
+
+
+def _is_cross_site() -> bool:
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != app_origin()
