@@ -204,7 +204,9 @@ def _explanation(rejection: Rejection, token: str, extension: AuthRocket) -> str
     if reason == "wrong_issuer":
         return f"wrong issuer: {claims.get('iss')!r} (expected {ISSUER})"
     if reason == "missing_claim":
-        needed = ["exp", "iss"] + (["iat"] if within is not None else [])
+        # A token in the older layout (uid, no sub) may leave out iss, as seed 004 lays it out.
+        legacy = "uid" in claims and "sub" not in claims
+        needed = ["exp"] + ([] if legacy else ["iss"]) + (["iat"] if within is not None else [])
         missing = [name for name in needed if name not in claims]
         if missing:
             return f"missing claim {', '.join(repr(name) for name in missing)}: every AuthRocket login token has them"
