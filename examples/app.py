@@ -23,14 +23,14 @@ from typing import Any
 
 from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, url_for
 
-from flask_authrocket import AuthRocket, current_org, current_user, protect, require_login, require_permission
+from flask_authrocket import AuthRocket, current_org, current_user, protect, require_permission
 
 authrocket = AuthRocket()
 
 home = Blueprint("home", __name__)
 dashboard = protect(Blueprint("dashboard", __name__, url_prefix="/dashboard"))
 admin = Blueprint("admin", __name__, url_prefix="/admin")
-api = Blueprint("api", __name__, url_prefix="/api")
+api = protect(Blueprint("api", __name__, url_prefix="/api"), api=True)  # always 401 JSON, never a 302
 
 #: Projects of the development LoginRocket's demo orgs, so the dashboard has something to show.
 SAMPLE_PROJECTS = [("org_acme", "Rocket engine"), ("org_acme", "Launch pad"), ("org_globex", "Hammock district")]
@@ -106,7 +106,6 @@ def show_admin() -> str:
 
 
 @api.get("/me")
-@require_login
 def me() -> Any:
     membership = g.authrocket.current_membership
     return jsonify(

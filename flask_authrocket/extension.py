@@ -22,7 +22,7 @@ from .cookie import LoginCookie
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .hook import RejectionWarnings, load_request
 from .models import Rejection, Session
-from .request import AuthRocketRequest, current_authrocket
+from .request import LOGOUT_ENDPOINT, AuthRocketRequest, current_authrocket
 from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings, warn_unknown_settings
 from .tokens import TokenVerifier
 
@@ -188,7 +188,7 @@ class AuthRocket:
                 )
             # Any method a logout link, form or script uses, as Express's app.use('/logout', ...).
             app.add_url_rule(
-                settings.logout_url, guards.LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST", "DELETE"]
+                settings.logout_url, LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST", "DELETE"]
             )
         if settings.require_login:
             guards.protect(app)

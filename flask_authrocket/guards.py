@@ -62,9 +62,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 Target = TypeVar("Target", Flask, Blueprint)
 
 _EXEMPT_ATTRIBUTE = "_authrocket_login_exempt"
-#: The endpoint of the default logout route. Its view (:func:`~flask_authrocket.full_logout` or
-#: :func:`~flask_authrocket.local_logout`) is :func:`login_exempt`; the name itself exempts nothing.
-LOGOUT_ENDPOINT = "authrocket_logout"
 
 
 def verify_login_in_request() -> Session:

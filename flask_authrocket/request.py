@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 #: Query parameters LoginRocket adds that must never stay in a bookmarkable URL.
 LOGIN_QUERY_PARAMETERS = frozenset({"token", "account", "session"})
 
-#: The endpoint of the default logout route. The same name as ``guards.LOGOUT_ENDPOINT``,
-#: which this module cannot import: guards imports it.
+#: The endpoint of the default logout route. Its view (:func:`~flask_authrocket.full_logout` or
+#: :func:`~flask_authrocket.local_logout`) is login-exempt; the name itself exempts nothing.
 LOGOUT_ENDPOINT = "authrocket_logout"
 
 

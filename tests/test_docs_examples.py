@@ -76,6 +76,7 @@ def test_the_coming_from_pages_run(page: str, monkeypatch: pytest.MonkeyPatch):
     namespace: dict[str, object] = {"__name__": "docs_sample"}
     for number, block in enumerate(blocks, start=1):
         exec(compile(block, f"docs/{page}, block {number}", "exec"), namespace)
+    close_sample_database(namespace)
 
 
 def test_the_readme_runs_your_own_app_on_the_development_loginrocket_right_after_the_quickstart(
@@ -143,7 +144,16 @@ def test_the_express_page_names_only_what_the_express_package_exports():
         assert real in text, real
 
 
-def test_the_express_pages_flask_code_does_what_its_express_code_does(monkeypatch: pytest.MonkeyPatch):
+def close_sample_database(namespace: dict[str, object]) -> None:
+    """A page's sample keeps its SQLite database open for the app's lifetime; the test ends that lifetime."""
+    database = namespace.get("db")
+    if database is not None:
+        database.close()  # type: ignore[attr-defined]
+
+
+def test_the_express_pages_flask_code_does_what_its_express_code_does(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+):
     from flask.testing import FlaskClient
     from helpers import ACME, GLOBEX, HS_SECRET, token_for
 
@@ -156,6 +166,7 @@ def test_the_express_pages_flask_code_does_what_its_express_code_does(monkeypatc
         exec(compile(block, f"docs/coming-from-express.md, block {number}", "exec"), namespace)
     client: FlaskClient = namespace["app"].test_client()  # type: ignore[attr-defined]
     issuer = TokenIssuer(secret=HS_SECRET)
+    request.addfinalizer(lambda: close_sample_database(namespace))
     admin = {"Authorization": f"Bearer {token_for(issuer)}"}  # Ada, site:admin in Acme
     member = {"Authorization": f"Bearer {token_for(issuer, orgs=[{**GLOBEX, 'selected': True}, ACME])}"}
 

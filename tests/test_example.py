@@ -92,3 +92,10 @@ def test_logout_link_under_a_prefix(authrocket_client):
     authrocket_client.login_as(ADA, [ACME])
     html = authrocket_client.get("/", base_url="http://localhost/app/").text
     assert '<a href="/app/logout">Logout</a>' in html
+
+
+def test_api_me_answers_401_json_without_an_accept_header(authrocket_client):
+    answer = authrocket_client.get("/api/me")  # no Accept, no token: a script, not a browser
+
+    assert answer.status_code == 401
+    assert answer.json["error"] == "login_required"
