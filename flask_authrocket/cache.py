@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .logs import redact_url
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
@@ -346,9 +347,11 @@ def build_cache(value: Any) -> BaseCache:
         return value
     if isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss"):
         return redis_cache(value)
+    # A string may be another kind of URL with a password in it: shown without its secrets.
+    shown = redact_url(value) if isinstance(value, str) else type(value).__name__
     raise ConfigurationError(
         "AUTHROCKET_CACHE must be a cachelib cache (e.g. cachelib.RedisCache(...)), a redis:// URL "
-        f"or None, not {value!r}."
+        f"or None, not {shown!r}."
     )
 
 
@@ -380,10 +383,8 @@ def redis_cache(url: str) -> BaseCache:
         if database and not database.isdigit():
             raise ValueError(f"the database {database!r} is not a number")
     except ValueError as error:
-        parts = urlsplit(url)
-        shown = parts._replace(netloc=f"***@{parts.hostname}" if parts.password else parts.netloc).geturl()
         raise ConfigurationError(
-            f"AUTHROCKET_CACHE {shown!r} is not a usable redis:// URL ({error}); "
+            f"AUTHROCKET_CACHE {redact_url(url)!r} is not a usable redis:// URL ({redact_url(str(error))}); "
             "expected redis://[:password@]host[:port][/db]."
         ) from None
     cache = RedisCache(client, key_prefix="flask_authrocket:")

@@ -25,6 +25,7 @@ from helpers import free_port, wait_until
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from flask_authrocket import ConfigurationError
 from flask_authrocket.cache import CACHE_RETRY_INTERVAL, GuardedCache, InProcessCache, JsonSerializer, build_cache
 
 
@@ -412,3 +413,19 @@ def test_only_the_cache_made_for_an_unset_setting_is_this_process_only() -> None
     assert guard(build_cache(None)).process_only
     assert not guard(SimpleCache()).process_only  # a cache the app passes may be shared by its apps
     assert not guard(build_cache("redis://127.0.0.1:6399/0")).process_only
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "memcached://admin:hunter2-secret@127.0.0.1:11211",
+        "redis://:hunter2-secret@127.0.0.1:6379/not-a-number",
+        "redis://127.0.0.1:6379/not-a-number?password=hunter2-secret",
+    ],
+)
+def test_an_unusable_cache_url_is_named_without_its_password(value: str):
+    with pytest.raises(ConfigurationError) as error:
+        build_cache(value)
+
+    assert "AUTHROCKET_CACHE" in str(error.value)
+    assert "hunter2-secret" not in str(error.value)
