@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import g
 from helpers import ACME, ADA, GLOBEX, HS_SECRET, Clock, outcome, pem_body, token_for
@@ -890,3 +892,96 @@ def test_the_tokens_page_samples_run():
         exec(compile(block, f"docs/tokens.md, block {number}", "exec"), namespace)
     rejections_section = page.read_text().split("## Rejections")[1]
     assert set(re.findall(r"`([a-z_]+)`", rejections_section)) == set(REJECTION_TEXTS)  # every reason, no other
+
+
+# -- a first-seen token costs one parse (issue 15) ---------------------------------------------------
+
+
+def rsa_signed(issuer: TokenIssuer, header: bytes, payload: str | None = None) -> str:
+    """A token whose header segment holds ``header`` as given, RS256-signed by ``issuer``: only the header is odd."""
+    assert issuer.private_key is not None
+    body = b64url(json.dumps(fresh_claims()).encode()) if payload is None else payload
+    signing_input = f"{b64url(header)}.{body}"
+    signature = issuer.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def test_a_first_seen_token_from_a_key_set_is_parsed_by_pyjwt_once(monkeypatch, jwks_server, rsa_issuer):
+    # PyJWT's parse checks every character of the three segments in Python: get_unverified_header
+    # ran it once for the kid and the decode once more, a third of a first-seen token's cost.
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url)
+    assert outcome(verifier.verify(rsa_issuer.issue(fresh_claims(sid="kss_warm")))) == "accepted"  # fetches the set
+    parsed: list[object] = []
+    real_load = jwt.api_jws.PyJWS._load
+
+    def counted_load(self: jwt.api_jws.PyJWS, token: str | bytes) -> Any:
+        parsed.append(token)
+        return real_load(self, token)
+
+    monkeypatch.setattr(jwt.api_jws.PyJWS, "_load", counted_load)
+
+    assert outcome(verifier.verify(rsa_issuer.issue(fresh_claims(sid="kss_first_seen")))) == "accepted"
+    assert len(parsed) == 1  # the one decode, with the key its kid chose
+
+
+# Odd headers, and the verdict of a key-set verifier when PyJWT's get_unverified_header reads the
+# header (None: every supported PyJWT release refuses it). Reading the first segment alone must
+# keep every verdict: a header of any but the usual shape is left to PyJWT.
+ODD_HEADERS: dict[str, tuple[bytes, str | None]] = {
+    "an array": (b"[1, 2]", None),
+    "a string": (b'"k1"', None),
+    "null": (b"null", None),
+    "not utf-8": (bytes([0xB7, 0xFF, 0x00]), None),
+    "not json": (b"{alg: RS256", None),
+    "nested past the recursion limit": (b"[" * 5000 + b"]" * 5000, None),
+    "a deep value beside the kid": (b'{"kid": "k1", "x": ' + b"[" * 4000 + b"]" * 4000 + b"}", None),
+    "a number kid": (b'{"alg": "RS256", "kid": 1}', None),
+    "a null kid": (b'{"alg": "RS256", "kid": null}', None),
+    "a list kid": (b'{"alg": "RS256", "kid": ["k1"]}', None),
+    "no kid": (b'{"alg": "RS256"}', "unknown_kid"),
+    "an empty kid": (b'{"alg": "RS256", "kid": ""}', "unknown_kid"),
+    # Newer PyJWT releases refuse a crit they do not support; 2.10 reads the header and ignores crit.
+    "crit naming a claim": (b'{"alg": "RS256", "kid": "k1", "crit": ["exp"], "exp": 1}', "accepted"),
+    "an empty crit": (b'{"alg": "RS256", "kid": "k1", "crit": []}', "accepted"),
+    "crit beside an unknown kid": (b'{"alg": "RS256", "kid": "k9", "crit": ["zz"]}', "unknown_kid"),
+    "b64 false without crit": (b'{"alg": "RS256", "kid": "k1", "b64": false}', "malformed"),
+    "b64 true": (b'{"alg": "RS256", "kid": "k1", "b64": true}', "accepted"),
+    "a duplicated kid, the last one known": (b'{"alg": "RS256", "kid": "k9", "kid": "k1"}', "accepted"),
+    "UTF-16 JSON": (json.dumps({"alg": "RS256", "typ": "JWT", "kid": "k1"}).encode("utf-16"), "accepted"),
+    "a UTF-8 byte order mark": (b'\xef\xbb\xbf{"alg": "RS256", "kid": "k1"}', "accepted"),
+    "alg none": (b'{"alg": "none", "kid": "k1"}', "wrong_algorithm"),
+    "alg HS256": (b'{"alg": "HS256", "kid": "k1"}', "wrong_algorithm"),
+    "no alg": (b'{"kid": "k1"}', "wrong_algorithm"),
+}
+
+
+@pytest.mark.parametrize("shape", list(ODD_HEADERS))
+def test_an_odd_header_from_a_key_set_is_judged_as_pyjwt_judges_it(jwks_server, rsa_issuer, shape):
+    header, read_verdict = ODD_HEADERS[shape]
+    token = rsa_signed(rsa_issuer, header)
+    expected: tuple[str | None, str | None]
+    try:
+        jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        expected = ("malformed", REJECTION_TEXTS["malformed"])
+    except jwt.InvalidTokenError:  # a kid that is not a string, a crit PyJWT does not support
+        expected = ("invalid", "The token is invalid.")
+    except RecursionError:  # PyJWT 2.10 lets it out of its parse; the verifier catches it
+        expected = ("malformed", "The token could not be parsed.")
+    else:
+        expected = (read_verdict, None)
+    assert expected[0] is not None, f"this PyJWT reads a header ({shape}) that others refuse: give its verdict"
+
+    result = TokenVerifier(loginrocket_url=jwks_server.url).verify(token)
+
+    assert outcome(result) == expected[0]
+    if expected[1] is not None:
+        assert isinstance(result, Rejection) and result.message == expected[1]
+
+
+def test_a_detached_payload_header_from_a_key_set_is_malformed(jwks_server, rsa_issuer):
+    # b64 false with crit ["b64"] and the empty payload segment RFC 7797 asks for: PyJWT's decode
+    # wants the payload given apart, which a login token never is.
+    token = rsa_signed(rsa_issuer, b'{"alg": "RS256", "kid": "k1", "b64": false, "crit": ["b64"]}', payload="")
+    result = TokenVerifier(loginrocket_url=jwks_server.url).verify(token)
+    assert (outcome(result), result.message) == ("malformed", REJECTION_TEXTS["malformed"])
