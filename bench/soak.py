@@ -12,11 +12,12 @@ serving ``bench/soak_app.py`` (one route behind ``@require_login``), driven by
     Core API (TTL 5 s), with a real ``redis-server`` as ``AUTHROCKET_CACHE``,
     killed and restarted during the run. The clients send tokens of sessions
     made before the run ("known"), of sessions made during it ("fresh"), and
-    of sessions signed with the new key ("new-key"), in the login cookie and as
-    Bearer headers. Every token is valid, so the targets are: no 5xx but 503,
-    no 503 for a token whose key the app had, no valid cookie cleared, no valid
-    token refused, no answer slower than the timeout + 1 s, and at most one key
-    fetch per floor per worker.
+    of sessions signed with the new key ("new-key", told by the kid in their
+    header), in the login cookie and as Bearer headers. Every token is valid,
+    so the targets are: no 5xx but 503, no 503 from a worker for a token whose
+    key it had (it had accepted a token of that key), no valid cookie cleared,
+    no valid token refused, no answer slower than the timeout + 1 s, and at
+    most one key fetch per floor per worker.
 
 ``sessions`` (issue 13, a 10 s quiet phase, then about 40 s)
     Managed sessions with TTL 2 s, failure mode "open", ``AUTHROCKET_CACHE`` a
@@ -39,7 +40,9 @@ directory that is removed.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import json
 import math
 import os
 import random
@@ -92,13 +95,19 @@ UNUSED_LOGINROCKET_URL = "https://soak.loginrocket.invalid/"
 Event = tuple[float, str, Callable[[], None]]
 
 
-def run_timeline(started: float, events: Sequence[Event], seconds: float, scale: float) -> None:
-    """Run each event at its offset (scaled) from ``started``, printing it, then wait out ``seconds``."""
+def run_timeline(started: float, events: Sequence[Event], seconds: float, scale: float) -> list[tuple[float, str]]:
+    """Run each event at its offset (scaled) from ``started``, printing it, then wait out ``seconds``.
+
+    Returns each event's label with the seconds from ``started`` at which its action had run.
+    """
+    happened: list[tuple[float, str]] = []
     for offset, label, action in events:
         _sleep_until(started + offset * scale)
         print(f"  {time.monotonic() - started:5.1f} s  {label}", flush=True)
         action()
+        happened.append((time.monotonic() - started, label))
     _sleep_until(started + seconds)
+    return happened
 
 
 def _sleep_until(moment: float) -> None:
@@ -158,7 +167,15 @@ class TokenPool:
                 kind = "fresh"
             # Recent sessions, so fresh tokens are often first seen by the worker that gets them.
             token, user_id = chooser.choice(self._tokens[kind][-30:])
-        return Pick(token, user_id, kind, chooser.choice(("cookie", "bearer")))
+        return Pick(token, user_id, kind, chooser.choice(("cookie", "bearer")), token_kid(token))
+
+
+def token_kid(token: str) -> str | None:
+    """The ``kid`` in the header of ``token``, read without any check: which key signed it."""
+    segment = token.split(".", 1)[0]
+    header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
 
 
 def soak_faults(logs: Path, seconds: float) -> list[str]:
@@ -203,23 +220,24 @@ def soak_faults(logs: Path, seconds: float) -> list[str]:
         pool = TokenPool([(dev.new_session(user), user) for user in users * 6])
         first_request = time.monotonic()  # the workers may fetch keys from here on
         dev.reset_api_calls()
-        signs_with_new_key = threading.Event()
         stop_making = threading.Event()
 
         def make_sessions() -> None:
             # New logins all along the run; after the rotation, LoginRocket signs them with the new key.
+            # A token's kind is the key that signed it, read from its header: a session asked for
+            # just before the rotation may come back signed with the new key (a run once counted
+            # such a "fresh" token's 503s as 503s for a known key).
             chooser = random.Random(99)
             while not stop_making.wait(0.25):
-                kind = "new-key" if signs_with_new_key.is_set() else "fresh"
                 user = chooser.choice(users)
-                pool.add(kind, dev.new_session(user), user)
+                token = dev.new_session(user)
+                pool.add("new-key" if token_kid(token) == new_issuer.kid else "fresh", token, user)
 
         def publish_new_key() -> None:
             key_set.keys = [old_issuer, new_issuer]
 
         def sign_with_new_key() -> None:
             dev.sign_with(new_issuer)
-            signs_with_new_key.set()
 
         events: list[Event] = [
             (6, "key set answers 503", lambda: key_set.fail(503)),
@@ -241,8 +259,9 @@ def soak_faults(logs: Path, seconds: float) -> list[str]:
         load = Load(app.port, CLIENTS, pool.pick)
         started = load.start()
         maker.start()
+        happened: list[tuple[float, str]] = []
         try:
-            run_timeline(started, events, seconds, scale)
+            happened = run_timeline(started, events, seconds, scale)
         finally:
             answers = load.stop()
             stop_making.set()
@@ -250,7 +269,63 @@ def soak_faults(logs: Path, seconds: float) -> list[str]:
         elapsed = time.monotonic() - first_request
         api_calls = dev.api_calls()
         fetches = key_set.fetches
-        return report_faults(answers, app, fetches, api_calls, elapsed, new_key_at=28 * scale)
+        missed = report_faults(answers, app, fetches, api_calls, elapsed, new_key_at=28 * scale)
+        explain_unavailable(answers, happened)
+        return missed
+
+
+def split_unavailable(answers: list[Answer]) -> tuple[list[Answer], list[Answer]]:
+    """The 503s, split by whether their worker had the token's key: (it had, it had not yet).
+
+    A worker had a key once it had answered 200 to a token that key signed (the 200 was
+    back before the 503 was asked): a worker never drops a key it fetched while the set
+    keeps serving it (stale keys are kept when a refresh fails), and neither key is ever
+    withdrawn here. Until then, a 503 is the key set's outage or a first fetch under way.
+    """
+    had: dict[tuple[str | None, str | None], float] = {}  # (worker, kid): when its first 200 was back
+    for answer in answers:
+        if answer.status == 200:
+            done = answer.started + answer.seconds
+            key = (answer.worker, answer.kid)
+            had[key] = min(had.get(key, done), done)
+    known: list[Answer] = []
+    first: list[Answer] = []
+    for answer in answers:
+        if answer.status == 503:
+            since = had.get((answer.worker, answer.kid))
+            (known if since is not None and since < answer.started else first).append(answer)
+    return known, first
+
+
+def explain_unavailable(answers: list[Answer], happened: list[tuple[float, str]]) -> None:
+    """Print the 503s of tokens whose key their worker had, and the others grouped: when, key-set phase, kid, why."""
+    key_set_events = [(moment, label) for moment, label in happened if label.startswith("key set")]
+
+    def phase(moment: float) -> str:
+        current = "key set answers"
+        for at, label in key_set_events:
+            if at <= moment:
+                current = label
+        return current
+
+    def reason(answer: Answer) -> str:
+        # The extension's 503 says which was out of reach: LoginRocket's keys, or the AuthRocket API.
+        return "the AuthRocket API" if "AuthRocket API" in answer.body else "LoginRocket keys"
+
+    known, first = split_unavailable(answers)
+    for answer in known[:20]:
+        print(
+            f"  503 with the key known, at {answer.started:.2f} s [{phase(answer.started)}]: {answer.kind} "
+            f"token, kid {answer.kid}, {answer.mode}, worker {answer.worker}: {' '.join(answer.body.split())[:160]}"
+        )
+    groups: dict[tuple[str, str, str | None, str], list[float]] = {}
+    for answer in first:
+        groups.setdefault((phase(answer.started), answer.kind, answer.kid, reason(answer)), []).append(answer.started)
+    for (label, kind, kid, why), moments in sorted(groups.items(), key=lambda item: min(item[1])):
+        print(
+            f"  503 before the worker had the key: {len(moments)} {kind} (kid {kid}) from {min(moments):.1f} to "
+            f"{max(moments):.1f} s, [{label}], {why} unavailable"
+        )
 
 
 def report_faults(
@@ -274,10 +349,15 @@ def report_faults(
     targets.check(
         "5xx other than 503", sum(1 for answer in answers if answer.status >= 500 and answer.status != 503), 0
     )
+    unavailable = split_unavailable(answers)
     targets.check(
-        "503s for tokens whose key was known",
-        sum(1 for answer in answers if answer.status == 503 and answer.kind != "new-key"),
-        0,
+        "503s for tokens whose key their worker had (it had accepted a token of that key)", len(unavailable[0]), 0
+    )
+    before = unavailable[1]
+    old_key = sum(1 for answer in before if answer.kind != "new-key")
+    print(
+        f"  503s before the worker had the token's key (not a target): {old_key} of the old key "
+        f"(a worker's first fetch), {len(before) - old_key} of the new key"
     )
     targets.check("valid cookies cleared", sum(1 for answer in answers if answer.cleared_cookie), 0)
     refused = [answer for answer in answers if answer.status in (302, 401, 403)]

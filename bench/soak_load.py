@@ -41,6 +41,8 @@ class Pick:
     kind: str
     #: "cookie" or "bearer".
     mode: str
+    #: The ``kid`` of the token's header (``None`` when it names none): which key signed it.
+    kid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Answer:
     #: The answer carried a Set-Cookie that clears the login cookie.
     cleared_cookie: bool
     worker: str | None
+    kid: str | None = None
+    #: The body of an answer other than 200 (its first 300 characters): a 503 says what was unavailable.
+    body: str = ""
 
 
 def _clears_login_cookie(headers: list[str]) -> bool:
@@ -147,6 +152,8 @@ class Load:
                     status == 200 and body == f"Hello, {pick.user_id}!",
                     _clears_login_cookie(set_cookies),
                     worker,
+                    pick.kid,
+                    "" if status == 200 else body[:300],
                 )
             )
         if connection is not None:
