@@ -187,9 +187,7 @@ class AuthRocket:
                     " (managed sessions are still ended through the API)" if settings.managed_sessions else "",
                 )
             # Any method a logout link, form or script uses, as Express's app.use('/logout', ...).
-            app.add_url_rule(
-                settings.logout_url, LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST", "DELETE"]
-            )
+            app.add_url_rule(settings.logout_url, LOGOUT_ENDPOINT, logout_view, methods=["GET", "POST", "DELETE"])
         if settings.require_login:
             guards.protect(app)
         # Imported here, as flask-sqlalchemy does: the commands import this module, and an app
