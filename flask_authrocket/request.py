@@ -281,12 +281,9 @@ class AuthRocketRequest:
             self.cookie.clear(response, secure=request.is_secure)
         # The cookie decides the answer when it was sent or the login was read;
         # the Authorization header too when the login was read (docs/security.md).
-        if self._login_read:
-            _add_vary(response, _VARY_ON_LOGIN)
-        elif self._cookie_sent:
-            _add_vary(response, _VARY_ON_COOKIE)
-        if self.guarded and "Cache-Control" not in response.headers:
-            response.headers["Cache-Control"] = "private"
+        vary = _VARY_ON_LOGIN if self._login_read else _VARY_ON_COOKIE if self._cookie_sent else None
+        if vary is not None or self.guarded:
+            _vary_and_keep_private(response, vary, private=self.guarded)
         return response
 
     # -- Express names ------------------------------------------------------
@@ -329,18 +326,35 @@ _VARY_ON_LOGIN = ("Cookie", "Authorization")
 _VARY_ON_COOKIE = ("Cookie",)
 
 
-def _add_vary(response: Response, names: tuple[str, ...]) -> None:
-    """Add ``names`` to the answer's ``Vary``, keeping what the view set, without repeats."""
-    current = response.headers.get("Vary")
-    if not current:
-        response.headers["Vary"] = ", ".join(names)
+def _vary_and_keep_private(response: Response, vary: tuple[str, ...] | None, *, private: bool) -> None:
+    """Add ``vary`` to the answer's ``Vary`` (keeping what the view set, without repeats), and
+    ``Cache-Control: private`` when ``private`` and the view set no ``Cache-Control`` of its own.
+
+    One pass over the answer's few headers: Werkzeug's ``get`` and ``in`` answer a missing
+    name by building an exception, which costs more than the scan, on every guarded request.
+    """
+    headers = response.headers
+    current: list[str] = []
+    cache_control = False
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered == "vary":
+            current.append(value)
+        elif lowered == "cache-control":
+            cache_control = True
+    if private and not cache_control:
+        headers.add("Cache-Control", "private")
+    if vary is None:
         return
-    present = {name.strip().lower() for name in current.split(",")}
+    if not current:
+        headers.add("Vary", ", ".join(vary))
+        return
+    present = {name.strip().lower() for value in current for name in value.split(",")}
     if "*" in present:
         return  # the answer already varies with everything
-    missing = [name for name in names if name.lower() not in present]
+    missing = [name for name in vary if name.lower() not in present]
     if missing:
-        response.headers["Vary"] = ", ".join([current, *missing])
+        headers["Vary"] = ", ".join([*current, *missing])
 
 
 def _host() -> str:
