@@ -187,8 +187,9 @@ class GuardedCache:
         Returns whether the cache took it: ``False`` when it failed or rests,
         or when a shared cache was given a value JSON cannot hold.
         """
+        cache = self.cache
         try:
-            stored: bool = self._attempt(lambda: bool(self.cache.set(key, value, timeout=timeout)), False)
+            stored: bool = self._attempt(lambda: store(cache, key, value, timeout), False)
         except _Unstorable as error:
             logger.debug("%s: %s; not cached.", self.name, error)
             return False
@@ -204,12 +205,11 @@ class GuardedCache:
         rounded up to whole seconds.
         """
         cache = self.cache
-        write_client = getattr(cache, "_write_client", None)
-        prefix = getattr(cache, "_get_prefix", None)
-        serializer = getattr(cache, "serializer", None)
-        if write_client is not None and prefix is not None and serializer is not None:
+        redis = _redis_parts(cache)
+        if redis is not None:
             # cachelib's RedisCache.add is SETNX then EXPIRE: a worker that dies between the two
             # leaves a lock that never expires. One SET NX PX cannot.
+            write_client, prefix, serializer = redis
             milliseconds = max(1, int(timeout * 1000))
             data = serializer.dumps(value)
 
@@ -391,3 +391,28 @@ def redis_cache(url: str) -> BaseCache:
     # Whoever can write to this Redis must not be able to run code in the app: JSON, not pickles.
     cast(Any, cache).serializer = JsonSerializer()
     return cache
+
+
+def _redis_parts(cache: BaseCache) -> tuple[Any, Callable[[], str], Any] | None:
+    """A cachelib ``RedisCache``'s redis-py client, key prefix and serializer; ``None`` for other caches."""
+    write_client = getattr(cache, "_write_client", None)
+    prefix = getattr(cache, "_get_prefix", None)
+    serializer = getattr(cache, "serializer", None)
+    if write_client is None or prefix is None or serializer is None or not hasattr(cache, "_normalize_timeout"):
+        return None
+    return write_client, prefix, serializer
+
+
+def store(cache: BaseCache, key: str, value: Any, timeout: int | None = None) -> bool:
+    """``cache.set(key, value, timeout=timeout)``, except that a cachelib ``RedisCache`` is written
+    through redis-py with ``SET ... EX``: cachelib before 0.15 calls ``SETEX``, which redis-py 8
+    deprecates (a warning on every write, an error under ``-W error``). Errors propagate."""
+    redis = _redis_parts(cache)
+    if redis is None:
+        return bool(cache.set(key, value, timeout=timeout))
+    write_client, prefix, serializer = redis
+    seconds = cast(Any, cache)._normalize_timeout(timeout)  # None: the cache's default; -1: no expiry
+    data = serializer.dumps(value)
+    if seconds == -1:
+        return bool(write_client.set(prefix() + key, data))
+    return bool(write_client.set(prefix() + key, data, ex=seconds))

@@ -301,14 +301,14 @@ def _check_names(report: _Report, app: Flask, settings: Settings) -> None:
 
 
 def _check_cache(report: _Report, app: Flask, settings: Settings) -> None:
-    from ..cache import without_pickles  # cachelib: loaded by the settings already
+    from ..cache import store, without_pickles  # cachelib: loaded by the settings already
 
     cache = without_pickles(settings.cache)  # JSON, as the app stores it
     key = f"check:{secrets.token_hex(8)}"  # a Redis URL's cache adds the flask_authrocket: prefix
     value = {"probe": key}
     started = time.monotonic()
     try:
-        stored = cache.set(key, value, timeout=60)
+        stored = store(cache, key, value, timeout=60)
         read = cache.get(key)
         cache.delete(key)
     except Exception as exc:  # cachelib lets each backend's own errors through
