@@ -396,10 +396,14 @@ def redis_cache(url: str) -> BaseCache:
 def _redis_parts(cache: BaseCache) -> tuple[Any, Callable[[], str], Any] | None:
     """A cachelib ``RedisCache``'s redis-py client, key prefix and serializer; ``None`` for other caches."""
     write_client = getattr(cache, "_write_client", None)
-    prefix = getattr(cache, "_get_prefix", None)
     serializer = getattr(cache, "serializer", None)
-    if write_client is None or prefix is None or serializer is None or not hasattr(cache, "_normalize_timeout"):
+    if write_client is None or serializer is None or not hasattr(cache, "_normalize_timeout"):
         return None
+    prefix = getattr(cache, "_get_prefix", None)  # cachelib 0.11 and later
+    if prefix is None:
+        if not isinstance(getattr(cache, "key_prefix", None), str):
+            return None
+        prefix = lambda: cast(Any, cache).key_prefix  # noqa: E731 - cachelib 0.10 keeps a plain string
     return write_client, prefix, serializer
 
 

@@ -9,7 +9,6 @@ import logging
 import secrets
 import threading
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -173,8 +172,7 @@ def public_pem(private_key: Any, layout: serialization.PublicFormat = SPKI) -> s
 
 
 def rsa_1024_token() -> str:
-    with warnings.catch_warnings():  # signing with a short key is the test's business, not the verifier's
-        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+    with short_secret_warning_ignored():  # signing with a short key is the test's business, not the verifier's
         return token_for(RSA_1024)
 
 
