@@ -309,13 +309,27 @@ def _read_header(token: str) -> Mapping[str, Any]:
     header is accepted or refused as PyJWT does, with its exception and so the same rejection.
     """
     segment = token[: token.index(".")]
+    # Every token a key signs carries the same header segment: its reading is remembered.
+    known = _HEADERS.get(segment)
+    if known is not None:
+        return known
     try:  # bytes, as PyJWT gives them: json.loads then detects UTF-16 and UTF-32 as PyJWT's does
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, RecursionError):  # PyJWT raises DecodeError for these: let it say so
         header = None
     if type(header) is dict and "crit" not in header and "b64" not in header and isinstance(header.get("kid", ""), str):
-        return header
+        if len(_HEADERS) >= _MAX_HEADERS:
+            _HEADERS.clear()  # forged headers by the thousand: start over rather than grow
+        usual: Mapping[str, Any] = MappingProxyType(header)
+        _HEADERS[segment] = usual
+        return usual
     return jwt.get_unverified_header(token)
+
+
+#: Header segments read by :func:`_read_header`, and what they say (read-only). A realm has a
+#: few keys, so a few entries serve every token; the bound only matters against forgeries.
+_HEADERS: dict[str, Mapping[str, Any]] = {}
+_MAX_HEADERS = 64
 
 
 def _check_issuer(claims: Mapping[str, Any]) -> None:

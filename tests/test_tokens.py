@@ -986,3 +986,24 @@ def test_a_detached_payload_header_from_a_key_set_is_malformed(jwks_server, rsa_
     token = rsa_signed(rsa_issuer, b'{"alg": "RS256", "kid": "k1", "b64": false, "crit": ["b64"]}', payload="")
     result = TokenVerifier(loginrocket_url=jwks_server.url).verify(token)
     assert (outcome(result), result.message) == ("malformed", REJECTION_TEXTS["malformed"])
+
+
+def test_a_keys_header_is_read_once_for_all_its_tokens_and_forged_headers_cannot_grow_the_memory(
+    jwks_server, rsa_issuer
+):
+    from flask_authrocket import tokens
+
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url)
+    first, second = token_for(rsa_issuer), token_for(rsa_issuer, claims={"sid": "ses_second"})
+    assert first.split(".")[0] == second.split(".")[0]  # one key, one header segment
+
+    assert outcome(verifier.verify(first)) == outcome(verifier.verify(second)) == "accepted"
+    remembered = tokens._HEADERS[first.split(".")[0]]
+    assert remembered["kid"] == "k1"
+    with pytest.raises(TypeError):
+        remembered["kid"] = "k2"  # type: ignore[index]  # read-only: no caller can change another's header
+
+    forged = [rsa_issuer.issue(login_claims(ADA), headers={"kid": f"forged-{n}"}) for n in range(200)]
+    for token in forged:
+        verifier.verify(token)
+    assert len(tokens._HEADERS) <= tokens._MAX_HEADERS
