@@ -86,6 +86,7 @@ import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from flask import Flask
 from werkzeug.serving import make_server
 
 from flask_authrocket import AuthRocketClient
@@ -208,10 +209,8 @@ class DevLoginRocket:
         return {"Authrocket-Api-Key": self.api_key}
 
 
-@contextlib.contextmanager
-def dev_loginrocket(instance: Path) -> Iterator[DevLoginRocket]:
-    """Serve a development LoginRocket (RS256, its data in ``instance``) on 127.0.0.1, in a thread."""
-    api_key = "ks_bench_" + secrets.token_hex(16)
+def quiet_dev_loginrocket(instance: Path, api_key: str) -> Flask:
+    """A development LoginRocket app (RS256, its data in ``instance``) that keeps quiet: for benchmarks and soaks."""
     config = {
         "DEV_LOGINROCKET_INSTANCE_PATH": str(instance),
         "DEV_LOGINROCKET_API_KEY": api_key,
@@ -228,6 +227,14 @@ def dev_loginrocket(instance: Path) -> Iterator[DevLoginRocket]:
     finally:
         package_logger.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return app
+
+
+@contextlib.contextmanager
+def dev_loginrocket(instance: Path) -> Iterator[DevLoginRocket]:
+    """Serve a development LoginRocket (RS256, its data in ``instance``) on 127.0.0.1, in a thread."""
+    api_key = "ks_bench_" + secrets.token_hex(16)
+    app = quiet_dev_loginrocket(instance, api_key)
     server = make_server(HOST, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import signal
 import socket
@@ -280,25 +279,10 @@ class DevLoginRocket:
         import requests
         from werkzeug.serving import make_server
 
-        from flask_authrocket.dev import create_app
+        from bench.run import quiet_dev_loginrocket
 
         self.api_key = "ks_soak_" + os.urandom(16).hex()
-        config = {
-            "DEV_LOGINROCKET_INSTANCE_PATH": str(instance),
-            "DEV_LOGINROCKET_API_KEY": self.api_key,
-            "DEV_LOGINROCKET_JWT_SECRET": None,  # RS256 whatever the caller's environment says
-            "DEV_LOGINROCKET_TOKEN_TTL": 24 * 3600,  # outlives any run
-        }
-        # Its start-up warning (development only, loopback only) and a line per request
-        # would drown the report.
-        package_logger = logging.getLogger("flask_authrocket")
-        level = package_logger.level
-        package_logger.setLevel(logging.ERROR)
-        try:
-            self.app = create_app(config)
-        finally:
-            package_logger.setLevel(level)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self.app = quiet_dev_loginrocket(instance, self.api_key)
         self._server = make_server(HOST, 0, self.app, threaded=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dev-loginrocket", daemon=True
