@@ -161,10 +161,7 @@ def load_request(
         if token:
             result = verify(token)
             if isinstance(result, Session):
-                authrocket.current_session = result
-                authrocket.token_source = "query"
-                if session_verified.receivers:
-                    _announce_session(result, "query")
+                _accept(authrocket, result, "query")
                 if cookie.fits(result.token):
                     authrocket._store_cookie(result)
                     answer = redirect(authrocket.safe_this_uri(), 302)
@@ -189,10 +186,7 @@ def load_request(
             if credentials:
                 result = verify(credentials)
                 if isinstance(result, Session):
-                    authrocket.current_session = result
-                    authrocket.token_source = "bearer"
-                    if session_verified.receivers:
-                        _announce_session(result, "bearer")
+                    _accept(authrocket, result, "bearer")
                     return authrocket
                 _note_rejection(authrocket, result, "bearer")
 
@@ -216,10 +210,7 @@ def load_request(
         result = verify(token)
         session = result if isinstance(result, Session) else _other_login_cookie(authrocket, token, result, verify)
         if session is not None:
-            authrocket.current_session = session
-            authrocket.token_source = "cookie"
-            if session_verified.receivers:
-                _announce_session(session, "cookie")
+            _accept(authrocket, session, "cookie")
     return authrocket
 
 
@@ -248,8 +239,12 @@ def _other_login_cookie(
     return None
 
 
-def _announce_session(session: Session, source: str) -> None:
-    session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
+def _accept(authrocket: AuthRocketRequest, session: Session, source: str) -> None:
+    """``session`` is this request's login, from ``source`` (``"query"``, ``"bearer"`` or ``"cookie"``)."""
+    authrocket.current_session = session
+    authrocket.token_source = source
+    if session_verified.receivers:  # nothing is sent while nobody listens
+        session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
 
 
 def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:

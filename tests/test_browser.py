@@ -79,17 +79,22 @@ class _Server:
         self.httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("e2e")
+def _loginrocket_for(folder: Path) -> tuple[int, str, _Server, str]:
+    """A port for the app, its URL, and a development LoginRocket serving that URL: (port, url, server, its url)."""
     app_port = free_port()
     app_url = f"http://127.0.0.1:{app_port}/"
     loginrocket = _Server(
         create_loginrocket(
-            {"DEV_LOGINROCKET_LOGIN_URLS": [app_url], "DEV_LOGINROCKET_INSTANCE_PATH": str(root / "loginrocket")}
+            {"DEV_LOGINROCKET_LOGIN_URLS": [app_url], "DEV_LOGINROCKET_INSTANCE_PATH": str(folder / "loginrocket")}
         )
     )
-    loginrocket_url = f"http://127.0.0.1:{loginrocket.port}/"
+    return app_port, app_url, loginrocket, f"http://127.0.0.1:{loginrocket.port}/"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("e2e")
+    app_port, app_url, loginrocket, loginrocket_url = _loginrocket_for(root)
     example_app = create_example({"LOGINROCKET_URL": loginrocket_url, "INSTANCE_PATH": str(root / "example")})
     example = make_server("127.0.0.1", app_port, example_app, threaded=True)
     thread = threading.Thread(target=example.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -396,14 +401,7 @@ def test_a_rejected_login_token_ends_on_a_401_page_not_in_a_redirect_loop(page, 
     Before, the guarded page sent the browser back to LoginRocket, which sent it back with a new
     token, until Chromium gave up with ERR_TOO_MANY_REDIRECTS.
     """
-    app_port = free_port()
-    app_url = f"http://127.0.0.1:{app_port}/"
-    loginrocket = _Server(
-        create_loginrocket(
-            {"DEV_LOGINROCKET_LOGIN_URLS": [app_url], "DEV_LOGINROCKET_INSTANCE_PATH": str(tmp_path / "loginrocket")}
-        )
-    )
-    loginrocket_url = f"http://127.0.0.1:{loginrocket.port}/"
+    app_port, app_url, loginrocket, loginrocket_url = _loginrocket_for(tmp_path)
     misconfigured = create_example(
         {
             "LOGINROCKET_URL": loginrocket_url,
