@@ -1,7 +1,6 @@
-"""Frozen objects for what AuthRocket says: token claims, and records of the Core API.
+"""Frozen objects for what a login token says: Session, User, Membership, Org; and why a token did not count.
 
-From token claims: :class:`Session`, :class:`User`, :class:`Membership` and
-:class:`Org`. Both AuthRocket token formats map to the same objects:
+Both AuthRocket token formats map to the same objects:
 
 * the current one (``sub``, ``given_name``, ``orgs`` with ``oid``/``mid``/``perm`` ...);
 * the older one (``uid``, ``un``, ``fn``, ``ln``, ``n``, ``m`` with ``p``/``oid``/``o`` ...),
@@ -15,12 +14,10 @@ wrong type makes the whole token unusable: :func:`session_from_claims` raises
 ``ref``, custom attributes, org names) of the wrong type does not: a number is
 made a string, anything else is dropped, with a debug log line.
 
-From the Core API (:mod:`flask_authrocket.client`): :class:`Record` and its
-typed kinds :class:`UserRecord`, :class:`OrgRecord`, :class:`MembershipRecord`,
-:class:`SessionRecord` and :class:`TokenRecord`, built by
-:func:`record_from_json`. Every record keeps the whole JSON object, read-only,
-in ``attributes``, so fields this library does not name are still reachable:
-``record["last_login_at"]``.
+:class:`Rejection` says why a token did not become a session; its reason is one
+of the closed set :data:`RejectionReason`, whose texts live in one table in
+:mod:`flask_authrocket.tokens`. The Core API's records are in
+:mod:`flask_authrocket.records`.
 """
 
 from __future__ import annotations
@@ -29,7 +26,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Literal
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 logger = logging.getLogger("flask_authrocket")
@@ -48,30 +45,62 @@ class ClaimsError(ValueError):
     """A claim has a type no AuthRocket token uses."""
 
 
+#: Why a token did not become a session: a closed set, each with its plain-words text and what
+#: to check in :data:`flask_authrocket.tokens.REASONS`.
+#:
+#: ``malformed``, ``oversize``, ``expired``, ``not_yet_valid``, ``too_old``, ``wrong_issuer``,
+#: ``missing_claim``, ``bad_signature``, ``wrong_algorithm``, ``unknown_kid``, ``bad_claims``:
+#: the token is bad (a cookie holding it is cleared). ``unusable_key`` and ``unavailable``: it
+#: could not be checked (the configured key cannot verify it; LoginRocket's keys could not be
+#: fetched). With managed sessions also ``session_ended`` (logged out elsewhere) and
+#: ``session_unavailable`` (the Core API could not confirm it).
+RejectionReason = Literal[
+    "malformed",
+    "oversize",
+    "expired",
+    "not_yet_valid",
+    "too_old",
+    "wrong_issuer",
+    "missing_claim",
+    "bad_signature",
+    "wrong_algorithm",
+    "unknown_kid",
+    "bad_claims",
+    "unusable_key",
+    "unavailable",
+    "session_ended",
+    "session_unavailable",
+]
+
+#: Where a request's token came from: ``?token=`` on a GET (a return from LoginRocket), an
+#: ``Authorization: Bearer`` header, or the login cookie.
+TokenSource = Literal["query", "bearer", "cookie"]
+
+
 @dataclass(frozen=True)
 class Rejection:
     """Why a token did not become a session.
 
-    ``reason`` is one short word for code and logs: ``malformed``, ``oversize``,
-    ``expired``, ``not_yet_valid``, ``too_old``, ``wrong_issuer``,
-    ``missing_claim``, ``bad_signature``, ``wrong_algorithm``, ``unknown_kid``,
-    ``bad_claims``, ``unavailable``; with managed sessions also ``session_ended``
-    (logged out elsewhere) and ``session_unavailable``. ``message`` says it in words (it never
-    contains the token). ``unavailable`` is true when the token could not be
-    checked at all because the LoginRocket keys could not be fetched: such a
-    token is not known to be bad.
+    ``reason`` is one word of :data:`RejectionReason`, for code and logs; ``message`` says it
+    in words (it never contains the token), and is what ``str(rejection)`` gives, so a
+    template may write ``{{ error.rejection }}``. ``unavailable`` is true when the token
+    could not be checked at all (the LoginRocket keys or the Core API could not be reached):
+    such a token is not known to be bad.
 
-    :data:`flask_authrocket.tokens.REJECTION_TEXTS` holds a fixed plain-words
-    text for each reason.
+    :data:`flask_authrocket.tokens.REASONS` holds each reason's fixed plain-words text and
+    what to check.
     """
 
-    reason: str
+    reason: RejectionReason
     message: str
     unavailable: bool = False
 
+    def __str__(self) -> str:
+        return self.message
 
-class _Named:
-    """``display_name`` for both the user of a token and a user record of the API."""
+
+class DisplayName:
+    """Mixin: ``display_name`` for both the user of a token and a user record of the API."""
 
     id: str
     first_name: str | None
@@ -85,8 +114,8 @@ class _Named:
         return self.first_name or self.name or self.username or self.email or self.id
 
 
-class _Permitted:
-    """``has_permission`` for both a token's membership and a membership record of the API."""
+class PermissionCheck:
+    """Mixin: ``has_permission`` for both a token's membership and a membership record of the API."""
 
     permissions: tuple[str, ...]
 
@@ -107,7 +136,7 @@ class Org:
 
 
 @dataclass(frozen=True)
-class Membership(_Permitted):
+class Membership(PermissionCheck):
     """A user's membership of an org, with the permissions it grants."""
 
     id: str | None
@@ -120,7 +149,7 @@ class Membership(_Permitted):
 
 
 @dataclass(frozen=True)
-class User(_Named):
+class User(DisplayName):
     """The logged-in user, as the token describes them."""
 
     id: str
@@ -342,15 +371,6 @@ def _required_text(claims: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _mapping(claims: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = claims.get(name)
-    if value is None:
-        return _EMPTY
-    if not isinstance(value, dict):
-        raise ClaimsError(f"{name!r} is not an object")
-    return MappingProxyType(value)
-
-
 def _permissions(entry: Mapping[str, Any], name: str) -> tuple[str, ...]:
     value = entry.get(name)
     if value is None:
@@ -358,226 +378,3 @@ def _permissions(entry: Mapping[str, Any], name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ClaimsError(f"{name!r} is not a list of strings")
     return tuple(value)
-
-
-# Records of the Core API -----------------------------------------------------------------------
-
-_R = TypeVar("_R", bound="Record")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Record:
-    """One object of the AuthRocket Core API: its ``id``, its kind (``object``) and all its JSON.
-
-    ``record["name"]`` and ``record.get("name")`` read any field of the JSON
-    object, typed or not. Resources without a typed kind of their own
-    (invitations, credentials, realms, client apps, domains, auth providers)
-    come back as plain records.
-    """
-
-    id: str
-    #: The API's name for the kind of record: ``"user"``, ``"org"``, ``"session"`` ...
-    object: str | None = None
-    #: Seconds since the epoch.
-    created_at: float | None = None
-    #: The whole JSON object, read-only.
-    attributes: Mapping[str, Any] = field(default_factory=_empty, repr=False, compare=False)
-
-    def __getitem__(self, name: str) -> Any:
-        """The field ``name`` of the JSON object (``KeyError`` when absent)."""
-        return self.attributes[name]
-
-    def __contains__(self, name: Any) -> bool:
-        return name in self.attributes
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """The field ``name`` of the JSON object, or ``default``."""
-        return self.attributes.get(name, default)
-
-    @classmethod
-    def from_json(cls: type[_R], data: Any) -> _R:
-        """Build this kind of record from one JSON object of the API.
-
-        Raises :class:`ClaimsError` (a ``ValueError``) when the object has no
-        ``id`` or a field has a type the API never sends.
-        """
-        if not isinstance(data, Mapping):
-            raise ClaimsError("the record is not a JSON object")
-        return cls(
-            id=_required_text(data, "id"),
-            object=_text(data, "object"),
-            created_at=_seconds(data, "created_at"),
-            attributes=MappingProxyType(dict(data)),
-            **cls._typed_fields(data),
-        )
-
-    @classmethod
-    def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        """The typed fields a kind of record adds, read from its JSON object."""
-        return {}
-
-
-@dataclass(frozen=True, kw_only=True)
-class OrgRecord(Record):
-    """An org (an *account* on LoginRocket's pages), as the API describes it."""
-
-    name: str | None = None
-    #: ``"active"`` or ``"inactive"``.
-    state: str | None = None
-    reference: str | None = None
-    custom: Mapping[str, Any] = field(default_factory=_empty)
-
-    @classmethod
-    def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "name": _text(data, "name"),
-            "state": _text(data, "state"),
-            "reference": _text(data, "reference"),
-            "custom": _mapping(data, "custom"),
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class MembershipRecord(Record, _Permitted):
-    """A user's membership of an org and the permissions it grants."""
-
-    user_id: str | None = None
-    org_id: str | None = None
-    permissions: tuple[str, ...] = ()
-    #: True for the org the user last picked on LoginRocket's accounts page.
-    selected: bool = False
-    custom: Mapping[str, Any] = field(default_factory=_empty)
-    #: The org, when the API embeds it.
-    org: OrgRecord | None = None
-    #: The user, when the API embeds them.
-    user: UserRecord | None = None
-
-    @classmethod
-    def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        org = data.get("org")
-        user = data.get("user")
-        return {
-            "user_id": _text(data, "user_id"),
-            "org_id": _text(data, "org_id"),
-            "permissions": _permissions(data, "permissions"),
-            "selected": data.get("selected") is True,
-            "custom": _mapping(data, "custom"),
-            "org": OrgRecord.from_json(org) if org is not None else None,
-            "user": UserRecord.from_json(user) if user is not None else None,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class UserRecord(Record, _Named):
-    """A user of the realm, as the API describes them."""
-
-    email: str | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    name: str | None = None
-    #: ``"active"`` or ``"inactive"``.
-    state: str | None = None
-    #: ``"verified"``, ``"requested"`` or ``"none"``.
-    email_verification: str | None = None
-    reference: str | None = None
-    custom: Mapping[str, Any] = field(default_factory=_empty)
-    locale: str | None = None
-    #: Seconds since the epoch.
-    last_login_at: float | None = None
-    #: ``None`` when the answer did not include memberships (lists usually do not).
-    memberships: tuple[MembershipRecord, ...] | None = None
-
-    @classmethod
-    def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        memberships = data.get("memberships")
-        if memberships is not None and not isinstance(memberships, list):
-            raise ClaimsError("'memberships' is not a list")
-        return {
-            "email": _text(data, "email"),
-            "username": _text(data, "username"),
-            "first_name": _text(data, "first_name"),
-            "last_name": _text(data, "last_name"),
-            "name": _text(data, "name"),
-            "state": _text(data, "state"),
-            "email_verification": _text(data, "email_verification"),
-            "reference": _text(data, "reference"),
-            "custom": _mapping(data, "custom"),
-            "locale": _text(data, "locale"),
-            "last_login_at": _seconds(data, "last_login_at"),
-            "memberships": None
-            if memberships is None
-            else tuple(MembershipRecord.from_json(item) for item in memberships),
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class SessionRecord(Record):
-    """A login session, as the API describes it: logged out anywhere, and the API no longer finds it."""
-
-    user_id: str | None = None
-    #: Seconds since the epoch.
-    expires_at: float | None = None
-    #: A login token for the session, when the answer carries one (after ``authenticate``).
-    token: str | None = field(default=None, repr=False)
-    #: The user, when the API embeds them.
-    user: UserRecord | None = None
-
-    @classmethod
-    def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        user = data.get("user")
-        return {
-            "user_id": _text(data, "user_id"),
-            "expires_at": _seconds(data, "expires_at"),
-            "token": _text(data, "token"),
-            "user": UserRecord.from_json(user) if user is not None else None,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class TokenRecord(Record):
-    """A one-time token the API hands out: to reset a password, verify an email, finish a login."""
-
-    token: str | None = field(default=None, repr=False)
-    user_id: str | None = None
-    #: Seconds since the epoch.
-    expires_at: float | None = None
-
-    @classmethod
-    def _typed_fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "token": _text(data, "token"),
-            "user_id": _text(data, "user_id"),
-            "expires_at": _seconds(data, "expires_at"),
-        }
-
-
-#: The typed record for each ``object`` name of the API.
-RECORD_TYPES: Mapping[str, type[Record]] = MappingProxyType(
-    {
-        "user": UserRecord,
-        "org": OrgRecord,
-        "membership": MembershipRecord,
-        "session": SessionRecord,
-        "token": TokenRecord,
-    }
-)
-
-
-def record_from_json(data: Any, default: type[Record] = Record) -> Record:
-    """The record for one JSON object, typed by its ``object`` field (else as ``default``).
-
-    Raises :class:`ClaimsError` (a ``ValueError``) for an object no API answer has.
-    """
-    kind = data.get("object") if isinstance(data, Mapping) else None
-    record_type = RECORD_TYPES.get(kind, default) if isinstance(kind, str) else default
-    return record_type.from_json(data)
-
-
-def _seconds(data: Mapping[str, Any], name: str) -> float | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ClaimsError(f"{name!r} is not a number of seconds")
-    return float(value)

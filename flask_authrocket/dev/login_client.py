@@ -15,9 +15,8 @@ from urllib3.util import parse_url
 
 from ..client import AuthRocketClient
 from ..errors import AccessDenied, ApiError, ApiUnavailable, ClientError
-from ..fetch import new_session, url_problem
-from ..models import UserRecord
-from .loopback import is_loopback_host, is_loopback_url
+from ..fetch import is_loopback_host, is_loopback_url, new_session, url_problem
+from ..records import UserRecord
 from .realm import REALM_ID
 
 
