@@ -24,13 +24,13 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 from .logs import redact_url
+from .lru import BoundedLRU
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
@@ -290,8 +290,10 @@ class InProcessCache:
 
     Managed sessions keep their logouts here, and the API's answers while the
     shared cache is down, so an outage of Redis costs one API call per session
-    per TTL per process, not one per request. The oldest entry makes room for
-    a new one. Thread-safe; ``clock`` is a monotonic clock in seconds, for tests.
+    per TTL per process, not one per request. The least recently used entry
+    makes room for a new one (:class:`~flask_authrocket.lru.BoundedLRU`, whose
+    docstring says how it is thread-safe, free-threaded Python included);
+    ``clock`` is a monotonic clock in seconds, for tests.
     """
 
     def __init__(self, size: int = 10_000, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -299,34 +301,25 @@ class InProcessCache:
             raise ValueError(f"size must be at least 1, not {size!r}")
         self.size = size
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: BoundedLRU[str, tuple[float, Any]] = BoundedLRU(size)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, key: str) -> Any:
         """The value kept under ``key``; ``None`` when there is none or its time is over."""
-        # No lock on a read: one dict lookup is atomic, and this is on every managed request's path.
         entry = self._entries.get(key)
         if entry is None:
             return None
         expires_at, value = entry
         if self._clock() >= expires_at:
-            with self._lock:
-                if self._entries.get(key) is entry:  # not renewed meanwhile
-                    del self._entries[key]
+            self._entries.discard(key, entry)  # unless renewed meanwhile
             return None
         return value
 
     def set(self, key: str, value: Any, timeout: float) -> None:
         """Keep ``value`` under ``key`` for ``timeout`` seconds."""
-        with self._lock:
-            # Replaced in place, never absent for a moment (reads take no lock); a renewed entry is the newest.
-            self._entries[key] = (self._clock() + timeout, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._entries.put(key, (self._clock() + timeout, value))
 
 
 def build_cache(value: Any) -> BaseCache:

@@ -53,10 +53,9 @@ from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
 from werkzeug.wrappers import Response
 
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
-from .hook import what_to_check
 from .models import Rejection, Session
 from .request import AuthRocketRequest, current_authrocket
-from .tokens import describe_rejection
+from .tokens import describe_rejection, what_to_check
 
 F = TypeVar("F", bound=Callable[..., Any])
 Target = TypeVar("Target", Flask, Blueprint)
@@ -306,7 +305,7 @@ def login_required_response(error: LoginRequired) -> Response:
         if error.source == "query" or authrocket.rejection_source == "query":
             return _rejected_login_page(authrocket, rejection or authrocket.rejection)
         if authrocket.settings.loginrocket_url:
-            answer = redirect(authrocket.ar_login_url(redirect_uri=authrocket.safe_this_uri()), 302)
+            answer = redirect(authrocket.ar_login_url(redirect_uri=authrocket.safe_this_url()), 302)
             answer.headers["Cache-Control"] = "no-store"
             return answer
     challenge = _challenge(rejection)
@@ -358,7 +357,8 @@ _GENERIC_ADVICE = (
 
 def _rejected_login_page(authrocket: AuthRocketRequest, rejection: Rejection | None) -> Response:
     """The 401 page for a rejected ``?token=``: fixed texts only, never the token or its claims."""
-    reason = rejection.reason if rejection is not None else ""
+    # A handler may raise LoginRequired(source="query") with no rejection: the sender is then the suspect.
+    reason = rejection.reason if rejection is not None else "malformed"
     if current_app.debug:
         # The developer's own browser: name the setting to fix, as the log line does.
         advice = what_to_check(reason) + " (Shown because the app runs in debug mode.)"
@@ -366,7 +366,7 @@ def _rejected_login_page(authrocket: AuthRocketRequest, rejection: Rejection | N
         advice = _GENERIC_ADVICE
     link = ""
     if authrocket.settings.loginrocket_url:
-        login_url = authrocket.ar_login_url(redirect_uri=authrocket.safe_this_uri())
+        login_url = authrocket.ar_login_url(redirect_uri=authrocket.safe_this_url())
         link = f'<p><a href="{escape(login_url)}">Log in again</a></p>'
     page = _REJECTED_LOGIN_PAGE.format(reason=escape(describe_rejection(reason)), advice=escape(advice), link=link)
     answer = current_app.response_class(page, status=401, mimetype="text/html")

@@ -23,8 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, redirect, request
@@ -33,58 +32,12 @@ from .cookie import LoginCookie
 from .models import Rejection, Session
 from .request import AuthRocketRequest, app_origin
 from .signals import session_verified, token_rejected
-from .tokens import describe_rejection
+from .tokens import describe_rejection, what_to_check
 
 if TYPE_CHECKING:
     from .settings import Settings
 
 logger = logging.getLogger("flask_authrocket")
-
-#: What to check, by rejection reason, when a token LoginRocket sent back is refused: the
-#: setting or the clock to look at. Fixed text (no token, no claim): it goes into a log line
-#: and, in debug mode, into the 401 page. ``flask authrocket decode <token>`` says more.
-WHAT_TO_CHECK: Mapping[str, str] = MappingProxyType(
-    {
-        "bad_signature": (
-            "Check AUTHROCKET_JWT_KEY: it must be the key of the realm whose LoginRocket issued the token "
-            "(Realm -> Integration), or be unset so that the keys come from LOGINROCKET_URL; check that "
-            "LOGINROCKET_URL is that realm's LoginRocket."
-        ),
-        "wrong_algorithm": (
-            "Check AUTHROCKET_JWT_KEY: it is another kind of key than LoginRocket signs with (an HS256 secret "
-            "while the realm signs RS256, say); set it to the realm's RSA public key, or unset it so that the "
-            "keys come from LOGINROCKET_URL."
-        ),
-        "unknown_kid": (
-            "Check LOGINROCKET_URL: the token names a key it does not publish, so it was issued by another "
-            "LoginRocket (or realm) than the one LOGINROCKET_URL names."
-        ),
-        "wrong_issuer": (
-            "Check LOGINROCKET_URL and what sends users here with ?token=: the token was not issued by AuthRocket."
-        ),
-        "expired": (
-            "Check this machine's clock (AUTHROCKET_LEEWAY allows a few seconds of skew): the token expired "
-            "before it arrived, or the login link was reused from the history or a bookmark."
-        ),
-        "not_yet_valid": (
-            "Check this machine's clock: it is behind LoginRocket's by more than AUTHROCKET_LEEWAY seconds; "
-            "synchronise it (NTP)."
-        ),
-        "too_old": (
-            "Check AUTHROCKET_TOKEN_WITHIN (it is shorter than the time from the login to this request) and "
-            "this machine's clock."
-        ),
-        "session_ended": "The session was logged out before it arrived (AUTHROCKET_MANAGED_SESSIONS).",
-    }
-)
-_CHECK_THE_SENDER = (
-    "Check what sends users here with ?token=, and LOGINROCKET_URL: the token is not an AuthRocket login token."
-)
-
-
-def what_to_check(reason: str) -> str:
-    """What to check (a setting, the clock) for a rejection ``reason``: :data:`WHAT_TO_CHECK`, or a generic text."""
-    return WHAT_TO_CHECK.get(reason, _CHECK_THE_SENDER)
 
 
 class RejectionWarnings:
@@ -164,7 +117,7 @@ def load_request(
                 _accept(authrocket, result, "query")
                 if cookie.fits(result.token):
                     authrocket._store_cookie(result)
-                    answer = redirect(authrocket.safe_this_uri(), 302)
+                    answer = redirect(authrocket.safe_this_url(), 302)
                     answer.headers["Cache-Control"] = "no-store"
                     authrocket._login_redirect = answer
                 return authrocket

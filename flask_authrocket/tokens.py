@@ -27,17 +27,15 @@ Security choices made here:
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import math
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, get_args
 
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -51,15 +49,19 @@ from .keys import (
     VerificationKey,
     static_key,
 )
-from .models import ClaimsError, Rejection, Session, is_legacy_layout, session_from_claims
+from .lru import BoundedLRU
+from .models import ClaimsError, Rejection, RejectionReason, Session, is_legacy_layout, session_from_claims
 
 __all__ = [
     "ISSUER",
     "MAX_TOKEN_BYTES",
+    "REASONS",
     "REJECTION_TEXTS",
+    "ReasonTexts",
     "Rejection",
     "TokenVerifier",
     "describe_rejection",
+    "what_to_check",
 ]
 
 logger = logging.getLogger("flask_authrocket")
@@ -76,36 +78,111 @@ _SEGMENT = r"(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0
 _COMPACT_JWS = re.compile(rf"{_SEGMENT}\.{_SEGMENT}\.{_SEGMENT}")
 
 
-#: The one table of rejection reasons and their plain-words texts: fixed ASCII,
-#: so they may go into a ``WWW-Authenticate`` header, a 401 body, a log line or
-#: ``flask authrocket decode``. A :class:`Rejection`'s ``message`` may add detail.
-REJECTION_TEXTS: Mapping[str, str] = MappingProxyType(
+@dataclass(frozen=True)
+class ReasonTexts:
+    """What one rejection reason says: ``text`` in plain words, and what to ``check`` about it.
+
+    Both are fixed ASCII, with no token and no claim in them, so that they may go into a
+    ``WWW-Authenticate`` header, a 401 body, a log line or ``flask authrocket decode``.
+    """
+
+    #: The reason in plain words: "The token has expired."
+    text: str
+    #: What to check (a setting, the clock) when LoginRocket's own token is refused for it.
+    check: str
+
+
+_CHECK_THE_SENDER = (
+    "Check what sends users here with ?token=, and LOGINROCKET_URL: the token is not an AuthRocket login token."
+)
+_CHECK_THE_KEYS = (
+    "Check LOGINROCKET_URL and this machine's network: the keys (or the Core API) could not be reached; "
+    "`flask authrocket check` says why."
+)
+
+#: The one table of rejection reasons: each reason of :data:`~flask_authrocket.models.RejectionReason`
+#: with its plain-words text and what to check. A :class:`Rejection`'s ``message`` may add detail.
+#: Every reason has its row: importing this module fails otherwise.
+REASONS: Mapping[RejectionReason, ReasonTexts] = MappingProxyType(
     {
-        "malformed": "The token is not a well-formed JWT.",
-        "oversize": "The token is too large.",
-        "expired": "The token has expired.",
-        "not_yet_valid": "The token is not valid yet.",
-        "too_old": "The token was issued too long ago.",
-        "wrong_issuer": "The token was not issued by AuthRocket.",
-        "missing_claim": "The token lacks a required claim.",
-        "bad_signature": "The token's signature does not match.",
-        "wrong_algorithm": "The token's algorithm does not match the key.",
-        "unknown_kid": "The token names an unknown key.",
-        "bad_claims": "The token's claims are unusable.",
-        "unusable_key": "The token could not be checked: the configured key cannot verify it.",
-        "unavailable": "The token could not be checked: LoginRocket's keys are unavailable.",
-        "session_ended": "The session was logged out.",
-        "session_unavailable": "The AuthRocket API could not confirm the session.",
+        "malformed": ReasonTexts("The token is not a well-formed JWT.", _CHECK_THE_SENDER),
+        "oversize": ReasonTexts("The token is too large.", _CHECK_THE_SENDER),
+        "expired": ReasonTexts(
+            "The token has expired.",
+            "Check this machine's clock (AUTHROCKET_LEEWAY allows a few seconds of skew): the token expired "
+            "before it arrived, or the login link was reused from the history or a bookmark.",
+        ),
+        "not_yet_valid": ReasonTexts(
+            "The token is not valid yet.",
+            "Check this machine's clock: it is behind LoginRocket's by more than AUTHROCKET_LEEWAY seconds; "
+            "synchronise it (NTP).",
+        ),
+        "too_old": ReasonTexts(
+            "The token was issued too long ago.",
+            "Check AUTHROCKET_TOKEN_WITHIN (it is shorter than the time from the login to this request) and "
+            "this machine's clock.",
+        ),
+        "wrong_issuer": ReasonTexts(
+            "The token was not issued by AuthRocket.",
+            "Check LOGINROCKET_URL and what sends users here with ?token=: the token was not issued by AuthRocket.",
+        ),
+        "missing_claim": ReasonTexts("The token lacks a required claim.", _CHECK_THE_SENDER),
+        "bad_signature": ReasonTexts(
+            "The token's signature does not match.",
+            "Check AUTHROCKET_JWT_KEY: it must be the key of the realm whose LoginRocket issued the token "
+            "(Realm -> Integration), or be unset so that the keys come from LOGINROCKET_URL; check that "
+            "LOGINROCKET_URL is that realm's LoginRocket.",
+        ),
+        "wrong_algorithm": ReasonTexts(
+            "The token's algorithm does not match the key.",
+            "Check AUTHROCKET_JWT_KEY: it is another kind of key than LoginRocket signs with (an HS256 secret "
+            "while the realm signs RS256, say); set it to the realm's RSA public key, or unset it so that the "
+            "keys come from LOGINROCKET_URL.",
+        ),
+        "unknown_kid": ReasonTexts(
+            "The token names an unknown key.",
+            "Check LOGINROCKET_URL: the token names a key it does not publish, so it was issued by another "
+            "LoginRocket (or realm) than the one LOGINROCKET_URL names.",
+        ),
+        "bad_claims": ReasonTexts("The token's claims are unusable.", _CHECK_THE_SENDER),
+        "unusable_key": ReasonTexts(
+            "The token could not be checked: the configured key cannot verify it.",
+            "Check AUTHROCKET_JWT_KEY: run `flask authrocket check`, which says what kind of key it holds.",
+        ),
+        "unavailable": ReasonTexts(
+            "The token could not be checked: LoginRocket's keys are unavailable.", _CHECK_THE_KEYS
+        ),
+        "session_ended": ReasonTexts(
+            "The session was logged out.",
+            "The session was logged out before it arrived (AUTHROCKET_MANAGED_SESSIONS).",
+        ),
+        "session_unavailable": ReasonTexts(
+            "The AuthRocket API could not confirm the session.",
+            "Check AUTHROCKET_URL, AUTHROCKET_API_KEY and this machine's network (AUTHROCKET_MANAGED_SESSIONS); "
+            "`flask authrocket check` says why.",
+        ),
     }
+)
+if set(REASONS) != set(get_args(RejectionReason)):  # a reason without its row, or a row of no reason
+    raise ImportError(f"REASONS and RejectionReason differ: {sorted(set(REASONS) ^ set(get_args(RejectionReason)))}")
+
+#: Each reason's plain-words text alone (the ``text`` column of :data:`REASONS`).
+REJECTION_TEXTS: Mapping[RejectionReason, str] = MappingProxyType(
+    {reason: texts.text for reason, texts in REASONS.items()}
 )
 
 
-def describe_rejection(reason: str) -> str:
-    """The fixed plain-words text for a rejection ``reason`` (see :data:`REJECTION_TEXTS`)."""
-    return REJECTION_TEXTS.get(reason, "The token is invalid.")
+def describe_rejection(reason: RejectionReason) -> str:
+    """The fixed plain-words text for a rejection ``reason`` (the ``text`` of :data:`REASONS`)."""
+    return REASONS[reason].text
 
 
-_PYJWT_REASONS: tuple[tuple[type[Exception], str], ...] = (
+def what_to_check(reason: RejectionReason) -> str:
+    """What to check (a setting, the clock) for a rejection ``reason`` (the ``check`` of :data:`REASONS`)."""
+    return REASONS[reason].check
+
+
+_PYJWT_REASONS: tuple[tuple[type[Exception], RejectionReason], ...] = (
     (jwt.ExpiredSignatureError, "expired"),
     (jwt.ImmatureSignatureError, "not_yet_valid"),
     (jwt.InvalidIssuerError, "wrong_issuer"),
@@ -115,6 +192,7 @@ _PYJWT_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.InvalidIssuedAtError, "bad_claims"),
     (jwt.exceptions.InvalidSubjectError, "bad_claims"),  # sub and jti must be strings (PyJWT 2.10+)
     (jwt.exceptions.InvalidJTIError, "bad_claims"),
+    (jwt.InvalidAudienceError, "bad_claims"),
     (jwt.DecodeError, "malformed"),
 )
 
@@ -169,7 +247,7 @@ class TokenVerifier:
         self.within = within
         self._clock = clock
         self._jwt = jwt.PyJWT()
-        self._cache = _VerifiedTokens(cache_size)
+        self._cache: BoundedLRU[str, tuple[Session, VerificationKey]] = BoundedLRU(cache_size)
 
     def verify(self, token: str, *, within: float | None = None) -> Session | Rejection:
         """Check ``token`` and return its :class:`Session`, or a :class:`Rejection`.
@@ -199,13 +277,13 @@ class TokenVerifier:
             session, key = cached
             if self._still_valid(session, within) and self.keys.still_trusted(key):
                 return session
-            self._cache.discard(token)
+            self._cache.discard(token, cached)
         try:
             session, key = self._decode(token, self.within if within is None else within)
         except _Rejected as rejected:
             logger.debug("Rejected a token: %s", rejected.rejection.message)
             return rejected.rejection
-        self._cache.put(token, session, key)
+        self._cache.put(token, (session, key))
         return session
 
     def session_from_token(self, token: str, *, within: float | None = None) -> Session | None:
@@ -318,18 +396,16 @@ def _read_header(token: str) -> Mapping[str, Any]:
     except (ValueError, RecursionError):  # PyJWT raises DecodeError for these: let it say so
         header = None
     if type(header) is dict and "crit" not in header and "b64" not in header and isinstance(header.get("kid", ""), str):
-        if len(_HEADERS) >= _MAX_HEADERS:
-            _HEADERS.clear()  # forged headers by the thousand: start over rather than grow
         usual: Mapping[str, Any] = MappingProxyType(header)
-        _HEADERS[segment] = usual
+        _HEADERS.put(segment, usual)
         return usual
     return jwt.get_unverified_header(token)
 
 
 #: Header segments read by :func:`_read_header`, and what they say (read-only). A realm has a
-#: few keys, so a few entries serve every token; the bound only matters against forgeries.
-_HEADERS: dict[str, Mapping[str, Any]] = {}
-_MAX_HEADERS = 64
+#: few keys, so a few entries serve every token, and stay the most recently used; the bound only
+#: matters against forgeries, which push out one another.
+_HEADERS: BoundedLRU[str, Mapping[str, Any]] = BoundedLRU(64)
 
 
 def _check_issuer(claims: Mapping[str, Any]) -> None:
@@ -344,16 +420,18 @@ def _check_issuer(claims: Mapping[str, Any]) -> None:
 
 
 class _Rejected(Exception):
-    def __init__(self, reason: str, message: str, *, unavailable: bool = False) -> None:
+    def __init__(self, reason: RejectionReason, message: str, *, unavailable: bool = False) -> None:
         super().__init__(message)
         self.rejection = Rejection(reason, message, unavailable)
 
 
-def _reason_for(exc: jwt.InvalidTokenError) -> str:
+def _reason_for(exc: jwt.InvalidTokenError) -> RejectionReason:
     for kind, reason in _PYJWT_REASONS:
         if isinstance(exc, kind):
             return reason
-    return "invalid"
+    # PyJWT's bare InvalidTokenError: a header it will not read (a kid that is not a string, a crit it
+    # does not support). The token is not one of the shapes a login token has.
+    return "malformed"
 
 
 def _message_for(exc: jwt.InvalidTokenError) -> str:
@@ -361,41 +439,3 @@ def _message_for(exc: jwt.InvalidTokenError) -> str:
     if isinstance(exc, jwt.MissingRequiredClaimError):
         return f"The token lacks the required {exc.claim!r} claim."
     return describe_rejection(_reason_for(exc))
-
-
-class _VerifiedTokens:
-    """A bounded LRU of verified tokens: the token string to (Session, key).
-
-    The cache only saves the signature check: every hit still re-checks
-    ``exp`` (and ``within``) and that the key is still trusted.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[str, tuple[Session, VerificationKey]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> tuple[Session, VerificationKey] | None:
-        # No lock on a hit: each OrderedDict operation is atomic under the GIL,
-        # and a concurrent eviction only makes move_to_end miss.
-        entry = self._entries.get(token)
-        if entry is not None:
-            with contextlib.suppress(KeyError):
-                self._entries.move_to_end(token)
-        return entry
-
-    def put(self, token: str, session: Session, key: VerificationKey) -> None:
-        if not self._size:
-            return
-        with self._lock:
-            self._entries[token] = (session, key)
-            self._entries.move_to_end(token)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def discard(self, token: str) -> None:
-        with self._lock:
-            self._entries.pop(token, None)
-
-    def __len__(self) -> int:
-        return len(self._entries)

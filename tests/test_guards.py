@@ -28,10 +28,9 @@ from flask_authrocket import (
     require_permission,
     verify_login_in_request,
 )
-from flask_authrocket.hook import what_to_check
 from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.testing import TestKeys, make_membership, make_token
-from flask_authrocket.tokens import describe_rejection
+from flask_authrocket.tokens import describe_rejection, what_to_check
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}

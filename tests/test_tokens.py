@@ -966,7 +966,7 @@ def test_an_odd_header_from_a_key_set_is_judged_as_pyjwt_judges_it(jwks_server, 
     except jwt.DecodeError:
         expected = ("malformed", REJECTION_TEXTS["malformed"])
     except jwt.InvalidTokenError:  # a kid that is not a string, a crit PyJWT does not support
-        expected = ("invalid", "The token is invalid.")
+        expected = ("malformed", REJECTION_TEXTS["malformed"])
     except RecursionError:  # PyJWT 2.10 lets it out of its parse; the verifier catches it
         expected = ("malformed", "The token could not be parsed.")
     else:
@@ -998,7 +998,8 @@ def test_a_keys_header_is_read_once_for_all_its_tokens_and_forged_headers_cannot
     assert first.split(".")[0] == second.split(".")[0]  # one key, one header segment
 
     assert outcome(verifier.verify(first)) == outcome(verifier.verify(second)) == "accepted"
-    remembered = tokens._HEADERS[first.split(".")[0]]
+    remembered = tokens._HEADERS.peek(first.split(".")[0])
+    assert remembered is not None
     assert remembered["kid"] == "k1"
     with pytest.raises(TypeError):
         remembered["kid"] = "k2"  # type: ignore[index]  # read-only: no caller can change another's header
@@ -1006,4 +1007,4 @@ def test_a_keys_header_is_read_once_for_all_its_tokens_and_forged_headers_cannot
     forged = [rsa_issuer.issue(login_claims(ADA), headers={"kid": f"forged-{n}"}) for n in range(200)]
     for token in forged:
         verifier.verify(token)
-    assert len(tokens._HEADERS) <= tokens._MAX_HEADERS
+    assert len(tokens._HEADERS) <= tokens._HEADERS.size == 64
