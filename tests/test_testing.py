@@ -617,15 +617,62 @@ def test_the_plugin_is_registered_by_an_entry_point_and_not_imported_by_the_pack
         check=True,
     )
 
-    assert plugins.get("authrocket") == "flask_authrocket.testing"
+    assert plugins.get("authrocket") == "flask_authrocket.testing.plugin"
     assert imported.stdout.strip() == "False"
 
 
-def test_the_docstring_examples_run():
-    results = doctest.testmod(flask_authrocket.testing)
+def test_the_helpers_import_and_work_without_pytest():
+    # A script (curl's token, a requests session against a test server) has no pytest to lean on.
+    script = (
+        "import sys\n"
+        "sys.modules['pytest'] = None  # any import of pytest now fails\n"
+        "import flask_authrocket.testing as testing\n"
+        "from flask_authrocket.testing import AuthRocketTestClient, JwksTestServer, TestKeys, make_token\n"
+        "from flask_authrocket.tokens import TokenVerifier\n"
+        "token = make_token('ada@example.com')\n"
+        "session = TokenVerifier(jwt_key=TestKeys.default().public_key_pem).session_from_token(token)\n"
+        "with JwksTestServer() as server:\n"
+        "    print(session.user.id, server.url.startswith('http://127.0.0.1:'))\n"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-c", "import flask_authrocket.testing, sys; print('pytest' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    used = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
 
-    assert results.attempted >= 4
-    assert results.failed == 0
+    assert plain.stdout.strip() == "False"
+    assert used.returncode == 0, used.stderr
+    assert used.stdout.strip() == "usr_ada True"
+
+
+def test_loading_the_plugin_loads_no_helper_until_a_fixture_asks():
+    # pytest loads the plugin in every run of a project with flask-authrocket installed.
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, flask_authrocket.testing.plugin; "
+            "print(sorted(m for m in sys.modules if m.startswith(('flask', 'jwt', 'cryptography'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert (
+        loaded.stdout.strip() == "['flask_authrocket', 'flask_authrocket.testing', 'flask_authrocket.testing.plugin']"
+    )
+
+
+def test_the_docstring_examples_run():
+    from flask_authrocket.testing import keys, tokens
+
+    results = [doctest.testmod(module) for module in (keys, tokens)]
+
+    assert sum(result.attempted for result in results) >= 4
+    assert sum(result.failed for result in results) == 0
 
 
 USER_APP = """

@@ -1,17 +1,21 @@
-"""The loopback HTTP server behind :class:`flask_authrocket.testing.JwksTestServer`, and its faults.
+"""Loopback HTTP servers for tests: :class:`JwksTestServer` (a LoginRocket key set) and its faults.
 
-Private: import ``JwksTestServer`` from :mod:`flask_authrocket.testing`. This module knows
-HTTP and the ways a server fails (refuse, an error status, hang, a slow body), nothing of
-keys, so testing.py keeps to tokens, keys and clients.
+:class:`LoopbackTestServer` knows HTTP and the ways a server fails (refuse, an error status,
+hang, a slow body), nothing of keys; :class:`JwksTestServer` serves a JWK set with it. No
+pytest here: see :mod:`flask_authrocket.testing`.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, TypeVar
+
+from ..issuer import TokenIssuer
+from .keys import TestKeys, jwks_config
 
 # serve_forever checks for shutdown() this often; its default of 0.5 s made every test that
 # stopped a server wait half a second.
@@ -215,3 +219,46 @@ def _handler_for(server: LoopbackTestServer) -> type[BaseHTTPRequestHandler]:
             pass  # keep test output clean
 
     return Handler
+
+
+class JwksTestServer(LoopbackTestServer):
+    """A JWK-set server on 127.0.0.1, as LoginRocket serves ``/connect/jwks``, that fails on demand.
+
+    It serves the RSA keys in :attr:`keys` (the default keys when none are
+    given), starts at once on a free port, stops at once, and counts its
+    :attr:`fetches` (and all its :attr:`requests`). Use it as a context
+    manager, or call :meth:`close`; break it, and mend it, while an app uses it::
+
+        with JwksTestServer() as server:
+            app = create_app({"TESTING": True, **server.config()})
+            server.fail(503)      # answers 503 Service Unavailable
+            server.hang()         # accepts, and never answers
+            server.slow_body(1)   # headers at once, then a byte a second
+            server.refuse()       # refuses connections, as a server that is down
+            server.recover()      # serves the keys again
+
+    Change :attr:`keys` to rotate keys while it runs; :meth:`serve_jwks` and
+    :meth:`serve_body` serve hand-written or broken answers; :attr:`delay`
+    holds every answer back.
+    """
+
+    counted_path = "/connect/jwks"
+
+    def __init__(self, *keys: TestKeys | TokenIssuer) -> None:
+        #: Whose keys the set holds: :class:`TestKeys`, or RS256 issuers; read on every fetch.
+        self.keys: list[TestKeys | TokenIssuer] = list(keys) or [TestKeys.default()]
+        super().__init__()
+
+    def serve_jwks(self, *jwks: Any) -> None:
+        """Serve exactly these JWK entries (dicts, or anything a broken set may hold) until :meth:`recover`."""
+        self.serve_body(json.dumps({"keys": list(jwks)}).encode())
+
+    def config(self) -> dict[str, Any]:
+        """The app config that fetches keys from this server (:meth:`TestKeys.config` in ``"jwks"`` mode)."""
+        return jwks_config(self.url)
+
+    def _healthy_body(self, path: str) -> bytes | None:
+        if path != self.counted_path:
+            return None
+        issuers = [keys.rsa_issuer if isinstance(keys, TestKeys) else keys for keys in self.keys]
+        return json.dumps({"keys": [issuer.jwk() for issuer in issuers]}).encode()
