@@ -348,19 +348,3 @@ def short_secret_warning_ignored() -> Iterator[None]:
         if category is not None:
             warnings.simplefilter("ignore", category)
         yield
-
-
-#: The key-set client's names, kept reachable here, where the project's design map puts them.
-_JWKS_NAMES = frozenset(
-    {"JwksClient", "KeySetDiagnosis", "KeySetError", "NEW_KEY_FLOOR", "diagnose_key_set", "jwks_url"}
-)
-
-
-def __getattr__(name: str) -> Any:
-    # JwksClient and the key-set diagnosis live in flask_authrocket.jwks (this module would pass
-    # 600 lines); jwks imports this module, so they are looked up on first use, not imported here.
-    if name in _JWKS_NAMES:
-        from . import jwks
-
-        return getattr(jwks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

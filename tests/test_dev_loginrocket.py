@@ -33,8 +33,8 @@ from werkzeug.test import TestResponse
 from flask_authrocket.dev import create_app
 from flask_authrocket.dev.directory import Directory
 from flask_authrocket.dev.login_urls import is_allowed_redirect, with_token
-from flask_authrocket.dev.loopback import is_loopback, is_loopback_url
 from flask_authrocket.dev.server import check_bind_host
+from flask_authrocket.fetch import is_loopback, is_loopback_url
 from flask_authrocket.models import Session
 from flask_authrocket.tokens import TokenVerifier
 

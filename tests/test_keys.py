@@ -833,12 +833,3 @@ def test_a_request_waiting_on_a_fetch_that_does_not_end_gives_up_at_the_timeout(
     assert results[0].unavailable is True
     assert jwks_server.fetches == 0
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"  # and the next one fetches
-
-
-def test_the_key_set_client_is_reachable_where_the_design_map_puts_it():
-    from flask_authrocket import jwks, keys
-
-    assert keys.JwksClient is jwks.JwksClient
-    assert keys.diagnose_key_set is jwks.diagnose_key_set
-    with pytest.raises(AttributeError):
-        keys.NoSuchName  # noqa: B018 - the lookup itself is the test

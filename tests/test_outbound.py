@@ -24,8 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from flask_authrocket import ApiError, ApiUnavailable, AuthRocketClient, ConfigurationError
 from flask_authrocket.dev.login_client import loginrocket_root
-from flask_authrocket.dev.loopback import is_loopback_url
-from flask_authrocket.fetch import FetchError, get_json, new_session
+from flask_authrocket.fetch import FetchError, get_json, is_loopback_url, new_session
 from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.testing import JwksTestServer
 from flask_authrocket.tokens import TokenVerifier

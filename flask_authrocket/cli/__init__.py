@@ -25,11 +25,8 @@ never create sessions in a real realm.
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
-from flask.cli import ScriptInfo
 
-from ..errors import ConfigurationError
-from ..extension import AuthRocket
+from .apps import app_and_extension
 from .check import check
 from .decode import decode, read_token
 from .token import token
@@ -42,38 +39,13 @@ def authrocket() -> None:
     """AuthRocket: check the configuration, explain a token, get a development token."""
 
 
-def _app_and_extension() -> tuple[Flask, AuthRocket]:
-    """The app the command runs for, with an app context pushed, and its AuthRocket extension.
-
-    Run through ``app.cli`` the app is loaded already; run as a plugin command
-    it is loaded here, so a :class:`ConfigurationError` raised while the app is
-    created is shown as one clear line.
-    """
-    ctx = click.get_current_context()
-    if current_app:
-        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    else:
-        try:
-            app = ctx.ensure_object(ScriptInfo).load_app()
-        except ConfigurationError as exc:
-            raise click.ClickException(f"The app could not be created: {exc}") from exc
-        ctx.with_resource(app.app_context())
-    extension = app.extensions.get("authrocket")
-    if not isinstance(extension, AuthRocket):
-        raise click.ClickException(
-            f"The app {app.name!r} does not use flask-authrocket: call AuthRocket(app) or authrocket.init_app(app) "
-            "in its factory."
-        )
-    return app, extension
-
-
 @authrocket.command("check")
 def check_command() -> None:
     """Show the configuration, fetch the keys, call the API: say what is wrong and how to fix it.
 
     Exit status 0 when nothing is wrong (notes for production do not count), 1 otherwise.
     """
-    check(*_app_and_extension())
+    check(*app_and_extension())
 
 
 @authrocket.command("decode")
@@ -85,7 +57,7 @@ def decode_command(token: str | None) -> None:
     dropped). Exit status 0 for a valid token, 1 for a rejected one, 2 for usage errors.
     """
     text = read_token(token)
-    _, extension = _app_and_extension()
+    _, extension = app_and_extension()
     decode(text, extension)
 
 
@@ -113,7 +85,7 @@ def token_command(
 
     The token alone goes to stdout; everything else to stderr.
     """
-    _, extension = _app_and_extension()
+    _, extension = app_and_extension()
     token(
         extension,
         user_ref=user_ref,

@@ -19,16 +19,16 @@ from urllib.parse import parse_qsl, urlsplit
 import click
 from flask import Flask
 
-from ..dev.loopback import is_loopback_url
 from ..errors import AccessDenied, ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
-from ..extension import AuthRocket
+from ..fetch import is_loopback_url
 from ..jwks import diagnose_key_set
 from ..keys import HS256_SECRET_MIN_BYTES, RsaPublicKey, VerificationKey
 from ..logs import redact_url
 from ..settings import SETTINGS, Settings, mask_api_key, unknown_settings
+from .apps import AppAuthRocket
 
 
-def check(app: Flask, extension: AuthRocket) -> None:
+def check(app: Flask, extension: AppAuthRocket) -> None:
     """Print the configuration and what the keys and the API say; exit with status 1 on any problem."""
     settings = extension.settings
     report = _Report()
@@ -99,7 +99,7 @@ class _Report:
         click.echo("  " + click.style("NOTE", fg="yellow") + "  " + redact_url(text))
 
 
-def _show_configuration(extension: AuthRocket) -> None:
+def _show_configuration(extension: AppAuthRocket) -> None:
     settings = extension.settings
     width = max(len(row.key) for row in SETTINGS)
     for row in SETTINGS:
@@ -111,7 +111,7 @@ def _show_configuration(extension: AuthRocket) -> None:
         click.echo(f"  {row.key:<{width}}  {source:<11}  {redact_url(value)}")
 
 
-def _check_keys(report: _Report, extension: AuthRocket) -> None:
+def _check_keys(report: _Report, extension: AppAuthRocket) -> None:
     settings = extension.settings
     if settings.jwt_key is not None:
         key = extension.verifier.keys.key_for({})  # a configured key answers every header

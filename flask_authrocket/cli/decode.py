@@ -23,11 +23,11 @@ from typing import Any
 import click
 import jwt
 
-from ..extension import AuthRocket
 from ..jwks import diagnose_key_set
 from ..logs import redact_url
 from ..models import Membership, Rejection, Session
 from ..tokens import ISSUER, MAX_TOKEN_BYTES, describe_rejection
+from .apps import AppAuthRocket
 
 
 def read_token(argument: str | None) -> str:
@@ -52,7 +52,7 @@ def read_token(argument: str | None) -> str:
     return token
 
 
-def decode(token: str, extension: AuthRocket) -> None:
+def decode(token: str, extension: AppAuthRocket) -> None:
     """Print what a valid token holds, or why it is rejected (then exit with status 1)."""
     result = extension.verify(token)
     if isinstance(result, Session):
@@ -62,7 +62,7 @@ def decode(token: str, extension: AuthRocket) -> None:
     raise SystemExit(1)
 
 
-def _show_session(session: Session, extension: AuthRocket) -> None:
+def _show_session(session: Session, extension: AppAuthRocket) -> None:
     header = jwt.get_unverified_header(session.token)  # the signature covers it: verified now
     click.secho("VALID", fg="green", bold=True, nl=False)
     click.echo(f"  signed with {escape_unprintable(redact_url(extension.verifier.keys.describe_key_for(header)))}")
@@ -118,7 +118,7 @@ def _membership_line(membership: Membership) -> str:
     return f"{membership.org_id}{name}  membership {membership.id or '-'}  permissions: {permissions}{selected}"
 
 
-def _show_rejection(token: str, rejection: Rejection, extension: AuthRocket) -> None:
+def _show_rejection(token: str, rejection: Rejection, extension: AppAuthRocket) -> None:
     header, claims, problem = _unverified(token)
     click.secho("REJECTED", fg="red", bold=True, nl=False)
     click.echo(f"  {explain(rejection, token, extension)}")
@@ -163,7 +163,7 @@ def _unverified(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | Non
     return header, claims, None
 
 
-def explain(rejection: Rejection, token: str, extension: AuthRocket) -> str:
+def explain(rejection: Rejection, token: str, extension: AppAuthRocket) -> str:
     """The rejection of ``token`` in words, with the token's own times and claims that make it actionable.
 
     The generic part of each reason is the one table's text
@@ -175,7 +175,7 @@ def explain(rejection: Rejection, token: str, extension: AuthRocket) -> str:
     return escape_unprintable(redact_url(_explanation(rejection, token, extension)))
 
 
-def _explanation(rejection: Rejection, token: str, extension: AuthRocket) -> str:
+def _explanation(rejection: Rejection, token: str, extension: AppAuthRocket) -> str:
     header_read, claims_read, problem = _unverified(token)
     reason = rejection.reason
     claims = claims_read or {}
@@ -239,7 +239,7 @@ def _explanation(rejection: Rejection, token: str, extension: AuthRocket) -> str
     return f"{reason.replace('_', ' ')}: {rejection.message or _plain(describe_rejection(reason))}"
 
 
-def _explain_unknown_kid(header: Mapping[str, Any], extension: AuthRocket) -> str:
+def _explain_unknown_kid(header: Mapping[str, Any], extension: AppAuthRocket) -> str:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         return (

@@ -13,13 +13,13 @@ import time
 import click
 
 from ..errors import ApiError
-from ..extension import AuthRocket
 from ..models import Session
+from .apps import AppAuthRocket
 from .decode import explain, relative
 
 
 def token(
-    extension: AuthRocket,
+    extension: AppAuthRocket,
     *,
     user_ref: str,
     org_id: str | None,

@@ -12,12 +12,12 @@ from typing import Any
 from flask import Flask, abort, current_app, request
 
 from ..errors import ConfigurationError
+from ..fetch import is_loopback, is_loopback_address
 from ..keys import HS256_SECRET_MAX_LENGTH, HS256_SECRET_MIN_BYTES
 from ..tokens import TokenVerifier
 from .api import core_api
 from .directory import Directory
 from .login_urls import check_login_urls
-from .loopback import is_loopback, is_loopback_address
 from .pages import loginrocket
 from .realm import Realm
 from .signing import API_KEY_FILE, load_api_key, load_issuer, load_secret_key

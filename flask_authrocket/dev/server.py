@@ -13,8 +13,8 @@ from typing import Any
 
 from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 
+from ..fetch import is_loopback
 from .app import create_app
-from .loopback import is_loopback
 from .realm import REALM_ID
 
 logger = logging.getLogger("flask_authrocket")
