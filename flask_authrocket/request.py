@@ -3,13 +3,15 @@
 :class:`AuthRocketRequest` holds what the request hook
 (:func:`flask_authrocket.hook.load_request`) found (the session, where its
 token came from, why a token was rejected) and offers the helpers of
-AuthRocket's Express middleware, in snake_case with the Express camelCase names
-as aliases so that templates ported from the Express guide keep working.
+AuthRocket's Express middleware in snake_case; :class:`ExpressNames` is the one layer that
+gives them their Express camelCase names too, so that templates ported from the Express
+guide keep working.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -33,7 +35,56 @@ LOGIN_QUERY_PARAMETERS = frozenset({"token", "account", "session"})
 LOGOUT_ENDPOINT = "authrocket_logout"
 
 
-class AuthRocketRequest:
+class _Alias:
+    """A name that reads another attribute of the same object: ``currentUser`` reads ``current_user``."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        if instance is None:
+            return self
+        return getattr(instance, self.target)
+
+
+class ExpressNames:
+    """The camelCase names of AuthRocket's Express middleware, as one layer over the snake_case ones.
+
+    Templates ported from the Express guide keep working unchanged
+    (``{{ authrocket.currentUser.email }}``,
+    ``{{ authrocket.arProfileUrl({'redirect_uri': authrocket.requestUri()}) }}``): each name
+    here reads the snake_case name :data:`EXPRESS_NAMES` maps it to, and nothing else. Python
+    code and new templates use the snake_case names. ``request_uri`` and ``safe_this_uri``,
+    the 0.1 spellings of ``request_url`` and ``safe_this_url``, are kept here too.
+    """
+
+    currentSession = _Alias("current_session")  # noqa: N815 - the Express names
+    currentUser = _Alias("current_user")  # noqa: N815
+    currentMembership = _Alias("current_membership")  # noqa: N815
+    currentOrg = _Alias("current_org")  # noqa: N815
+    requestUri = _Alias("request_url")  # noqa: N815
+    safeThisUri = _Alias("safe_this_url")  # noqa: N815
+    arLoginUrl = _Alias("ar_login_url")  # noqa: N815
+    arSignupUrl = _Alias("ar_signup_url")  # noqa: N815
+    arProfileUrl = _Alias("ar_profile_url")  # noqa: N815
+    arAccountUrl = _Alias("ar_account_url")  # noqa: N815
+    arAccountsUrl = _Alias("ar_accounts_url")  # noqa: N815
+    arLogoutUrl = _Alias("ar_logout_url")  # noqa: N815
+    logoutPath = _Alias("logout_path")  # noqa: N815
+    loginrocketUrl = _Alias("loginrocket_url")  # noqa: N815
+    hasPermission = _Alias("has_permission")  # noqa: N815
+    # The 0.1 spellings, before the snake_case names settled on "url".
+    request_uri = _Alias("request_url")
+    safe_this_uri = _Alias("safe_this_url")
+
+
+#: Each Express (and 0.1) name of :class:`ExpressNames` and the snake_case name it reads.
+EXPRESS_NAMES: Mapping[str, str] = MappingProxyType(
+    {name: alias.target for name, alias in vars(ExpressNames).items() if isinstance(alias, _Alias)}
+)
+
+
+class AuthRocketRequest(ExpressNames):
     """What flask-authrocket knows about the current request.
 
     Read it as ``g.authrocket`` in views and as ``authrocket`` in templates.
@@ -139,7 +190,7 @@ class AuthRocketRequest:
 
     # -- this app's URLs ----------------------------------------------------
 
-    def request_uri(self, path: str | None = None) -> str:
+    def request_url(self, path: str | None = None) -> str:
         """The current absolute URL, or ``path`` resolved against it.
 
         ``path`` is resolved as a link on the current page would be, as in
@@ -154,10 +205,10 @@ class AuthRocketRequest:
         current = get_current_url(request.scheme, _host(), request.root_path, request.path, request.query_string)
         return current if path is None else urljoin(current, path)
 
-    def safe_this_uri(self) -> str:
+    def safe_this_url(self) -> str:
         """The current absolute URL, without ``token``, ``account`` and ``session`` on GET."""
         if request.method != "GET" or not LOGIN_QUERY_PARAMETERS.intersection(request.args):
-            return self.request_uri()
+            return self.request_url()
         kept = [(name, value) for name, value in request.args.items(multi=True) if name not in LOGIN_QUERY_PARAMETERS]
         return get_current_url(
             request.scheme, _host(), request.root_path, request.path, urlencode(kept).encode("ascii")
@@ -211,7 +262,7 @@ class AuthRocketRequest:
         return self.loginrocket_url("/signup", params, **kwargs)
 
     def ar_profile_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
-        """LoginRocket's profile page, e.g. ``ar_profile_url(redirect_uri=request_uri())``."""
+        """LoginRocket's profile page, e.g. ``ar_profile_url(redirect_uri=request_url())``."""
         return self.loginrocket_url("/profile", params, **kwargs)
 
     def ar_accounts_url(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
@@ -285,40 +336,6 @@ class AuthRocketRequest:
         if vary is not None or self.guarded:
             _vary_and_keep_private(response, vary, private=self.guarded)
         return response
-
-    # -- Express names ------------------------------------------------------
-
-    @property
-    def currentSession(self) -> Session | None:  # noqa: N802 - the Express name
-        """Alias of :attr:`current_session`."""
-        return self.current_session
-
-    @property
-    def currentUser(self) -> User | None:  # noqa: N802
-        """Alias of :attr:`current_user`."""
-        return self.current_user
-
-    @property
-    def currentMembership(self) -> Membership | None:  # noqa: N802
-        """Alias of :attr:`current_membership`."""
-        return self.current_membership
-
-    @property
-    def currentOrg(self) -> Org | None:  # noqa: N802
-        """Alias of :attr:`current_org`."""
-        return self.current_org
-
-    requestUri = request_uri  # noqa: N815
-    safeThisUri = safe_this_uri  # noqa: N815
-    arLoginUrl = ar_login_url  # noqa: N815
-    arSignupUrl = ar_signup_url  # noqa: N815
-    arProfileUrl = ar_profile_url  # noqa: N815
-    arAccountUrl = ar_account_url  # noqa: N815
-    arAccountsUrl = ar_accounts_url  # noqa: N815
-    arLogoutUrl = ar_logout_url  # noqa: N815
-    logoutPath = logout_path  # noqa: N815
-    loginrocketUrl = loginrocket_url  # noqa: N815
-    hasPermission = has_permission  # noqa: N815
 
 
 #: What an answer that read the login state varies with, and one that only received the cookie.

@@ -86,7 +86,7 @@ def test_loginrocket_url_builders(app):
         ar = g.authrocket
         assert ar.ar_login_url() == "https://myapp.e2.loginrocket.com/login"
         assert ar.ar_signup_url() == "https://myapp.e2.loginrocket.com/signup"
-        back = ar.request_uri()
+        back = ar.request_url()
         assert back == "http://localhost/page?x=1"
         assert ar.ar_profile_url(redirect_uri=back) == (
             "https://myapp.e2.loginrocket.com/profile?redirect_uri=http%3A%2F%2Flocalhost%2Fpage%3Fx%3D1"
@@ -220,38 +220,38 @@ def test_logout_path_without_the_default_route_says_what_to_do(make_app):
             g.authrocket.logout_path()
 
 
-def test_request_uri_with_a_path_resolves_like_a_link_on_the_page_even_under_a_prefix(app):
+def test_request_url_with_a_path_resolves_like_a_link_on_the_page_even_under_a_prefix(app):
     # Documented: "/x" is the host's root, as in Express; "x" is relative to the current page.
     with app.test_request_context("/reports/page", base_url="http://localhost/app/"):
         app.preprocess_request()
         ar = g.authrocket
-        assert ar.request_uri() == "http://localhost/app/reports/page"
-        assert ar.request_uri("/other") == "http://localhost/other"
-        assert ar.request_uri("other") == "http://localhost/app/reports/other"
+        assert ar.request_url() == "http://localhost/app/reports/page"
+        assert ar.request_url("/other") == "http://localhost/other"
+        assert ar.request_url("other") == "http://localhost/app/reports/other"
 
 
-def test_safe_this_uri_drops_login_parameters_on_get(app):
+def test_safe_this_url_drops_login_parameters_on_get(app):
     with app.test_request_context("/p?token=abc&account=org_1&session=kss_1&keep=1&keep=2"):
         app.preprocess_request()
-        assert g.authrocket.safe_this_uri() == "http://localhost/p?keep=1&keep=2"
-        assert g.authrocket.request_uri("/other") == "http://localhost/other"
+        assert g.authrocket.safe_this_url() == "http://localhost/p?keep=1&keep=2"
+        assert g.authrocket.request_url("/other") == "http://localhost/other"
 
 
-def test_request_uri_uses_server_name_when_set(make_app):
+def test_request_url_uses_server_name_when_set(make_app):
     app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, SERVER_NAME="app.example.com")
     with app.test_request_context("/x", base_url="http://app.example.com", headers={"Host": "evil.example"}):
         app.preprocess_request()
-        assert g.authrocket.request_uri() == "http://app.example.com/x"
+        assert g.authrocket.request_url() == "http://app.example.com/x"
 
 
-def test_request_uri_keeps_a_subdomain_of_server_name(make_app):
+def test_request_url_keeps_a_subdomain_of_server_name(make_app):
     app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, SERVER_NAME="example.test")
     with app.test_request_context("/form", base_url="https://acme.example.test"):
         app.preprocess_request()
-        assert g.authrocket.request_uri() == "https://acme.example.test/form"
+        assert g.authrocket.request_url() == "https://acme.example.test/form"
     with app.test_request_context("/form", base_url="https://notexample.test"):
         app.preprocess_request()
-        assert g.authrocket.request_uri() == "https://example.test/form"
+        assert g.authrocket.request_url() == "https://example.test/form"
 
 
 def test_untrusted_host_is_refused_instead_of_redirected_to(make_app):
