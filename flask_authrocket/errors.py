@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .models import Rejection
+    from .models import Rejection, TokenSource
 
 
 class AuthRocketError(Exception):
@@ -42,7 +42,7 @@ class LoginRequired(AuthRocketError):
     """
 
     def __init__(
-        self, message: str = "Login required.", *, rejection: Rejection | None = None, source: str | None = None
+        self, message: str = "Login required.", *, rejection: Rejection | None = None, source: TokenSource | None = None
     ) -> None:
         super().__init__(message)
         self.rejection = rejection

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, g, redirect, request
 
 from .cookie import LoginCookie
-from .models import Rejection, Session
+from .models import Rejection, Session, TokenSource
 from .request import AuthRocketRequest, app_origin
 from .signals import session_verified, token_rejected
 from .tokens import describe_rejection, what_to_check
@@ -192,7 +192,7 @@ def _other_login_cookie(
     return None
 
 
-def _accept(authrocket: AuthRocketRequest, session: Session, source: str) -> None:
+def _accept(authrocket: AuthRocketRequest, session: Session, source: TokenSource) -> None:
     """``session`` is this request's login, from ``source`` (``"query"``, ``"bearer"`` or ``"cookie"``)."""
     authrocket.current_session = session
     authrocket.token_source = source
@@ -200,7 +200,7 @@ def _accept(authrocket: AuthRocketRequest, session: Session, source: str) -> Non
         session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
 
 
-def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: str) -> None:
+def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: TokenSource) -> None:
     if token_rejected.receivers:
         token_rejected.send(current_app._get_current_object(), rejection=rejection, source=source)  # type: ignore[attr-defined]
     if rejection.unavailable:

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from .cookie import LoginCookie
 from .errors import ConfigurationError
-from .models import Membership, Org, Rejection, Session, User
+from .models import Membership, Org, Rejection, Session, TokenSource, User
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -111,9 +111,9 @@ class AuthRocketRequest(ExpressNames):
     # Class-level defaults: one is built on every request, and most requests
     # change none of these.
     _session: Session | None = None
-    token_source: str | None = None
+    token_source: TokenSource | None = None
     rejection: Rejection | None = None
-    rejection_source: str | None = None
+    rejection_source: TokenSource | None = None
     unavailable: bool = False
     bearer_sent: bool = False
     cross_site: bool = False
