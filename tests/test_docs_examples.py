@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from devserver import DevApi
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
@@ -321,3 +322,27 @@ def test_the_readme_app_factory_runs(monkeypatch: pytest.MonkeyPatch):
 def test_relative_links_in_the_docs_lead_somewhere(page: Path):
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
         assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+
+
+def test_the_express_names_table_is_the_layer_and_the_other_pages_use_snake_case():
+    from flask_authrocket.request import EXPRESS_NAMES
+
+    page = (DOCS / "coming-from-express.md").read_text()
+    table = page[page.index("## Helpers") : page.index("## The guide's nav, ported")]
+    rows = re.findall(r"^\| `(\w+)(?:\([^`]*\))?`(?:, `(\w+)`)? \| `(\w+)(?:\([^`]*\))?`(?:, `(\w+)`)? \|", table, re.M)
+    listed = {}
+    for express, express_too, snake, snake_too in rows:
+        listed[express] = snake
+        if express_too:
+            listed[express_too] = snake_too
+    assert listed == dict(EXPRESS_NAMES)
+
+    # Everywhere else the docs and the example speak snake_case.
+    camel = re.compile(r"\b(" + "|".join(name for name in EXPRESS_NAMES if not name.islower()) + r")\b")
+    pages = [ROOT / "README.md", *DOCS.glob("*.md"), *(ROOT / "examples" / "templates").glob("*.html")]
+    found = {
+        str(path.relative_to(ROOT)): sorted(set(camel.findall(path.read_text())))
+        for path in pages
+        if path.name != "coming-from-express.md"
+    }
+    assert {path: names for path, names in found.items() if names} == {}
