@@ -48,6 +48,7 @@ lint: install
 	$(BIN)/ruff check flask_authrocket tests examples bench noxfile.py
 	$(BIN)/ruff format --check flask_authrocket tests examples bench noxfile.py
 	$(BIN)/mypy --strict flask_authrocket
+	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 
 format: install
 	$(BIN)/ruff format flask_authrocket tests examples bench noxfile.py

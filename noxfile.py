@@ -2,7 +2,9 @@
 
 ``newest-3.10`` ... ``newest-3.13`` run the non-browser suite with the newest releases of every
 dependency; ``minimums`` runs it on the oldest supported Python with the floors of
-``pyproject.toml`` pinned from ``tests/constraints-minimum.txt``.
+``pyproject.toml`` pinned from ``tests/constraints-minimum.txt``; ``lint-3.10`` and ``lint-3.13``
+run ruff and the strict mypy of ``make lint`` on the oldest and the newest Python, so that typing
+holds for both (mypy checks against the Python it runs on when told to).
 
 Interpreters are found on ``PATH`` and in pyenv (``pyenv root``/versions); one that is missing
 is skipped with a message naming it, and the summary lists it as skipped. Virtual environments
@@ -28,7 +30,7 @@ PYTEST_ARGS = ["-m", "not e2e", "-q", "-p", "no:cacheprovider"]
 
 nox.options.envdir = ".matrix"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["newest", "minimums"]
+nox.options.sessions = ["newest", "minimums", "lint"]
 # A machine without one of the Pythons still tests the others; the summary says which were skipped.
 nox.options.error_on_missing_interpreters = False
 
@@ -98,3 +100,19 @@ def minimums(session: nox.Session) -> None:
     """The non-browser suite on the oldest Python with the declared minimum versions."""
     _install(session, MINIMUMS)
     _run_suite(session)
+
+
+#: What ``make lint`` checks, and where.
+LINTED = ["flask_authrocket", "tests", "examples", "bench", "noxfile.py"]
+
+
+@nox.session(python=[PYTHONS[0], PYTHONS[-1]])
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict on the oldest and the newest supported Python."""
+    # The package and what its typing needs (pytest: the plugin; redis: the cache), not all of dev.
+    session.install("-e", ".", "ruff>=0.6", "mypy>=1.10", "types-requests", "pytest>=8", "redis>=5", "nox")
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
+    # pyproject.toml pins python_version to the oldest; here each Python checks as itself.
+    version = str(session.python)
+    session.run("mypy", "--strict", "--python-version", version, "flask_authrocket")
