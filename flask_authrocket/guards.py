@@ -31,12 +31,13 @@ How a failed check is answered:
 * a token that could not be checked because LoginRocket is unreachable: 503
   with ``Retry-After``.
 
-OPTIONS requests pass a guard in two cases only: a CORS preflight (``OPTIONS``
-with ``Access-Control-Request-Method``, which browsers send without
-credentials before a cross-origin call), and Flask's automatic OPTIONS answer
-(the route does not list ``OPTIONS``, so no view runs). On a route that lists
-``OPTIONS`` itself, any other OPTIONS request is guarded like a GET.
-See docs/security.md.
+OPTIONS requests pass a guard in two cases only, and neither runs a view: a
+CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``, which
+browsers send without credentials before a cross-origin call) is answered by
+the guard itself with the app's default ``OPTIONS`` answer (flask-cors still
+decorates it), and Flask's automatic OPTIONS answer (the route does not list
+``OPTIONS``) is Flask's. On a route that lists ``OPTIONS`` itself, any other
+OPTIONS request is guarded like a GET. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -122,8 +123,10 @@ def require_login(view: F | None = None, /, *, api: bool = False) -> F | Callabl
     401 JSON (and a missing login check 503 JSON), never a redirect to
     LoginRocket, whatever its ``Accept`` header says.
 
-    A CORS preflight passes untouched; on a route that lists ``OPTIONS``
-    itself, any other OPTIONS request needs the login like a GET.
+    A CORS preflight is answered by the guard itself (the app's default
+    ``OPTIONS`` answer, which flask-cors still decorates), never by the view;
+    on a route that lists ``OPTIONS`` itself, any other OPTIONS request needs
+    the login like a GET.
 
     >>> @app.get("/dashboard")            # doctest: +SKIP
     ... @require_login
@@ -168,36 +171,50 @@ def protect(target: Target, permission: str | Iterable[str] | None = None, *, ap
     ``protect(Blueprint("api", __name__), api=True)`` serves scripts and
     ``fetch()`` calls alike. Views
     marked :func:`login_exempt` (the logout views are), the static file views
-    Flask registers for the app and its blueprints, CORS preflights, Flask's
-    automatic OPTIONS answers and unmatched URLs (404/405) stay public; nothing
-    is public by its endpoint's name. Returns ``target``, so
+    Flask registers for the app and its blueprints, Flask's automatic OPTIONS
+    answers and unmatched URLs (404/405) stay public; a CORS preflight is
+    answered by the guard with the app's default ``OPTIONS`` answer, never by a
+    view; nothing is public by its endpoint's name. Returns ``target``, so
     ``bp = protect(Blueprint("admin", __name__))`` works.
     """
     names = (permission,) if isinstance(permission, str) else tuple(permission or ())
 
-    def guard() -> None:
-        if request.routing_exception is not None or (request.method == "OPTIONS" and _options_pass()):
-            return
+    def guard() -> Response | None:
+        if request.routing_exception is not None:
+            return None
+        if request.method == "OPTIONS":
+            if _is_preflight():
+                return current_app.make_default_options_response()  # answered here: no view runs
+            if _is_automatic_options():
+                return None  # Flask answers it with the Allow header; no view runs
         if _is_exempt(request.endpoint):
-            return
+            return None
         if api:
             current_authrocket().api = True
         if names:
             verify_permission_in_request(*names)
         else:
             verify_login_in_request()
+        return None
 
     target.before_request(guard)
     return target
 
 
-def _options_pass() -> bool:
-    """Whether an OPTIONS request passes a guard: a CORS preflight, or Flask's automatic answer."""
-    # A preflight carries no credentials by design (the browser sends them on
-    # the real call that follows); Flask's automatic OPTIONS only lists the
-    # allowed methods and runs no view. Any other OPTIONS is guarded like a GET.
-    if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.environ:
-        return True
+def _is_preflight() -> bool:
+    """Whether the request is a CORS preflight: ``OPTIONS`` with ``Access-Control-Request-Method``.
+
+    A preflight carries no credentials by design (the browser sends them on the real call that
+    follows), so a guard lets it through; but any client can send that header, so the guard
+    answers it itself with the app's default ``OPTIONS`` answer and never runs the view.
+    Extensions that decorate preflight answers in ``after_request`` (flask-cors) still do.
+    """
+    environ = request.environ
+    return environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+
+
+def _is_automatic_options() -> bool:
+    """Whether Flask answers this ``OPTIONS`` itself: the route does not list ``OPTIONS``, so no view runs."""
     rule = request.url_rule
     return rule is not None and bool(getattr(rule, "provide_automatic_options", False))
 
@@ -236,35 +253,36 @@ def _app_static_view_code() -> CodeType | None:
 
 
 def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
-    def check() -> None:
+    def check() -> Response | None:
+        """``None`` when the view may run; the answer to give instead of it (a preflight's); or raise."""
         authrocket = current_authrocket()
         authrocket.guarded = True
         if api:
             authrocket.api = True
-        if not names and authrocket.current_session is not None:
-            return  # the common case, first: logged in, nothing more to check
-        if request.method == "OPTIONS" and _options_pass():
-            return
+        if _is_preflight():
+            return current_app.make_default_options_response()
         if names:
             verify_permission_in_request(*names)
-        else:
+        elif authrocket.current_session is None:
             verify_login_in_request()
+        return None
 
     if inspect.iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            check()
+            answer = check()
+            if answer is not None:
+                return answer
             return await view(*args, **kwargs)
 
         return cast(F, async_wrapper)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        authrocket = current_authrocket()
-        authrocket.guarded = True
-        if names or authrocket.current_session is None:  # the common case costs one lookup
-            check()
+        answer = check()
+        if answer is not None:
+            return answer
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

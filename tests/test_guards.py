@@ -174,16 +174,17 @@ def test_require_login_guards_async_views(authrocket_client):
     assert answer.text == "async for usr_ada"
 
 
-def test_options_request_passes_require_login_untouched(app):
+def test_a_preflight_passes_require_login_answered_by_the_guard(app):
     @app.route("/async-cors", methods=["GET", "OPTIONS"])
     @require_login
     async def async_cors() -> str:
-        return "preflight ok"
+        return "the view's answer"
 
     answer = app.test_client().options("/async-cors", headers=PREFLIGHT)
 
     assert answer.status_code == 200
-    assert answer.text == "preflight ok"
+    assert answer.text == ""  # the app's default OPTIONS answer, not the view's
+    assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
 def test_explicit_options_route_without_a_login_does_not_run_the_view(app):
@@ -356,11 +357,11 @@ def test_require_permission_guards_async_views(app, authrocket_client):
     assert allowed.text == "async admin"
 
 
-def test_options_request_passes_require_permission_untouched(authrocket_client):
+def test_a_preflight_passes_require_permission_answered_by_the_guard(authrocket_client):
     answer = authrocket_client.options("/admin", headers=PREFLIGHT)
 
     assert answer.status_code == 200
-    assert answer.text == "admin"
+    assert answer.text == ""  # never the view's "admin"
 
 
 def test_plain_options_on_an_explicit_route_needs_the_permission_too(authrocket_client):
@@ -1235,9 +1236,10 @@ def test_the_security_pages_samples_behave_as_the_page_says():
     logged_in = client.options("/api/ledger", headers=bearer(token))
     dashboard = client.get("/dashboard", headers=bearer(token))
 
-    assert (preflight.status_code, preflight.headers["Allow"]) == (204, "GET, OPTIONS")
+    assert (preflight.status_code, preflight.text) == (200, "")  # the guard's answer, not the view's 204
+    assert set(preflight.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     assert plain.status_code == 401
-    assert logged_in.status_code == 204
+    assert (logged_in.status_code, logged_in.headers["Allow"]) == (204, "GET, OPTIONS")
     assert dashboard.headers["Cache-Control"] == "private, max-age=60"
     assert dashboard.headers["Vary"] == "Cookie, Authorization"
 
