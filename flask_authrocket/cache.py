@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import math
 import threading
 import time
@@ -29,13 +28,12 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
-from .logs import redact_url
+from .logs import logger, redact_url
 from .lru import BoundedLRU
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
 
-logger = logging.getLogger("flask_authrocket")
 
 #: Seconds a cache that failed is left alone before it is tried again (the default of :class:`GuardedCache`).
 CACHE_RETRY_INTERVAL = 30.0

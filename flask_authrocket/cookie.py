@@ -10,11 +10,12 @@ Ground floor: no Flask request globals here. Whatever depends on the request
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING
 
 from werkzeug.http import parse_cookie
+
+from .logs import logger
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from .models import Session
     from .settings import Settings
 
-logger = logging.getLogger("flask_authrocket")
 
 #: Browsers ignore cookies larger than this (name, value and attributes).
 MAX_COOKIE_BYTES = 4096

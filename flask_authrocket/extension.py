@@ -8,7 +8,6 @@ on every request; :meth:`AuthRocket.verify` is the step that hook and the
 
 from __future__ import annotations
 
-import logging
 import threading
 import weakref
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from . import guards, views
 from .cookie import LoginCookie
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .hook import RejectionWarnings, load_request
+from .logs import logger
 from .models import Rejection, Session
 from .request import LOGOUT_ENDPOINT, AuthRocketRequest, current_authrocket
 from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings, warn_unknown_settings
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from .client import AuthRocketClient
     from .managed import SessionCheck, SessionState
 
-logger = logging.getLogger("flask_authrocket")
 
 H = TypeVar("H", bound=Callable[..., Any])
 

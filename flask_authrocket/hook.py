@@ -20,7 +20,6 @@ Requests that carry no token do no verification work at all.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, g, redirect, request
 
 from .cookie import LoginCookie
+from .logs import logger
 from .models import Rejection, Session, TokenSource
 from .request import AuthRocketRequest, app_origin
 from .signals import session_verified, token_rejected
@@ -36,8 +36,6 @@ from .tokens import describe_rejection, what_to_check
 
 if TYPE_CHECKING:
     from .settings import Settings
-
-logger = logging.getLogger("flask_authrocket")
 
 
 class RejectionWarnings:

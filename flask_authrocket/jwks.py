@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import math
 import threading
 import time
@@ -26,11 +25,11 @@ from urllib.parse import urlsplit
 from .errors import KeysUnavailable
 from .fetch import FetchError, get_json, new_session
 from .keys import MAX_JWKS_BYTES, UnknownKey, VerificationKey, key_from_jwk
+from .logs import logger
 
 if TYPE_CHECKING:
     import requests
 
-logger = logging.getLogger("flask_authrocket")
 
 #: Least seconds between fetches for tokens issued after the last fetch (a key LoginRocket may
 #: have published since), whatever ``min_interval`` says: a flood of unknown kids, forged

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import logging
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -30,8 +29,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 from cryptography.x509 import load_der_x509_certificate
 
 from .errors import ConfigurationError
-
-logger = logging.getLogger("flask_authrocket")
+from .logs import logger
 
 #: Keys longer than this are RSA public keys; shorter ones are HS256 secrets
 #: (the rule of AuthRocket's own libraries).

@@ -1,4 +1,4 @@
-"""Keep login tokens and secrets out of logs: a filter for access logs, and the redaction it and messages use.
+"""Keep login tokens, secrets and terminal escapes out of logs: filters, and the redaction and escaping they use.
 
 A login token in a log line is a login: whoever reads the log can replay it
 until it expires. LoginRocket sends the browser back with ``?token=<jwt>``, so
@@ -12,6 +12,13 @@ unless told otherwise. :class:`RedactTokens` is that "otherwise"::
 
 docs/deployment.md ("Tokens in access logs") shows it wired into gunicorn.
 
+Outside text (a kid from a key set, an API's error message, a request path) may hold control
+characters: ``\x1b`` sequences that retitle or clear a terminal, a newline that forges a log
+line or a line of ``flask authrocket check``. :func:`escape_unprintable` writes each such
+character as a JSON escape (``\u001b``); every command passes its output through it, and
+:data:`logger`, the package's one logger, escapes every line it logs
+(:class:`EscapeUnprintable`), whatever its level and whoever formatted it.
+
 Ground floor: the standard library only, no Flask.
 """
 
@@ -23,7 +30,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MARK", "RedactTokens", "redact_tokens", "redact_url"]
+__all__ = ["MARK", "EscapeUnprintable", "RedactTokens", "escape_unprintable", "logger", "redact_tokens", "redact_url"]
 
 #: What stands in a log line where a token or a secret was.
 MARK = "[redacted]"
@@ -120,3 +127,51 @@ def _redacted_mapping(args: Mapping[str, Any]) -> Mapping[str, Any]:
             dict.__setitem__(copied, key, value)
         return copied
     return {**args, **changed}
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with every character Python does not call printable written as a JSON escape (``\\u202e``).
+
+    That is every control character (C0, DEL, C1), every format character
+    (the bidirectional marks, embeddings, overrides and isolates U+200E/F,
+    U+202A-202E, U+2066-2069, U+061C; zero-width characters; tag
+    characters), line and paragraph separators, spaces other than the ASCII
+    space, surrogates and unassigned code points. Characters beyond U+FFFF are
+    written as a surrogate pair, so escaped JSON stays valid JSON.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+class EscapeUnprintable(logging.Filter):
+    """A :class:`logging.Filter` that escapes what is not printable in a record's message (:func:`escape_unprintable`).
+
+    A line whose message is printable is left as it is, template and arguments; one that is not
+    becomes its escaped, formatted message (so no argument can bring a control character back).
+    :data:`logger` carries one; add it to other loggers or handlers as you like. It never drops a record.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Escape ``record``'s message in place when it needs it; always ``True``."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a call site's own formatting error: logging reports it, as usual
+            return True
+        if not message.isprintable():
+            record.msg, record.args = escape_unprintable(message), None
+        return True
+
+
+#: The package's one logger, ``flask_authrocket``: every line it logs is escaped (:class:`EscapeUnprintable`).
+logger = logging.getLogger("flask_authrocket")
+if not any(isinstance(each, EscapeUnprintable) for each in logger.filters):
+    logger.addFilter(EscapeUnprintable())

@@ -36,7 +36,6 @@ Ground floor: no Flask here.
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -46,12 +45,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from .cache import GuardedCache, InProcessCache
 from .errors import ApiError, ApiUnavailable, RecordNotFound
+from .logs import logger
 from .models import Session
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
 
-logger = logging.getLogger("flask_authrocket")
 
 #: Seconds the API is not asked again after it did not answer at all (refused, timed
 #: out): stale answers and the failure mode decide meanwhile, so requests do not each

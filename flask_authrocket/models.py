@@ -22,14 +22,14 @@ of the closed set :data:`RejectionReason`, whose texts live in one table in
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from .logs import logger
+
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-logger = logging.getLogger("flask_authrocket")
 
 
 def _empty() -> Mapping[str, Any]:

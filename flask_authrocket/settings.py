@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import logging
 import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from .cache import build_cache
 from .errors import ConfigurationError
 from .fetch import url_problem
-from .logs import redact_url
+from .logs import logger, redact_url
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
@@ -412,8 +411,6 @@ SETTING_PREFIXES = ("AUTHROCKET_", "LOGINROCKET_")
 #: Environment variables that share a prefix with the settings but belong to this project's own
 #: tools (``make run`` reads ``LOGINROCKET_PORT``); they are never flagged.
 NOT_SETTINGS = frozenset({"LOGINROCKET_PORT"})
-
-logger = logging.getLogger("flask_authrocket")
 
 
 @dataclass(frozen=True)

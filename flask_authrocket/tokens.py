@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import math
 import re
 import time
@@ -49,6 +48,7 @@ from .keys import (
     VerificationKey,
     static_key,
 )
+from .logs import logger
 from .lru import BoundedLRU
 from .models import ClaimsError, Rejection, RejectionReason, Session, is_legacy_layout, session_from_claims
 
@@ -64,7 +64,6 @@ __all__ = [
     "what_to_check",
 ]
 
-logger = logging.getLogger("flask_authrocket")
 
 ISSUER = "https://authrocket.com"
 _EMPTY_HEADER: Mapping[str, Any] = MappingProxyType({})

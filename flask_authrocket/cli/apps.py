@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import ScriptInfo
 
 from ..errors import ConfigurationError
+from ..logs import escape_unprintable
 
 if TYPE_CHECKING:
     from ..models import Rejection, Session
@@ -54,7 +55,7 @@ def app_and_extension() -> tuple[Flask, AppAuthRocket]:
         try:
             app = ctx.ensure_object(ScriptInfo).load_app()
         except ConfigurationError as exc:
-            raise click.ClickException(f"The app could not be created: {exc}") from exc
+            raise click.ClickException(escape_unprintable(f"The app could not be created: {exc}")) from exc
         ctx.with_resource(app.app_context())
     extension = app.extensions.get("authrocket")
     # By what it offers, not by its class: the commands do not import the extension's module.

@@ -23,7 +23,7 @@ from ..errors import AccessDenied, ApiError, ApiUnavailable, ConfigurationError,
 from ..fetch import is_loopback_url
 from ..jwks import diagnose_key_set
 from ..keys import HS256_SECRET_MIN_BYTES, RsaPublicKey, VerificationKey
-from ..logs import redact_url
+from ..logs import escape_unprintable, redact_url
 from ..settings import SETTINGS, Settings, mask_api_key, unknown_settings
 from .apps import AppAuthRocket
 
@@ -62,8 +62,8 @@ def check(app: Flask, extension: AppAuthRocket) -> None:
 class _Report:
     """What ``check`` found, printed as it is found: OK lines, problems and warnings (each with its fix), notes.
 
-    Every line goes through :func:`~flask_authrocket.logs.redact_url`: the URLs in what the
-    keys, the API and their errors say keep their host but never a password.
+    Every line goes through :func:`_shown`: the URLs in what the keys, the API and their errors
+    say keep their host but never a password, and no character of theirs can drive the terminal.
     """
 
     def __init__(self) -> None:
@@ -76,27 +76,32 @@ class _Report:
         click.secho(title, bold=True)
 
     def ok(self, text: str) -> None:
-        click.echo("  " + click.style("OK  ", fg="green") + "  " + redact_url(text))
+        click.echo("  " + click.style("OK  ", fg="green") + "  " + _shown(text))
 
     def info(self, text: str) -> None:
-        click.echo("  " + "-   " + "  " + redact_url(text))
+        click.echo("  " + "-   " + "  " + _shown(text))
 
     def problem(self, text: str, fix: str, *, said: str | None = None) -> None:
         self.problems += 1
-        click.echo("  " + click.style("FAIL", fg="red", bold=True) + "  " + redact_url(text))
+        click.echo("  " + click.style("FAIL", fg="red", bold=True) + "  " + _shown(text))
         if said:
-            click.echo("        It said: " + redact_url(said))
-        click.echo("        Fix: " + redact_url(fix))
+            click.echo("        It said: " + _shown(said))
+        click.echo("        Fix: " + _shown(fix))
 
     def warning(self, text: str, fix: str) -> None:
         # Likely wrong, but possibly meant (a realm about to switch algorithms): said loudly, exit status 0.
         self.warnings += 1
-        click.echo("  " + click.style("WARN", fg="yellow", bold=True) + "  " + redact_url(text))
-        click.echo("        Fix: " + redact_url(fix))
+        click.echo("  " + click.style("WARN", fg="yellow", bold=True) + "  " + _shown(text))
+        click.echo("        Fix: " + _shown(fix))
 
     def note(self, text: str) -> None:
         self.notes += 1
-        click.echo("  " + click.style("NOTE", fg="yellow") + "  " + redact_url(text))
+        click.echo("  " + click.style("NOTE", fg="yellow") + "  " + _shown(text))
+
+
+def _shown(text: str) -> str:
+    """``text`` as ``check`` may print it: passwords in URLs masked, unprintable characters escaped."""
+    return escape_unprintable(redact_url(text))
 
 
 def _show_configuration(extension: AppAuthRocket) -> None:
@@ -108,7 +113,7 @@ def _show_configuration(extension: AppAuthRocket) -> None:
             value = extension.verifier.keys.key_for({}).describe()  # the kind of key, never the key
         else:
             value = settings.shown(row.key)
-        click.echo(f"  {row.key:<{width}}  {source:<11}  {redact_url(value)}")
+        click.echo(f"  {row.key:<{width}}  {source:<11}  {_shown(value)}")
 
 
 def _check_keys(report: _Report, extension: AppAuthRocket) -> None:

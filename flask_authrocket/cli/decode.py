@@ -24,7 +24,7 @@ import click
 import jwt
 
 from ..jwks import diagnose_key_set
-from ..logs import redact_url
+from ..logs import escape_unprintable, redact_url
 from ..models import Membership, Rejection, Session
 from ..tokens import ISSUER, MAX_TOKEN_BYTES, describe_rejection
 from .apps import AppAuthRocket
@@ -294,26 +294,3 @@ def _pretty(data: Any) -> str:
     # JSON escapes C0 controls inside strings, so every newline left is the layout's own.
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return "\n".join(escape_unprintable(line) for line in text.split("\n"))
-
-
-def escape_unprintable(text: str) -> str:
-    """``text`` with every character Python does not call printable written as a JSON escape (``\\u202e``).
-
-    That is every control character (C0, DEL, C1), every format character
-    (the bidirectional marks, embeddings, overrides and isolates U+200E/F,
-    U+202A-202E, U+2066-2069, U+061C; zero-width characters; tag
-    characters), line and paragraph separators, spaces other than the ASCII
-    space, surrogates and unassigned code points. Characters beyond U+FFFF are
-    written as a surrogate pair, so escaped JSON stays valid JSON.
-    """
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escaped(char) for char in text)
-
-
-def _escaped(char: str) -> str:
-    code = ord(char)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

@@ -13,6 +13,7 @@ import time
 import click
 
 from ..errors import ApiError
+from ..logs import escape_unprintable
 from ..models import Session
 from .apps import AppAuthRocket
 from .decode import explain, relative
@@ -43,7 +44,7 @@ def token(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except DevLoginError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(escape_unprintable(str(exc))) from exc
     key = api_key or settings.api_key
     if not key:
         raise click.UsageError(
@@ -57,7 +58,7 @@ def token(
             user = client.find_user(user_ref)
             minted = client.token(user, org_id=org_id, password=password)
     except (DevLoginError, ApiError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(escape_unprintable(str(exc))) from exc
     click.echo(minted)
 
     name = " ".join(part for part in (user.first_name, user.last_name) if part) or user.display_name
@@ -78,4 +79,5 @@ def token(
 
 
 def _note(message: str) -> None:
-    click.echo(message, err=True)
+    # Names and messages come from the development LoginRocket: never let them drive the terminal.
+    click.echo(escape_unprintable(message), err=True)

@@ -40,7 +40,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json as jsonlib
-import logging
 import math
 import os
 import time
@@ -57,10 +56,8 @@ from requests.structures import CaseInsensitiveDict
 from ..cache import GuardedCache
 from ..errors import ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
 from ..fetch import Deadline, new_session, url_problem
-from ..logs import redact_url
+from ..logs import logger, redact_url
 from .answers import read_answer, shown_path
-
-logger = logging.getLogger("flask_authrocket")
 
 _T = TypeVar("_T", bound="Transport")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from flask import Flask, abort, current_app, request
 from ..errors import ConfigurationError
 from ..fetch import is_loopback, is_loopback_address
 from ..keys import HS256_SECRET_MAX_LENGTH, HS256_SECRET_MIN_BYTES
+from ..logs import logger
 from ..tokens import TokenVerifier
 from .api import core_api
 from .directory import Directory
@@ -21,8 +21,6 @@ from .login_urls import check_login_urls
 from .pages import loginrocket
 from .realm import Realm
 from .signing import API_KEY_FILE, load_api_key, load_issuer, load_secret_key
-
-logger = logging.getLogger("flask_authrocket")
 
 #: The settings of the development LoginRocket and their defaults. Each may
 #: also come from an environment variable of the same name (config wins).

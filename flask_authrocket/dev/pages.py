@@ -8,7 +8,6 @@ to ``redirect_uri`` when a Login URL allows it, else to the default Login URL.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from ..logs import logger
 from .browser import current_browser, write_cookie
 from .login_urls import is_allowed_redirect, with_token
 from .realm import current_realm
@@ -31,7 +31,6 @@ from .records import (
 
 loginrocket = Blueprint("loginrocket", __name__)
 
-logger = logging.getLogger("flask_authrocket")
 
 # Keys --------------------------------------------------------------------------
 

@@ -14,10 +14,9 @@ from typing import Any
 from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 
 from ..fetch import is_loopback
+from ..logs import logger
 from .app import create_app
 from .realm import REALM_ID
-
-logger = logging.getLogger("flask_authrocket")
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")
 
