@@ -152,6 +152,7 @@ class AuthRocket:
             within=settings.token_within,
             jwks_ttl=settings.jwks_ttl,
             jwks_min_interval=settings.jwks_min_interval,
+            jwks_max_stale=settings.jwks_max_stale,
             http_timeout=settings.http_timeout,
             cache_size=settings.token_cache_size,
         )

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     import requests
 
 
+#: Seconds a key set that cannot be refreshed stands past its TTL, by default (a day): then its
+#: tokens are unavailable, never accepted (``AUTHROCKET_JWKS_MAX_STALE``).
+DEFAULT_MAX_STALE = 86400.0
+
 #: Least seconds between fetches for tokens issued after the last fetch (a key LoginRocket may
 #: have published since), whatever ``min_interval`` says: a flood of unknown kids, forged
 #: ``iat`` included, still costs at most one fetch per this many seconds.
@@ -175,12 +179,19 @@ class JwksClient:
       at most ``timeout`` seconds: then they are *unavailable*. Requests that
       hold a merely stale key do not wait: they use it while one request
       refreshes.
-    * A failed refresh keeps the keys already known (stale-if-error). The
-      failure is logged once, not per request; recovery is logged too.
+    * A failed refresh keeps the keys already known (stale-if-error), for at
+      most ``max_stale`` seconds past the TTL: a key set that fails to fetch,
+      or comes back empty or with no usable key, cannot keep a withdrawn key
+      trusted for as long as an attacker keeps the fetch failing. Past the
+      bound every token is *unavailable* (503, cookie kept), never accepted,
+      until a fetch succeeds. The failure is logged once at WARNING, not per
+      request; past the bound, each fetch attempt logs an ERROR; recovery is
+      logged too.
     * Every fetch is bounded by ``timeout`` seconds in total.
 
     ``session`` may be a :class:`requests.Session` to share; ``clock`` is a
-    monotonic clock in seconds, for tests of the timing rules.
+    monotonic clock in seconds, for tests of the timing rules; ``max_stale``
+    is the bound above (``AUTHROCKET_JWKS_MAX_STALE``, default a day).
     """
 
     reads_header = True
@@ -192,12 +203,15 @@ class JwksClient:
         ttl: float = 3600,
         min_interval: float = 30,
         timeout: float = 5,
+        max_stale: float = DEFAULT_MAX_STALE,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.loginrocket_url = loginrocket_url
         self.url = jwks_url(loginrocket_url)
         self.ttl = ttl
+        #: Seconds the last good set stands past ``ttl`` while refreshes fail.
+        self.max_stale = max_stale
         self.min_interval = min_interval
         self.timeout = timeout
         self._http = session  # built on the first fetch: importing requests costs every worker's boot
@@ -261,6 +275,16 @@ class JwksClient:
     def _is_fresh(self, now: float) -> bool:
         return self._fetched_at is not None and now - self._fetched_at < self.ttl
 
+    def _within_stale_bound(self, now: float) -> bool:
+        """Whether a set that is no longer fresh may still stand in: at most ``max_stale`` past its TTL."""
+        return self._fetched_at is not None and now - self._fetched_at < self.ttl + self.max_stale
+
+    def _past_the_bound(self) -> str:
+        return (
+            f"the LoginRocket key set at {self.url} could not be refreshed for over AUTHROCKET_JWKS_MAX_STALE "
+            f"({self.max_stale:g} s) past its TTL; its keys are no longer trusted"
+        )
+
     def _may_fetch(self, now: float, interval: float | None = None) -> bool:
         interval = self.min_interval if interval is None else min(interval, self.min_interval)
         return self._attempted_at is None or now - self._attempted_at >= interval
@@ -276,7 +300,9 @@ class JwksClient:
         # waits for the fetch under way as long as a fetch may take, then gives up.
         if known is not None:
             if not self._lock.acquire(blocking=False):
-                return known
+                if self._within_stale_bound(self._clock()):
+                    return known
+                raise KeysUnavailable(self._past_the_bound())
         elif not self._lock.acquire(timeout=self.timeout):
             raise KeysUnavailable(f"the LoginRocket key set at {self.url} is still being fetched")
         try:
@@ -294,7 +320,9 @@ class JwksClient:
                 fetched = True
                 key = self._keys.get(kid)
             if key is not None:
-                return key
+                if self._is_fresh(self._clock()) or self._within_stale_bound(now):
+                    return key
+                raise KeysUnavailable(self._past_the_bound())
             if self._failing or self._fetched_at is None:
                 raise KeysUnavailable(f"the LoginRocket key set at {self.url} could not be fetched")
             if new_key and not fetched:
@@ -315,7 +343,17 @@ class JwksClient:
         try:
             keys, skipped = _fetch_key_set(self._http, self.url, self.timeout)
         except KeySetError as exc:
-            if not self._failing:
+            if self._keys and not self._within_stale_bound(now):
+                # Loud, on every attempt while it lasts: logins stop until LoginRocket's keys come back.
+                logger.error(
+                    "LoginRocket keys could not be fetched from %s (%s), and the last good key set is over "
+                    "AUTHROCKET_JWKS_MAX_STALE (%g s) past its TTL: every token is unavailable (503) until a "
+                    "fetch succeeds.",
+                    self.url,
+                    exc,
+                    self.max_stale,
+                )
+            elif not self._failing:
                 state = "keeping the keys already known" if self._keys else "no keys are known yet"
                 logger.warning("Could not fetch LoginRocket keys from %s (%s); %s.", self.url, exc, state)
             self._failing = True

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
@@ -137,7 +138,12 @@ def _seconds(minimum: float) -> Callable[[str, Any], float]:
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = float(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < minimum
+        ):
             raise ConfigurationError(f"{key} must be a number of seconds of at least {minimum:g}, not {value!r}.")
         return float(value)
 
@@ -284,6 +290,8 @@ class Settings:
     http_timeout = Setting("AUTHROCKET_HTTP_TIMEOUT", 5, _seconds(0.001))
     jwks_ttl = Setting("AUTHROCKET_JWKS_TTL", 3600, _seconds(1))
     jwks_min_interval = Setting("AUTHROCKET_JWKS_MIN_INTERVAL", 30, _seconds(0))
+    #: Seconds the last good key set stands past its TTL while fetches fail; then tokens are unavailable.
+    jwks_max_stale = Setting("AUTHROCKET_JWKS_MAX_STALE", 86400, _seconds(0))
     managed_sessions = Setting("AUTHROCKET_MANAGED_SESSIONS", False, _flag)
     session_check_ttl = Setting("AUTHROCKET_SESSION_CHECK_TTL", 300, _seconds(1))
     session_check_failure = Setting("AUTHROCKET_SESSION_CHECK_FAILURE", "open", _one_of("open", "closed"))

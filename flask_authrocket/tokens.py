@@ -40,7 +40,7 @@ import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from .errors import ConfigurationError, KeysUnavailable
-from .jwks import JwksClient
+from .jwks import DEFAULT_MAX_STALE, JwksClient
 from .keys import (
     KeySource,
     StaticKeySource,
@@ -209,6 +209,8 @@ class TokenVerifier:
     :param jwks_ttl: seconds a fetched key set is trusted before a refresh.
     :param jwks_min_interval: least seconds between key fetches caused by
         unknown ``kid`` values or failures.
+    :param jwks_max_stale: seconds a key set that cannot be refreshed stands
+        past ``jwks_ttl``; then its tokens are unavailable, never accepted.
     :param http_timeout: seconds a key fetch may take in total.
     :param cache_size: how many verified tokens to remember (0: none).
 
@@ -228,6 +230,7 @@ class TokenVerifier:
         within: float | None = None,
         jwks_ttl: float = 3600,
         jwks_min_interval: float = 30,
+        jwks_max_stale: float = DEFAULT_MAX_STALE,
         http_timeout: float = 5,
         cache_size: int = 1024,
         clock: Callable[[], float] = time.time,
@@ -236,7 +239,13 @@ class TokenVerifier:
         if jwt_key:
             self.keys = StaticKeySource(static_key(jwt_key))
         elif loginrocket_url:
-            self.keys = JwksClient(loginrocket_url, ttl=jwks_ttl, min_interval=jwks_min_interval, timeout=http_timeout)
+            self.keys = JwksClient(
+                loginrocket_url,
+                ttl=jwks_ttl,
+                min_interval=jwks_min_interval,
+                timeout=http_timeout,
+                max_stale=jwks_max_stale,
+            )
         else:
             raise ConfigurationError(
                 "Neither AUTHROCKET_JWT_KEY nor LOGINROCKET_URL is set, so no token can be verified; "
