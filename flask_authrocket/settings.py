@@ -382,6 +382,7 @@ def _check_together(values: dict[str, Any]) -> None:
                 "AUTHROCKET_COOKIE_SAMESITE = 'None' needs a Secure cookie; set AUTHROCKET_COOKIE_SECURE to True."
             )
         values["cookie_secure"] = True  # browsers drop SameSite=None cookies that are not Secure, even over http
+    _check_cookie_prefix(values)
     if values["managed_sessions"]:
         for key, attribute in (("AUTHROCKET_URL", "api_url"), ("AUTHROCKET_API_KEY", "api_key")):
             if values[attribute] is None:
@@ -389,6 +390,35 @@ def _check_together(values: dict[str, Any]) -> None:
                     f"AUTHROCKET_MANAGED_SESSIONS checks sessions through the Core API, which needs {key}; "
                     f"set it (Realm -> Integration -> API keys), or turn AUTHROCKET_MANAGED_SESSIONS off."
                 )
+
+
+def _check_cookie_prefix(values: dict[str, Any]) -> None:
+    """A ``__Host-`` or ``__Secure-`` cookie name has rules browsers enforce by dropping the cookie: say so at once.
+
+    ``__Host-`` (recommended, docs/security.md "Cookie tossing"): Secure, ``Path=/``, no ``Domain``,
+    so no sibling subdomain can set one. ``__Secure-``: Secure. Both are written Secure always:
+    browsers accept Secure cookies from ``http://localhost`` too.
+    """
+    name = values["cookie_name"] or ""
+    if not name.startswith(("__Host-", "__Secure-")):
+        return
+    prefix = name.split("-", 1)[0] + "-"
+    if values["cookie_secure"] is False:
+        raise ConfigurationError(
+            f"AUTHROCKET_COOKIE_NAME {name!r} needs a Secure cookie (browsers drop a {prefix} cookie without it); "
+            "leave AUTHROCKET_COOKIE_SECURE at 'auto' or set it to True."
+        )
+    values["cookie_secure"] = True
+    if prefix == "__Host-" and values["cookie_domain"] is not None:
+        raise ConfigurationError(
+            f"AUTHROCKET_COOKIE_NAME {name!r} cannot have a Domain (browsers drop a __Host- cookie with one); "
+            "unset AUTHROCKET_COOKIE_DOMAIN, or name the cookie without __Host- to share it with subdomains."
+        )
+    if prefix == "__Host-" and values["cookie_path"] != "/":
+        raise ConfigurationError(
+            f"AUTHROCKET_COOKIE_NAME {name!r} needs AUTHROCKET_COOKIE_PATH '/' (browsers drop a __Host- cookie "
+            f"with any other path), not {values['cookie_path']!r}."
+        )
 
 
 #: Every setting, in the order ``check`` lists them.

@@ -345,6 +345,27 @@ def _without_cache_password(exc: Exception, app: Flask) -> str:
     return text
 
 
+def _advise_on_cookie_tossing(report: _Report, settings: Settings) -> None:
+    """On https, a login cookie name without ``__Host-`` can be set by any sibling subdomain (docs/security.md)."""
+    name = settings.cookie_name
+    loginrocket = settings.loginrocket_url or ""
+    https = settings.cookie_secure is True or (loginrocket.startswith("https://") and not is_loopback_url(loginrocket))
+    if not name or name.startswith("__Host-") or not https:
+        return
+    if settings.cookie_domain is None:
+        report.note(
+            f"AUTHROCKET_COOKIE_NAME is {name!r}: any subdomain of this site can set a cookie of that name for the "
+            "whole domain (cookie tossing), and a valid token of someone else's account in it would log the user "
+            "in as them once their own expires. Name it '__Host-arToken': browsers let no other host set it."
+        )
+    else:
+        report.note(
+            f"AUTHROCKET_COOKIE_DOMAIN is {settings.cookie_domain!r}: the login cookie is shared with every "
+            f"subdomain, and any of them can set its own {name!r} (cookie tossing). Share it only among hosts "
+            "you trust alike; otherwise unset AUTHROCKET_COOKIE_DOMAIN and name the cookie '__Host-arToken'."
+        )
+
+
 def _advise(report: _Report, app: Flask, settings: Settings) -> None:
     before = report.problems + report.notes
     for setting, url in (("LOGINROCKET_URL", settings.loginrocket_url), ("AUTHROCKET_URL", settings.api_url)):
@@ -369,6 +390,7 @@ def _advise(report: _Report, app: Flask, settings: Settings) -> None:
             "AUTHROCKET_COOKIE_SECURE is False: the login cookie also travels over plain http. "
             "Leave it 'auto' (or True) in production."
         )
+    _advise_on_cookie_tossing(report, settings)
     if settings.logout_url is not None and settings.logout == "full" and not settings.loginrocket_url:
         report.note(
             f"AUTHROCKET_LOGOUT is 'full' but LOGINROCKET_URL is not set, so {settings.logout_url} logs out of this "
