@@ -254,7 +254,8 @@ def test_check_gives_production_advice_without_failing(make_app: Callable[..., F
     assert result.exit_code == 0, result.output
     assert "NOTE  SERVER_NAME and TRUSTED_HOSTS are unset" in result.output
     assert "NOTE  AUTHROCKET_COOKIE_SECURE is False" in result.output
-    assert result.output.rstrip().endswith("All is well. (2 notes for production.)")
+    assert "NOTE  AUTHROCKET_COOKIE_NAME is 'arToken': any subdomain" in result.output  # an https LoginRocket
+    assert result.output.rstrip().endswith("All is well. (3 notes for production.)")
 
 
 def test_check_fails_on_a_static_rsa_key_that_loginrocket_does_not_publish(
