@@ -2,19 +2,24 @@
 
 Ground floor, the standard library only.
 
+Eviction is least-recently-used by the *second chance* rule (the CLOCK algorithm): entries sit
+in insertion order; a hit only marks its key as used; when room is needed, the oldest entry is
+evicted unless it was used since it last moved, in which case it loses the mark and moves to the
+newest end. An entry read since it was put or moved is never evicted before one that was not.
+A hit is one ``dict`` lookup and one ``set.add``: it sits on every logged-in request's path.
+
 Thread safety, on every CPython this project supports, free-threaded 3.13t included:
 
-* The entries live in a plain ``dict``, whose insertion order is the recency order (oldest
-  first). A ``dict`` lookup is atomic under the GIL, and on a free-threaded build each
-  ``dict`` operation takes the dict's own lock (PEP 703, "container thread-safety"), so a
-  read never sees a torn entry and needs no lock of ours: a hit costs one ``dict.get``.
-* Every change (an insert, an eviction, a removal, moving an entry to the newest end) is made
-  under one ``threading.Lock``, so two writers never interleave, on either build. Values are
-  replaced whole, never mutated in place: a reader sees the old entry or the new one.
-* A hit refreshes the entry's recency only if the lock is free at that moment
-  (``acquire(blocking=False)``): a reader never waits for a writer. Under contention an entry
-  may keep its place for one hit, so eviction is least-recently-used *almost* exactly; the
-  bound itself is exact, since only the writers, under the lock, add entries.
+* Reads take no lock of ours. ``dict.get`` and ``set.add`` are atomic under the GIL, and on a
+  free-threaded build each ``dict`` and ``set`` operation takes the container's own lock
+  (PEP 703, "container thread-safety"): a reader never sees a torn entry.
+* Every change (insert, evict, remove, move to the newest end) is made under one
+  ``threading.Lock``, so writers never interleave, on either build. Values are replaced whole,
+  never mutated in place: a reader sees the old entry or the new one. The bound is exact: only
+  writers, under the lock, add entries.
+* A use mark that lands while a writer evicts may be lost or kept for a key already gone: the
+  cost is one entry evicted a little early or one stale mark dropped at the next eviction, never
+  a wrong value.
 
 Nothing here depends on the GIL for correctness; only the cost of a hit differs between builds.
 """
@@ -22,7 +27,7 @@ Nothing here depends on the GIL for correctness; only the cost of a hit differs 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 __all__ = ["BoundedLRU"]
@@ -32,10 +37,10 @@ V = TypeVar("V")
 
 
 class BoundedLRU(Generic[K, V]):
-    """At most ``size`` entries; a new one pushes out the least recently used.
+    """At most ``size`` entries; a new one pushes out the least recently used (second chance).
 
-    ``size`` 0 keeps nothing (every :meth:`put` is dropped). ``on_evict``, when given, is called
-    with each key pushed out to make room (under the lock: keep it short).
+    ``size`` 0 keeps nothing (every :meth:`put` is dropped). Values are never ``None``:
+    :meth:`get` answers ``None`` for a missing key.
 
     >>> memory = BoundedLRU[str, int](2)
     >>> memory.put("a", 1); memory.put("b", 2); memory.get("a"); memory.put("c", 3)
@@ -44,58 +49,63 @@ class BoundedLRU(Generic[K, V]):
     ['a', 'c']
     """
 
-    __slots__ = ("_entries", "_lock", "_on_evict", "size")
+    __slots__ = ("_entries", "_lock", "_used", "size")
 
-    def __init__(self, size: int, *, on_evict: Callable[[K], None] | None = None) -> None:
+    def __init__(self, size: int) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"size must be a whole number of at least 0, not {size!r}")
         self.size = size
         self._entries: dict[K, V] = {}
+        self._used: set[K] = set()
         self._lock = threading.Lock()
-        self._on_evict = on_evict
 
     def get(self, key: K) -> V | None:
-        """The value under ``key`` (now the most recently used), or ``None``."""
-        entries = self._entries
-        value = entries.get(key)
-        if value is not None and self._lock.acquire(blocking=False):
-            try:
-                # Moved to the newest end, unless a writer removed it meanwhile.
-                if entries.get(key) is value:
-                    del entries[key]
-                    entries[key] = value
-            finally:
-                self._lock.release()
+        """The value under ``key``, now marked as used, or ``None``."""
+        value = self._entries.get(key)
+        if value is not None:
+            self._used.add(key)
         return value
 
     def peek(self, key: K) -> V | None:
-        """The value under ``key``, or ``None``, without touching its recency."""
+        """The value under ``key``, or ``None``, without marking it used."""
         return self._entries.get(key)
 
     def put(self, key: K, value: V) -> None:
-        """Keep ``value`` under ``key`` as the most recently used entry, evicting the oldest beyond ``size``."""
+        """Keep ``value`` under ``key`` as the newest entry, evicting beyond ``size`` (second chance)."""
         if not self.size:
             return
         with self._lock:
-            entries = self._entries
+            entries, used = self._entries, self._used
             entries.pop(key, None)
-            entries[key] = value
-            while len(entries) > self.size:
+            used.discard(key)
+            # Room first, then the new entry: an entry given a second chance moves behind the others,
+            # never behind the one being put.
+            chances = len(entries)  # readers marking keys meanwhile cannot keep this loop going
+            while len(entries) >= self.size:
                 oldest = next(iter(entries))
+                if oldest in used and chances > 0:  # used since it last moved: to the newest end instead
+                    chances -= 1
+                    used.discard(oldest)
+                    entries[oldest] = entries.pop(oldest)
+                    continue
                 del entries[oldest]
-                if self._on_evict is not None:
-                    self._on_evict(oldest)
+                used.discard(oldest)
+            entries[key] = value
+            if len(used) > len(entries):  # marks a reader left on keys evicted under it
+                used.intersection_update(entries)
 
     def discard(self, key: K, value: V | None = None) -> None:
         """Forget ``key``; when ``value`` is given, only while that very value is still kept there."""
         with self._lock:
             if value is None or self._entries.get(key) is value:
                 self._entries.pop(key, None)
+                self._used.discard(key)
 
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._used.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
