@@ -42,7 +42,7 @@ class LoginCookie:
     'eyJhbGciOi...'
     """
 
-    __slots__ = ("domain", "httponly", "max_age", "name", "path", "samesite", "secure")
+    __slots__ = ("_prefix", "domain", "httponly", "max_age", "name", "path", "samesite", "secure")
 
     def __init__(
         self,
@@ -57,6 +57,7 @@ class LoginCookie:
     ) -> None:
         #: The cookie's name, or ``None`` when the app stores no login cookie.
         self.name = name
+        self._prefix = f"{name}=" if name else None
         self.secure = secure
         self.samesite = samesite
         self.httponly = httponly
@@ -89,19 +90,28 @@ class LoginCookie:
         so the answer is always the first non-empty value of the name that
         ``request.cookies`` holds (the first of :meth:`read_all`).
         """
-        name = self.name
         raw: str | None = environ.get("HTTP_COOKIE")
-        if not name or not raw or name not in raw:
+        prefix = self._prefix
+        if not raw or prefix is None:
             return None
-        for part in raw.split(";"):
-            key, sep, value = part.strip().partition("=")
-            if sep and key == name:
-                if '"' in value or "\\" in value or "%" in value:
-                    break
-                value = value.strip()
-                if value:
+        # The usual header: find "name=" where a cookie starts, and take the value up to the next ";".
+        start = raw.find(prefix)
+        while start != -1:
+            before = start
+            while before and raw[before - 1] in " \t":
+                before -= 1
+            if before == 0 or raw[before - 1] == ";":  # "name=" begins a cookie, not inside another's value
+                begin = start + len(prefix)
+                end = raw.find(";", begin)
+                value = (raw[begin:] if end == -1 else raw[begin:end]).strip()
+                # Three scans in C (memchr) cost less than one regular expression over the token.
+                if value and '"' not in value and "\\" not in value and "%" not in value:
                     return value
-                # An empty cookie of the name (set for a sibling domain, say) hides no login behind it.
+                break  # empty, quoted or escaped: Werkzeug's parser decides
+            start = raw.find(prefix, start + 1)
+        name = self.name
+        if not name or name not in raw:
+            return None
         return next((value for value in parse_cookie(raw).getlist(name) if value), None)
 
     def read_all(self, environ: WSGIEnvironment) -> list[str]:
