@@ -13,7 +13,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, has_request_context, request
+from flask.globals import _cv_app
 from werkzeug.wrappers import Response
 
 from . import guards, views
@@ -22,7 +23,7 @@ from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .hook import RejectionWarnings, load_request
 from .logs import logger
 from .models import Rejection, Session
-from .request import LOGOUT_ENDPOINT, AuthRocketRequest, current_authrocket
+from .request import LOGOUT_ENDPOINT, ON_REQUEST, AuthRocketRequest, current_authrocket
 from .settings import DEFAULTS, ENVIRONMENT_KEYS, Settings, warn_unknown_settings
 from .tokens import TokenVerifier
 
@@ -166,8 +167,9 @@ class AuthRocket:
 
         def load_session() -> Response | None:
             # Always built afresh: g lives in the app context, which an outer
-            # `with app.app_context():` keeps across requests.
-            return load_request(settings, cookie, verify, g._get_current_object(), warnings)._login_redirect
+            # `with app.app_context():` keeps across requests. `g` itself, from its context:
+            # the proxy's machinery costs more than the rest of a request without a token.
+            return load_request(settings, cookie, verify, _cv_app.get().g, warnings)._login_redirect
 
         # First of all before-request functions, so that every other hook and
         # guard already sees the session.
@@ -250,7 +252,8 @@ class AuthRocket:
 
     def load_request(self) -> AuthRocketRequest:
         """Build ``g.authrocket`` for the current request now (normally the hook does it)."""
-        found: AuthRocketRequest | None = g.get("authrocket")
+        # The request's own, not g's: an outer app context keeps g (and an old request's) across requests.
+        found: AuthRocketRequest | None = request.__dict__.get(ON_REQUEST)
         if found is not None:
             return found
         state = self._state()

@@ -55,7 +55,7 @@ from werkzeug.wrappers import Response
 
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .models import Rejection, Session
-from .request import AuthRocketRequest, current_authrocket
+from .request import GUARD_WRAPPER, AuthRocketRequest, current_authrocket
 from .tokens import describe_rejection, what_to_check
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,6 +78,7 @@ def verify_login_in_request() -> Session:
     session = authrocket.current_session
     if session is not None:
         return session
+    authrocket._give_up_inline()  # the error handler answers: the after-request hook finishes its answer
     if authrocket.unavailable:
         extension = current_app.extensions["authrocket"]
         rejection = authrocket.rejection
@@ -103,6 +104,7 @@ def verify_permission_in_request(*names: str) -> Session:
     granted = membership.permissions if membership else ()
     missing = [name for name in names if name not in granted]
     if missing:
+        current_authrocket()._give_up_inline()
         raise PermissionDenied(missing)
     return session
 
@@ -253,38 +255,66 @@ def _app_static_view_code() -> CodeType | None:
 
 
 def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
-    def check() -> Response | None:
-        """``None`` when the view may run; the answer to give instead of it (a preflight's); or raise."""
-        authrocket = current_authrocket()
-        authrocket.guarded = True
+    def enter(authrocket: AuthRocketRequest) -> Response | None:
+        """The guard's check: ``None`` when the view may run; the answer to give instead (a preflight's); or raise."""
         if api:
             authrocket.api = True
-        if _is_preflight():
+        if authrocket._preflight:
             return current_app.make_default_options_response()
         if names:
             verify_permission_in_request(*names)
-        elif authrocket.current_session is None:
+        elif authrocket._session is None:
             verify_login_in_request()
+        if not authrocket._login_read:
+            authrocket._login_read = True  # the guard read it: the answer varies with the login
+            if not authrocket._inline:
+                authrocket._schedule_response_hook()
         return None
+
+    # The common case of a sync view, logged in with no permission to check, takes no call but the view's.
+    fast = not names and not api
 
     if inspect.iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            answer = check()
+            authrocket = current_authrocket()
+            authrocket.guarded = authrocket._guard_entered = True
+            answer = enter(authrocket)
             if answer is not None:
-                return answer
-            return await view(*args, **kwargs)
+                return authrocket._finish_inline(answer)
+            try:
+                result = await view(*args, **kwargs)
+            except BaseException:
+                authrocket._give_up_inline()
+                raise
+            return authrocket._finish_inline(result)
 
+        async_wrapper.__dict__[GUARD_WRAPPER] = async_wrapper
         return cast(F, async_wrapper)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        answer = check()
-        if answer is not None:
-            return answer
-        return view(*args, **kwargs)
+        authrocket = current_authrocket()
+        authrocket.guarded = authrocket._guard_entered = True
+        if fast and authrocket._session is not None and not authrocket._preflight:
+            if not authrocket._login_read:
+                authrocket._login_read = True  # the guard read it: the answer varies with the login
+                if not authrocket._inline:
+                    authrocket._schedule_response_hook()
+        else:
+            answer = enter(authrocket)
+            if answer is not None:
+                return authrocket._finish_inline(answer)
+        try:
+            result = view(*args, **kwargs)
+        except BaseException:
+            authrocket._give_up_inline()
+            raise
+        return authrocket._finish_inline(result)
 
+    # The mark of the guard's own wrapper (functools.wraps would copy a plain mark to outer decorators).
+    wrapper.__dict__[GUARD_WRAPPER] = wrapper
     return cast(F, wrapper)
 
 

@@ -26,11 +26,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, redirect, request
+from flask.globals import _cv_request
 
 from .cookie import LoginCookie
 from .logs import logger
 from .models import Rejection, Session, TokenSource
-from .request import AuthRocketRequest, app_origin
+from .request import ON_REQUEST, AuthRocketRequest, app_origin, is_guard_wrapper_rule
 from .signals import session_verified, token_rejected
 from .tokens import describe_rejection, what_to_check
 
@@ -102,9 +103,14 @@ def load_request(
     authrocket = AuthRocketRequest(settings, cookie)
     target = app_globals if app_globals is not None else g
     target.authrocket = authrocket
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = _cv_request.get()
+    authrocket._app = ctx.app
+    req = ctx.request
+    req.__dict__[ON_REQUEST] = authrocket
     environ = req.environ
     method = req.method
+    if method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+        authrocket._preflight = True
 
     # 1. ?token= on GET. A cheap byte test first: most requests have no token.
     if method == "GET" and b"token=" in req.query_string:
@@ -135,16 +141,21 @@ def load_request(
             authrocket.bearer_sent = True
             credentials = credentials.strip()
             if credentials:
+                _decide_inline(authrocket, req)
                 result = verify(credentials)
                 if isinstance(result, Session):
                     _accept(authrocket, result, "bearer")
                     return authrocket
                 _note_rejection(authrocket, result, "bearer")
 
-    # 3. The cookie.
+    # 3. The cookie. The path of every request of a logged-in browser: kept short.
     token = cookie.read(environ)
     if token:
-        authrocket._note_cookie_sent()
+        rule = req.url_rule
+        inline = authrocket._inline = rule is not None and is_guard_wrapper_rule(rule)
+        authrocket._cookie_sent = True  # the answer varies with the cookie
+        if not inline:  # on a guard's own view the guard adds Vary itself (AuthRocketRequest._note_cookie_sent)
+            authrocket._schedule_response_hook()
         if method in _UNSAFE_METHODS and _is_cross_site():
             # A form post from another site: the browser attached the
             # cookie, but the user did not mean to act here.
@@ -159,10 +170,24 @@ def load_request(
             )
             return authrocket
         result = verify(token)
-        session = result if isinstance(result, Session) else _other_login_cookie(authrocket, token, result, verify)
+        if isinstance(result, Session):
+            authrocket._session = result
+            authrocket.token_source = "cookie"
+            if session_verified.receivers:
+                _send_verified(result, "cookie")
+            return authrocket
+        session = _other_login_cookie(authrocket, token, result, verify)
         if session is not None:
             _accept(authrocket, session, "cookie")
     return authrocket
+
+
+def _decide_inline(authrocket: AuthRocketRequest, req: Any) -> None:
+    """A token was sent: may the guard finish the answer itself? Only a guard's own view (see
+    :func:`~flask_authrocket.request.is_guard_wrapper_rule`); a request without a token never needs to."""
+    rule = req.url_rule
+    if rule is not None:
+        authrocket._inline = is_guard_wrapper_rule(rule)
 
 
 def _other_login_cookie(
@@ -192,10 +217,14 @@ def _other_login_cookie(
 
 def _accept(authrocket: AuthRocketRequest, session: Session, source: TokenSource) -> None:
     """``session`` is this request's login, from ``source`` (``"query"``, ``"bearer"`` or ``"cookie"``)."""
-    authrocket.current_session = session
+    authrocket._session = session
     authrocket.token_source = source
     if session_verified.receivers:  # nothing is sent while nobody listens
-        session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
+        _send_verified(session, source)
+
+
+def _send_verified(session: Session, source: TokenSource) -> None:
+    session_verified.send(current_app._get_current_object(), session=session, source=source)  # type: ignore[attr-defined]
 
 
 def _note_rejection(authrocket: AuthRocketRequest, rejection: Rejection, source: TokenSource) -> None:

@@ -15,7 +15,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
-from flask import after_this_request, current_app, g, has_request_context, request, url_for
+from flask import after_this_request, current_app, has_request_context, request, url_for
+
+# The request context itself, one ContextVar lookup where the `request` and `g` proxies take their
+# machinery: Flask 3.1 (the floor) through the newest have it; `make matrix` tests both ends.
+from flask.globals import _cv_request
 from werkzeug.local import LocalProxy
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Response
@@ -125,6 +129,15 @@ class AuthRocketRequest(ExpressNames):
     _login_read: bool = False
     _response_hook_scheduled: bool = False
     _login_redirect: Response | None = None
+    #: The request is a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``).
+    _preflight: bool = False
+    #: The view Flask matched is a guard's own wrapper: the guard finishes the answer itself
+    #: (Vary, Cache-Control, the cookie), without an after-request hook (see :meth:`_finish_inline`).
+    _inline: bool = False
+    #: That guard is running: reads of the login from here on are the guard's or its view's.
+    _guard_entered: bool = False
+    #: The app of the request (set by the hook): the guard makes the answer with its response class.
+    _app: Any = None
 
     def __init__(self, settings: Settings, cookie: LoginCookie | None = None) -> None:
         self.settings = settings
@@ -147,7 +160,8 @@ class AuthRocketRequest(ExpressNames):
         """
         if not self._login_read:
             self._login_read = True
-            self._schedule_response_hook()
+            if not (self._inline and self._guard_entered):  # else the guard's wrapper finishes the answer
+                self._schedule_response_hook()
         return self._session
 
     @current_session.setter
@@ -157,7 +171,7 @@ class AuthRocketRequest(ExpressNames):
     @property
     def current_user(self) -> User | None:
         """The logged-in :class:`User`, or ``None``."""
-        session = self.current_session
+        session = self._session if self._login_read else self.current_session
         return session.user if session else None
 
     @property
@@ -315,7 +329,10 @@ class AuthRocketRequest(ExpressNames):
     def _note_cookie_sent(self) -> None:
         """The request carried the login cookie: its answer varies with the cookie."""
         self._cookie_sent = True
-        self._schedule_response_hook()
+        # On a guard's own view the guard adds Vary itself. An answer some other before-request
+        # hook gives first did not read the login, so it does not vary with the cookie.
+        if not self._inline:
+            self._schedule_response_hook()
 
     def _schedule_response_hook(self) -> None:
         # Only requests whose answer depends on the login (the cookie changes,
@@ -323,6 +340,38 @@ class AuthRocketRequest(ExpressNames):
         if not self._response_hook_scheduled and has_request_context():
             self._response_hook_scheduled = True
             after_this_request(self._finish_response)
+
+    def _give_up_inline(self) -> None:
+        """An exception is on its way (a failed guard, a view that raised): Flask's error handlers answer,
+        so the after-request hook finishes that answer instead of the guard."""
+        if self._inline:
+            self._inline = False
+            self._schedule_response_hook()
+
+    def _finish_inline(self, rv: Any) -> Any:
+        """The view's return value made the answer, finished here: on a guard's own view, the guard does
+        in one step what the after-request hook would (Vary, Cache-Control, the cookie).
+
+        A string, the usual answer, becomes a response with both headers given at once; anything
+        else goes through Flask's ``make_response`` and :meth:`_finish_response`. When the hook is
+        scheduled after all (a cookie changed, the login was read before the guard), ``rv`` is
+        returned as it is, for the hook.
+        """
+        if not self._inline or self._response_hook_scheduled:
+            return rv
+        app = self._app if self._app is not None else _current_app()
+        if type(rv) is str and self._cookie_to_store is None and not self._clear_cookie:
+            # The view set no header of its own: no need to look for its Vary and Cache-Control.
+            response: Response = app.response_class(rv)
+            headers = response.headers
+            if self._login_read:
+                headers.add("Vary", "Cookie, Authorization")
+            elif self._cookie_sent:
+                headers.add("Vary", "Cookie")
+            if self.guarded:
+                headers.add("Cache-Control", "private")
+            return response
+        return self._finish_response(app.make_response(rv))
 
     def _finish_response(self, response: Response) -> Response:
         session = self._cookie_to_store
@@ -421,19 +470,50 @@ def _query(kept: str, params: Mapping[str, Any]) -> str:
     return "&".join(parts)
 
 
-#: ``g`` itself, without the proxy's attribute machinery: this runs several times per request.
-_app_globals = g._get_current_object
+#: The attribute of Flask's request object that holds its :class:`AuthRocketRequest` too (besides
+#: ``g.authrocket``): the request context is found with one ContextVar lookup, where ``g`` takes the
+#: proxy's machinery and a check that it is not an outer app context's, kept across requests.
+ON_REQUEST = "_flask_authrocket"
+
+
+def _current_app() -> Any:
+    ctx = _cv_request.get(None)
+    return ctx.app if ctx is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+#: The attribute a guard's wrapper holds itself under: the mark of a view that is a guard's own
+#: wrapper, not a view that merely copied the wrapper's ``__dict__`` (``functools.wraps``).
+GUARD_WRAPPER = "_authrocket_guard_wrapper"
+#: The attribute a URL rule caches the answer of :func:`is_guard_wrapper_rule` under.
+_INLINE = "_authrocket_inline"
+
+
+def is_guard_wrapper_rule(rule: Any) -> bool:
+    """Whether the view of ``rule`` (a URL rule of the current app) is a guard's own wrapper.
+
+    Then nothing wraps the guard, so the guard may finish the answer itself (a response made
+    of the view's return value): no decorator outside it expects the view's raw return value.
+    Asked once per rule, then cached on it.
+    """
+    found: bool | None = rule.__dict__.get(_INLINE)
+    if found is None:
+        view = _current_app().view_functions.get(rule.endpoint)
+        found = view is not None and getattr(view, GUARD_WRAPPER, None) is view
+        rule.__dict__[_INLINE] = found
+    return found
 
 
 def current_authrocket() -> AuthRocketRequest:
     """The :class:`AuthRocketRequest` of the current request (``g.authrocket``).
 
     When a guard runs before the extension's hook (a blueprint guard registered
-    first, say), the request is loaded here, once.
+    first, say), the request is loaded here, once. Raises ``RuntimeError``
+    outside a request.
     """
-    if not has_request_context():
+    ctx = _cv_request.get(None)
+    if ctx is None:
         raise RuntimeError("flask-authrocket's current request is only known inside a request.")
-    found: AuthRocketRequest | None = _app_globals().get("authrocket")
+    found: AuthRocketRequest | None = ctx.request.__dict__.get(ON_REQUEST)
     if found is not None:
         return found
     extension = current_app.extensions.get("authrocket")
@@ -444,7 +524,8 @@ def current_authrocket() -> AuthRocketRequest:
 
 
 def _current_user() -> User | None:
-    return current_authrocket().current_user
+    session = current_authrocket().current_session
+    return session.user if session is not None else None
 
 
 def _current_session() -> Session | None:

@@ -254,6 +254,7 @@ class TokenVerifier:
         self.leeway = leeway
         self.within = within
         self._clock = clock
+        self._static_key = self.keys.key if isinstance(self.keys, StaticKeySource) else None
         self._jwt = jwt.PyJWT()
         self._cache: BoundedLRU[str, tuple[Session, VerificationKey]] = BoundedLRU(cache_size)
 
@@ -274,18 +275,26 @@ class TokenVerifier:
         """
         if not isinstance(token, str) or not token:
             return Rejection("malformed", "The token is empty.")
+        # A token verified earlier (it passed every check below once): the path of every request
+        # of a logged-in user, so its common case is written out here.
+        cached = self._cache.get(token)
+        if cached is not None:
+            session, key = cached
+            if within is None and self.within is None:
+                # A static key is trusted for the process's life: no call to ask it.
+                if self._clock() < session.expires_at + self.leeway and (
+                    key is self._static_key or self.keys.still_trusted(key)
+                ):
+                    return session
+            elif self._still_valid(session, within) and self.keys.still_trusted(key):
+                return session
+            self._cache.discard(token, cached)
         if len(token) > MAX_TOKEN_BYTES:
             return Rejection("oversize", f"The token is larger than {MAX_TOKEN_BYTES} bytes.")
         if not token.isascii():  # a JWT is ASCII: no need to parse this one
             if len(token.encode()) > MAX_TOKEN_BYTES:
                 return Rejection("oversize", f"The token is larger than {MAX_TOKEN_BYTES} bytes.")
             return Rejection("malformed", "The token holds characters no JWT has.")
-        cached = self._cache.get(token)
-        if cached is not None:
-            session, key = cached
-            if self._still_valid(session, within) and self.keys.still_trusted(key):
-                return session
-            self._cache.discard(token, cached)
         try:
             session, key = self._decode(token, self.within if within is None else within)
         except _Rejected as rejected:
