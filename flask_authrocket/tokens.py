@@ -212,6 +212,8 @@ class TokenVerifier:
         unknown ``kid`` values or failures.
     :param http_timeout: seconds a key fetch may take in total.
     :param cache_size: how many verified tokens to remember (0: none).
+    :param ca_bundle: a CA file to check LoginRocket's certificate against when fetching
+        keys (``AUTHROCKET_CA_BUNDLE``, for a TLS-inspecting proxy).
 
     Raises :class:`ConfigurationError` when there is neither a key nor a URL.
 
@@ -232,12 +234,19 @@ class TokenVerifier:
         http_timeout: float = 5,
         cache_size: int = 1024,
         clock: Callable[[], float] = time.time,
+        ca_bundle: str | None = None,
     ) -> None:
         self.keys: KeySource
         if jwt_key:
             self.keys = StaticKeySource(static_key(jwt_key))
         elif loginrocket_url:
-            self.keys = JwksClient(loginrocket_url, ttl=jwks_ttl, min_interval=jwks_min_interval, timeout=http_timeout)
+            self.keys = JwksClient(
+                loginrocket_url,
+                ttl=jwks_ttl,
+                min_interval=jwks_min_interval,
+                timeout=http_timeout,
+                ca_bundle=ca_bundle,
+            )
         else:
             raise ConfigurationError(
                 "Neither AUTHROCKET_JWT_KEY nor LOGINROCKET_URL is set, so no token can be verified; "
