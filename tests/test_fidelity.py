@@ -293,6 +293,20 @@ def test_a_mailing_list_subscription_belongs_to_a_hook_and_a_user(client: AuthRo
         client.mailing_list_subscriptions.create(hook_id=hook.id, user_id="usr_nobody")
 
 
+def test_the_development_api_refuses_fields_of_types_the_records_never_hold(dev: DevApi) -> None:
+    for path, body in (
+        ("hooks", {"hook": {"event_type": "user.created", "hook_type": "email", "name": ["not", "text"]}}),
+        ("smtp_providers", {"smtp_provider": {"provider_type": "smtp", "smtp_port": "587"}}),
+        ("named_permissions", {"named_permission": {"permission": "a:b", "auto_grant": "yes"}}),
+        ("invitations", {"invitation": {"email": "x@example.com", "invitation_type": "request", "permissions": "a"}}),
+    ):
+        answer = dev.call("POST", path, json=body)
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.json()["errors"], path
+    unknown = dev.call("POST", "hooks", json={"hook": {"event_type": "user.created", "hook_type": "email", "x": 1}})
+    assert (unknown.status_code, unknown.json()["errors"]) == (422, ["Unknown field: x."])
+
+
 def test_a_hook_takes_only_the_gems_event_types(client: AuthRocketClient) -> None:
     assert client.hooks.event_types() == HOOK_EVENT_TYPES
     assert "user.login.succeeded" in HOOK_EVENT_TYPES and len(HOOK_EVENT_TYPES) == 39

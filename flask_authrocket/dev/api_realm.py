@@ -362,6 +362,10 @@ def _checked(name: str, fields: Mapping[str, Any], *, creating: bool) -> dict[st
         if choice_field in fields and fields[choice_field] not in choices:
             problems.append(f"{choice_field.replace('_', ' ').capitalize()} must be one of: {', '.join(choices)}.")
     problems += _references(name, fields)
+    try:  # the record's own readers say which JSON types its fields take
+        RESOURCES[name].record.from_json({"id": "check", **fields})
+    except ValueError as exc:
+        problems.append(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
     if problems:
         raise Refusal(422, *problems)
     return dict(fields)
@@ -382,6 +386,8 @@ def _references(name: str, fields: Mapping[str, Any]) -> list[str]:
         problems.append("An org invitation needs the org_id of an org of this realm.")
     if name == "oauth2_sessions" and store.get("client_apps", str(fields.get("client_app_id") or "")) is None:
         problems.append("Client app not found.")
+    if name == "mailing_list_subscriptions" and store.get("hooks", str(fields.get("hook_id") or "")) is None:
+        problems.append("Hook not found.")
     return problems
 
 
