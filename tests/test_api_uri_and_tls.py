@@ -11,9 +11,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from devserver import DevApi
 from flask import Flask
-from helpers import ADA, token_for
-from werkzeug.serving import make_server
+from helpers import ADA, serving, token_for
 from werkzeug.wrappers import Request, Response
 
 from flask_authrocket import ApiUnavailable, AuthRocketClient, ConfigurationError
@@ -189,20 +186,6 @@ class MadeUpCa:
         return str(cert_file), str(key_file)
 
 
-@contextmanager
-def serving_tls(app: Any, ca: MadeUpCa) -> Iterator[str]:
-    """Serve ``app`` over TLS on 127.0.0.1 with ``ca``'s server certificate; its https URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ca.server_files)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def loginrocket_and_api(issuer: TokenIssuer) -> Any:
     """A WSGI app serving ``issuer``'s key set at /connect/jwks and a user record at /v2/users/<id>."""
 
@@ -220,7 +203,7 @@ def ca(tmp_path: Path) -> MadeUpCa:
 
 
 def test_api_calls_trust_the_ca_bundle_and_nothing_else(ca: MadeUpCa, rsa_issuer: TokenIssuer, tmp_path: Path) -> None:
-    with serving_tls(loginrocket_and_api(rsa_issuer), ca) as root:
+    with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
         untrusting = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=2)
         with pytest.raises(ApiUnavailable):
             untrusting.users.find("usr_1")  # a CA nobody told the client about
@@ -241,14 +224,14 @@ def test_the_ca_bundle_wins_over_requests_ca_bundle_in_the_environment(
     elsewhere = tmp_path / "other"
     elsewhere.mkdir()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(MadeUpCa(elsewhere, "Other CA").bundle))
-    with serving_tls(loginrocket_and_api(rsa_issuer), ca) as root:
+    with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
         client = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=2, ca_bundle=str(ca.bundle))
         assert client.users.find("usr_1").id == "usr_1"
 
 
 def test_key_fetches_trust_the_ca_bundle(ca: MadeUpCa, rsa_issuer: TokenIssuer) -> None:
     token = token_for(rsa_issuer, ADA)
-    with serving_tls(loginrocket_and_api(rsa_issuer), ca) as root:
+    with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
         assert TokenVerifier(loginrocket_url=root, http_timeout=2).verify(token).reason == "unavailable"  # type: ignore[union-attr]
         trusting = TokenVerifier(loginrocket_url=root, http_timeout=2, ca_bundle=str(ca.bundle))
         assert trusting.session_from_token(token) is not None
@@ -257,7 +240,7 @@ def test_key_fetches_trust_the_ca_bundle(ca: MadeUpCa, rsa_issuer: TokenIssuer) 
 def test_an_app_with_a_ca_bundle_logs_users_in_through_the_proxys_ca(
     ca: MadeUpCa, rsa_issuer: TokenIssuer, make_app: Callable[..., Flask]
 ) -> None:
-    with serving_tls(loginrocket_and_api(rsa_issuer), ca) as root:
+    with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
         app = make_app(LOGINROCKET_URL=root, AUTHROCKET_CA_BUNDLE=str(ca.bundle), AUTHROCKET_HTTP_TIMEOUT=2)
         answer = app.test_client().get("/private", headers={"Authorization": f"Bearer {token_for(rsa_issuer)}"})
         assert (answer.status_code, answer.text) == (200, "private for usr_ada")

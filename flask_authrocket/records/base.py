@@ -152,20 +152,16 @@ def many(kind: Callable[[], type[Record]]) -> Any:
 
 
 def _seconds(data: Mapping[str, Any], name: str) -> float | None:
+    found = _number(data, name, "a number of seconds")
+    return None if found is None else float(found)
+
+
+def _number(data: Mapping[str, Any], name: str, what: str = "a number") -> float | None:
     found = data.get(name)
     if found is None:
         return None
     if isinstance(found, bool) or not isinstance(found, (int, float)):
-        raise RecordError(f"{name!r} is not a number of seconds")
-    return float(found)
-
-
-def _number(data: Mapping[str, Any], name: str) -> float | None:
-    found = data.get(name)
-    if found is None:
-        return None
-    if isinstance(found, bool) or not isinstance(found, (int, float)):
-        raise RecordError(f"{name!r} is not a number")
+        raise RecordError(f"{name!r} is not {what}")
     return found
 
 
