@@ -264,3 +264,11 @@ def test_an_unusable_ca_bundle_is_refused_at_init_app(
         make_app(AUTHROCKET_CA_BUNDLE=value)
     with pytest.raises(ConfigurationError, match=r"^AUTHROCKET_CA_BUNDLE "):
         AuthRocketClient(url="https://api-e2.authrocket.com/v2", api_key="ks_a", ca_bundle=str(value))
+
+
+def test_a_client_given_every_setting_never_reads_the_environments_uri(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHROCKET_URI", "https://nope@api-e2.authrocket.com/v2")  # unusable, and not needed
+
+    client = AuthRocketClient(url="https://api-e2.authrocket.com/v2", api_key=KEY, realm="rl_a", service="svc_a")
+
+    assert (client.realm, client.service) == ("rl_a", "svc_a")

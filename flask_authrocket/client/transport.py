@@ -56,7 +56,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, TypeVar
@@ -189,7 +189,7 @@ class Transport:
         ca_bundle: str | None = None,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
-        uri = _environment_uri()
+        uri = functools.cache(_environment_uri)  # read only for a setting left out
         self.url = _api_url(url or uri_part(uri, "url", "AUTHROCKET_URL"), "AUTHROCKET_URL")
         self._api_key = api_key or uri_part(uri, "api_key", "AUTHROCKET_API_KEY")
         self.realm = realm or uri_part(uri, "realm", "AUTHROCKET_REALM")
@@ -506,14 +506,15 @@ def _environment_uri() -> ApiUri | None:
         ) from None
 
 
-def uri_part(uri: ApiUri | None, part: str, key: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """Setting ``key`` from the environment, or else part ``part`` of ``uri`` (``AUTHROCKET_URI``).
+def uri_part(uri: Callable[[], ApiUri | None], part: str, key: str) -> str | None:
+    """Setting ``key`` from the environment, or else part ``part`` of ``uri()`` (``AUTHROCKET_URI``).
 
     Raises :class:`~flask_authrocket.ConfigurationError` naming both keys when both are set
     and disagree: which one was meant cannot be guessed.
     """
-    separate = (os.environ if environ is None else environ).get(key) or None
-    from_uri = getattr(uri, part) if uri is not None else None
+    separate = os.environ.get(key) or None
+    parsed = uri()
+    from_uri = getattr(parsed, part) if parsed is not None else None
     if separate is not None and from_uri is not None and separate.rstrip("/") != from_uri:
         raise ConfigurationError(f"AUTHROCKET_URI and {key} are both set and disagree; set only one of them.")
     return separate or from_uri
