@@ -124,6 +124,15 @@ class ClientError(ApiError):
     """Another 4xx answer: the request was wrong."""
 
 
+class AuthenticationFailed(ClientError):
+    """401: an authentication call of the API (a login, a code for a token) failed; the API key itself is fine.
+
+    As the PHP client's ``AuthenticationFailed``. A wrong API key is 403,
+    :class:`AccessDenied`. A subclass of :class:`ClientError`, so an
+    ``except ClientError`` written before it existed still catches it.
+    """
+
+
 class ServerError(ApiError):
     """A 5xx answer: the API failed (502, 503 and 504 are retried for idempotent calls)."""
 

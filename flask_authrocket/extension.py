@@ -97,6 +97,7 @@ class _AppState:
             locale=settings.locale,
             timeout=settings.http_timeout,
             cache=settings.cache,
+            ca_bundle=settings.ca_bundle,
             **options,
         )
 
@@ -156,6 +157,7 @@ class AuthRocket:
             jwks_max_stale=settings.jwks_max_stale,
             http_timeout=settings.http_timeout,
             cache_size=settings.token_cache_size,
+            ca_bundle=settings.ca_bundle,
         )
         state = _AppState(settings, verifier)
         self._states[app] = state

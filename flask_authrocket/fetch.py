@@ -16,15 +16,17 @@ import contextlib
 import functools
 import ipaddress
 import json
+import os
 import re
 import socket
 import threading
 import time
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     import requests
@@ -197,15 +199,44 @@ def _watched_adapter() -> type[Any]:
     return WatchedAdapter
 
 
-def new_session() -> requests.Session:
-    """A :class:`requests.Session` whose calls a :class:`Deadline` bounds from the connect on; imports requests now."""
+def new_session(ca_bundle: str | None = None) -> requests.Session:
+    """A :class:`requests.Session` whose calls a :class:`Deadline` bounds from the connect on; imports requests now.
+
+    ``ca_bundle`` (``AUTHROCKET_CA_BUNDLE``) is a file of CA certificates that https
+    servers are checked against instead of the usual ones (for a TLS-inspecting proxy).
+    """
     import requests
 
     http = requests.Session()
     adapter = _watched_adapter()
     http.mount("http://", adapter())
     http.mount("https://", adapter())
+    if ca_bundle:
+        http.verify = ca_bundle
     return http
+
+
+def tls_verify(http: requests.Session) -> bool | str:
+    """What to pass as ``verify=`` on each call of ``http``: its CA file when it has one, else ``True``.
+
+    Passed on every call because requests lets ``REQUESTS_CA_BUNDLE`` in the environment
+    override a session's own ``verify``; and never ``False``: certificates are always checked,
+    even through a session whose ``verify`` was turned off.
+    """
+    return http.verify if isinstance(http.verify, str) and http.verify else True
+
+
+def ca_bundle_problem(path: str) -> str | None:
+    """Why ``path`` cannot serve as a file of CA certificates, or ``None`` when it can (it is loaded to see)."""
+    import ssl
+
+    if not os.path.isfile(path):
+        return "is not a file"
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ValueError, ssl.SSLError):
+        return "holds no PEM certificate that can be loaded"
+    return None
 
 
 def get_json(http: requests.Session, url: str, *, timeout: float, max_bytes: int) -> Any:
@@ -229,6 +260,7 @@ def get_json(http: requests.Session, url: str, *, timeout: float, max_bytes: int
                 stream=True,
                 allow_redirects=False,
                 headers={"Accept": "application/json"},
+                verify=tls_verify(http),
             ) as answer,
         ):
             deadline.watch_response(answer)
@@ -297,6 +329,87 @@ def url_problem(url: str) -> str | None:
     if "@" in parts.netloc:
         return "holds user info (name:password@), which must not be in it"
     return None
+
+
+#: What the parts of an ``AUTHROCKET_URI``'s user info are, by their prefix (authrocket-ruby api_config.rb).
+_URI_PARTS = (("jsk_", "jwt_key"), ("key_", "api_key"), ("ks_", "api_key"), ("rl_", "realm"), ("svc_", "service"))
+
+
+@dataclass(frozen=True)
+class ApiUri:
+    """An ``AUTHROCKET_URI``: the API's URL with credentials inside, as the Ruby gem reads it.
+
+    ``https://ks_...:rl_...@api-e2.authrocket.com/v2``: the user and password of the URL are
+    each an API key (``ks_``/``key_``), a realm (``rl_``), a service (``svc_``) or a JWT key
+    (``jsk_``), told apart by their prefix (``parse_credentials`` in authrocket-ruby
+    ``lib/authrocket/api/api_config.rb``); ``url`` is the URL without them. Its ``repr``
+    and :meth:`masked` never show the API key or JWT key.
+    """
+
+    url: str
+    api_key: str | None = field(default=None, repr=False)
+    realm: str | None = None
+    service: str | None = None
+    jwt_key: str | None = field(default=None, repr=False)
+
+    def masked(self) -> str:
+        """The URI as it may be shown: ``https://ks_...3f9a:rl_abc@api-e2.authrocket.com/v2``."""
+        parts = [
+            _masked_key(self.api_key) if self.api_key else None,
+            self.realm,
+            self.service,
+            "jsk_***" if self.jwt_key else None,
+        ]
+        user_info = ":".join(part for part in parts if part)
+        scheme, _, rest = self.url.partition("://")
+        return f"{scheme}://{user_info}@{rest}" if user_info else self.url
+
+
+def _masked_key(key: str) -> str:
+    prefix = key.split("_", 1)[0] + "_"
+    return f"{prefix}...{key[-4:]}" if len(key) >= 16 else f"{prefix}..."
+
+
+def parse_api_uri(text: str) -> ApiUri:
+    """The parts of an ``AUTHROCKET_URI`` (see :class:`ApiUri`).
+
+    Raises ``ValueError`` with a message that never repeats the URI (it holds a key) when it
+    is not an absolute http(s) URL with user info, when the URL left without its user info
+    is not one :func:`url_problem` accepts, or when a part of the user info has none of the
+    prefixes above (the gem drops such a part silently; a mistyped key should not go unnoticed).
+    """
+    if "\\" in text or any(char.isspace() or unicodedata.category(char) == "Cc" for char in text):
+        raise ValueError("holds a backslash, whitespace or a control character")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018  # raises ValueError for a port that is not one
+    except ValueError:
+        raise ValueError("is not a well-formed URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError("is not an absolute http(s) URL")
+    netloc = parts.netloc.rpartition("@")[2]
+    url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    problem = url_problem(url)
+    if problem is not None:
+        raise ValueError(f"without its user info {problem}")
+    found: dict[str, str] = {}
+    for part in (parts.username, parts.password):
+        if not part:
+            continue
+        part = unquote(part)
+        name = next((name for prefix, name in _URI_PARTS if part.startswith(prefix)), None)
+        if name is None:
+            raise ValueError(
+                "holds user info that is neither an API key (ks_...), a realm (rl_...), a service (svc_...) "
+                "nor a JWT key (jsk_...)"
+            )
+        if name in found:
+            raise ValueError(f"holds two values for the {name.replace('_', ' ')}")
+        found[name] = part
+    if not found:
+        raise ValueError("holds no credentials: write them as https://<api key>:<realm>@<host>/v2")
+    return ApiUri(url=url.rstrip("/"), **found)
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")

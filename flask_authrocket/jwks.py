@@ -136,17 +136,18 @@ def _fetch_key_set(http: requests.Session, url: str, timeout: float) -> tuple[di
 
 
 def diagnose_key_set(
-    loginrocket_url: str, *, timeout: float = 5, session: requests.Session | None = None
+    loginrocket_url: str, *, timeout: float = 5, session: requests.Session | None = None, ca_bundle: str | None = None
 ) -> KeySetDiagnosis:
     """Fetch the key set of ``loginrocket_url`` once and say what is in it, or what went wrong.
 
     The same download and parsing as :class:`JwksClient` (one implementation,
     one set of limits), but it explains instead of keeping quiet. It never
-    raises for network or content errors.
+    raises for network or content errors. ``ca_bundle`` (``AUTHROCKET_CA_BUNDLE``) is the
+    CA file certificates are checked against, when no ``session`` is given.
     """
     url = jwks_url(loginrocket_url)
     result = KeySetDiagnosis(url)
-    http = session or new_session()
+    http = session or new_session(ca_bundle)
     started = time.monotonic()
     try:
         keys, result.skipped = _fetch_key_set(http, url, timeout)
@@ -189,9 +190,10 @@ class JwksClient:
       logged too.
     * Every fetch is bounded by ``timeout`` seconds in total.
 
-    ``session`` may be a :class:`requests.Session` to share; ``clock`` is a
-    monotonic clock in seconds, for tests of the timing rules; ``max_stale``
-    is the bound above (``AUTHROCKET_JWKS_MAX_STALE``, default a day).
+    ``session`` may be a :class:`requests.Session` to share; ``ca_bundle`` a CA file
+    to check LoginRocket's certificate against (``AUTHROCKET_CA_BUNDLE``; without a
+    ``session``); ``clock`` is a monotonic clock in seconds, for tests of the timing rules;
+    ``max_stale`` is the bound above (``AUTHROCKET_JWKS_MAX_STALE``, default a day).
     """
 
     reads_header = True
@@ -205,6 +207,7 @@ class JwksClient:
         timeout: float = 5,
         max_stale: float = DEFAULT_MAX_STALE,
         session: requests.Session | None = None,
+        ca_bundle: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.loginrocket_url = loginrocket_url
@@ -215,6 +218,7 @@ class JwksClient:
         self.min_interval = min_interval
         self.timeout = timeout
         self._http = session  # built on the first fetch: importing requests costs every worker's boot
+        self.ca_bundle = ca_bundle
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, VerificationKey] = {}
@@ -270,7 +274,9 @@ class JwksClient:
 
     def diagnose(self) -> KeySetDiagnosis:
         """Fetch the key set once, outside the cache, and say what is in it or what went wrong."""
-        return diagnose_key_set(self.loginrocket_url, timeout=self.timeout, session=self._http)
+        return diagnose_key_set(
+            self.loginrocket_url, timeout=self.timeout, session=self._http, ca_bundle=self.ca_bundle
+        )
 
     def _is_fresh(self, now: float) -> bool:
         return self._fetched_at is not None and now - self._fetched_at < self.ttl
@@ -339,7 +345,7 @@ class JwksClient:
         asked_at = time.time()
         self.fetch_count += 1
         if self._http is None:
-            self._http = new_session()
+            self._http = new_session(self.ca_bundle)
         try:
             keys, skipped = _fetch_key_set(self._http, self.url, self.timeout)
         except KeySetError as exc:

@@ -83,8 +83,8 @@ class SessionLookup(Protocol):
         """The session with this id or token; raises RecordNotFound (or answers ``None``) when it is unknown."""
         ...
 
-    def delete(self, id: str) -> None:
-        """End the session with this id."""
+    def delete(self, id: str) -> object | None:
+        """End the session with this id (what the API answers is not needed)."""
         ...
 
 

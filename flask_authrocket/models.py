@@ -22,6 +22,7 @@ of the closed set :data:`RejectionReason`, whose texts live in one table in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -115,13 +116,48 @@ class DisplayName:
 
 
 class PermissionCheck:
-    """Mixin: ``has_permission`` for both a token's membership and a membership record of the API."""
+    """Mixin: the permission checks of a token's membership, a membership record and an invitation record.
+
+    :meth:`has_permission` is all-of (what ``require_permission`` asks);
+    :meth:`has_any_permission` is any-of, the Ruby gem's ``any_permission?``
+    (``Membership#any_permission?``, ``Invitation#any_permission?`` in
+    authrocket-ruby ``lib/authrocket/membership.rb``), also under that name:
+    :meth:`any_permission`.
+    """
 
     permissions: tuple[str, ...]
 
     def has_permission(self, *names: str) -> bool:
         """True when this membership grants every one of ``names``."""
         return all(name in self.permissions for name in names)
+
+    def has_any_permission(self, *names_or_patterns: str | re.Pattern[str]) -> bool:
+        """True when this membership grants at least one of ``names_or_patterns``.
+
+        A string must be one of the permissions exactly; a compiled pattern
+        (``re.compile(r"^site:")``) matches when it is found in any permission
+        (``pattern.search``, as Ruby's ``=~``). With nothing to look for, the
+        answer is ``False``, as in the gem.
+
+        >>> membership.has_any_permission("site:admin", re.compile(r"^billing:"))  # doctest: +SKIP
+        True
+
+        Raises :class:`TypeError` for anything that is neither a string nor a
+        compiled pattern (the gem skips such values silently; a list passed by
+        mistake should not quietly mean "no").
+        """
+        for wanted in names_or_patterns:
+            if not isinstance(wanted, (str, re.Pattern)):
+                raise TypeError(f"permissions are strings or compiled patterns, not {type(wanted).__name__}")
+        return any(
+            wanted in self.permissions
+            if isinstance(wanted, str)
+            else any(wanted.search(permission) for permission in self.permissions)
+            for wanted in names_or_patterns
+        )
+
+    #: The Ruby gem's name (``any_permission?``) for :meth:`has_any_permission`.
+    any_permission = has_any_permission
 
 
 @dataclass(frozen=True)

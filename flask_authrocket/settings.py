@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .cache import build_cache
 from .errors import ConfigurationError
-from .fetch import url_problem
+from .fetch import ApiUri, ca_bundle_problem, parse_api_uri, url_problem
 from .logs import logger, redact_url
 
 if TYPE_CHECKING:
@@ -219,6 +219,29 @@ def _cache(key: str, value: Any) -> BaseCache:
     return build_cache(value)
 
 
+def _api_uri(key: str, value: str | None) -> ApiUri | None:
+    if value is None:
+        return None
+    try:
+        return parse_api_uri(value)
+    except ValueError as exc:  # its message never repeats the URI: it holds a key
+        raise ConfigurationError(
+            f"{key} {exc}; write it as https://<api key>:<realm>@api-e2.authrocket.com/v2 (the Ruby gem's form), "
+            "or set AUTHROCKET_URL and AUTHROCKET_API_KEY instead."
+        ) from None
+
+
+def _ca_bundle(key: str, value: Any) -> str | None:
+    path = _optional_str(key, value)
+    problem = None if path is None else ca_bundle_problem(path)
+    if problem is not None:
+        raise ConfigurationError(
+            f"{key} {path!r} {problem}; give the path of a PEM file of the CA certificates to trust "
+            "(your TLS-inspecting proxy's). Certificate checks are never turned off."
+        )
+    return path
+
+
 # Display: what ``check`` may show of a value.
 
 
@@ -248,6 +271,13 @@ def _show_api_key(value: Any) -> str:
     return mask_api_key(str(value))
 
 
+def _show_api_uri(value: Any) -> str:
+    try:
+        return repr(parse_api_uri(str(value)).masked())
+    except ValueError:
+        return "*** (unusable)"
+
+
 def _show_cache(value: Any) -> str:
     if isinstance(value, str):
         return repr(without_password(value))
@@ -271,6 +301,8 @@ class Settings:
     api_key = Setting("AUTHROCKET_API_KEY", None, _as_read, environment=True, secret=True, show=_show_api_key)
     realm = Setting("AUTHROCKET_REALM", None, _as_read, environment=True)
     service = Setting("AUTHROCKET_SERVICE", None, _as_read, environment=True)
+    #: The API URL with its key and realm inside (the Ruby gem's AUTHROCKET_URI); fills the four above when unset.
+    api_uri = Setting("AUTHROCKET_URI", None, _api_uri, environment=True, secret=True, show=_show_api_uri)
     locale = Setting("AUTHROCKET_LOCALE", None, _optional_str)
     cookie_name = Setting("AUTHROCKET_COOKIE_NAME", "arToken", _cookie_name)
     cookie_secure = Setting("AUTHROCKET_COOKIE_SECURE", "auto", _cookie_secure)  # None: "auto"
@@ -299,6 +331,8 @@ class Settings:
     session_check_grace = Setting("AUTHROCKET_SESSION_CHECK_GRACE", None, _or_none(_seconds(0)))
     #: The cachelib cache shared by session checks and API GETs (``SimpleCache`` by default).
     cache = Setting("AUTHROCKET_CACHE", None, _cache, show=_show_cache)
+    #: A PEM file of CA certificates for key fetches and API calls (a TLS-inspecting proxy's).
+    ca_bundle = Setting("AUTHROCKET_CA_BUNDLE", None, _ca_bundle)
 
     #: Where each key's value came from. Keys of :data:`ENVIRONMENT_KEYS`: ``"config"``,
     #: ``"environment"`` or ``"unset"``; keys of :data:`DEFAULTS`: ``"config"`` or ``"default"``.
@@ -369,6 +403,7 @@ class Settings:
 
 def _check_together(values: dict[str, Any]) -> None:
     """The rules between settings, on the parsed ``values`` by attribute (which it may complete)."""
+    _fill_from_api_uri(values)
     if values["jwt_key"] is None and values["loginrocket_url"] is None:
         raise ConfigurationError(
             "Neither LOGINROCKET_URL nor AUTHROCKET_JWT_KEY is set, so no login token can be verified. "
@@ -390,6 +425,35 @@ def _check_together(values: dict[str, Any]) -> None:
                     f"AUTHROCKET_MANAGED_SESSIONS checks sessions through the Core API, which needs {key}; "
                     f"set it (Realm -> Integration -> API keys), or turn AUTHROCKET_MANAGED_SESSIONS off."
                 )
+
+
+#: What ``AUTHROCKET_URI`` holds: each part's attribute and the setting it stands for.
+_URI_PARTS = (
+    ("api_url", "url", "AUTHROCKET_URL"),
+    ("api_key", "api_key", "AUTHROCKET_API_KEY"),
+    ("realm", "realm", "AUTHROCKET_REALM"),
+    ("service", "service", "AUTHROCKET_SERVICE"),
+    ("jwt_key", "jwt_key", "AUTHROCKET_JWT_KEY"),
+)
+
+
+def _fill_from_api_uri(values: dict[str, Any]) -> None:
+    """Complete the settings ``AUTHROCKET_URI`` holds a part of; a part set both ways must agree.
+
+    As the Ruby gem (authrocket-ruby ``lib/authrocket/api/api_config.rb``), the URI's API key,
+    realm, service and JWT key are read from its user info; here a setting given on its own
+    and in the URI with another value is an error rather than a silent choice.
+    """
+    uri: ApiUri | None = values["api_uri"]
+    if uri is None:
+        return
+    for attribute, part, key in _URI_PARTS:
+        given, inside = values[attribute], getattr(uri, part)
+        if inside is None:
+            continue
+        if given is not None and str(given).rstrip("/") != inside:
+            raise ConfigurationError(f"AUTHROCKET_URI and {key} are both set and disagree; set only one of them.")
+        values[attribute] = inside
 
 
 def _check_cookie_prefix(values: dict[str, Any]) -> None:

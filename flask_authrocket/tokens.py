@@ -213,6 +213,8 @@ class TokenVerifier:
         past ``jwks_ttl``; then its tokens are unavailable, never accepted.
     :param http_timeout: seconds a key fetch may take in total.
     :param cache_size: how many verified tokens to remember (0: none).
+    :param ca_bundle: a CA file to check LoginRocket's certificate against when fetching
+        keys (``AUTHROCKET_CA_BUNDLE``, for a TLS-inspecting proxy).
 
     Raises :class:`ConfigurationError` when there is neither a key nor a URL.
 
@@ -234,6 +236,7 @@ class TokenVerifier:
         http_timeout: float = 5,
         cache_size: int = 1024,
         clock: Callable[[], float] = time.time,
+        ca_bundle: str | None = None,
     ) -> None:
         self.keys: KeySource
         if jwt_key:
@@ -245,6 +248,7 @@ class TokenVerifier:
                 min_interval=jwks_min_interval,
                 timeout=http_timeout,
                 max_stale=jwks_max_stale,
+                ca_bundle=ca_bundle,
             )
         else:
             raise ConfigurationError(

@@ -117,16 +117,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any, port: int = 0) -> Iterator[str]:
+def serving(app: Any, port: int = 0, *, ssl_context: tuple[str, str] | None = None) -> Iterator[str]:
     """Serve the WSGI ``app`` on 127.0.0.1 (a free port unless ``port`` is given) while the block runs; its URL.
 
-    The server checks for shutdown every 0.05 s, so leaving the block returns at once.
+    With ``ssl_context`` (a certificate file and its key file) it serves https. The server checks
+    for shutdown every 0.05 s, so leaving the block returns at once.
     """
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}/"
     finally:
         server.shutdown()
         server.server_close()

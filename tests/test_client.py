@@ -36,7 +36,6 @@ from flask_authrocket import (
     OrgRecord,
     Page,
     RateLimited,
-    Record,
     RecordNotFound,
     Resource,
     ServerError,
@@ -46,6 +45,7 @@ from flask_authrocket import (
     ValidationError,
 )
 from flask_authrocket.models import Session
+from flask_authrocket.records import RealmRecord
 from flask_authrocket.tokens import TokenVerifier
 
 
@@ -201,7 +201,9 @@ def test_users_are_created_read_found_updated_and_deleted(client: AuthRocketClie
 
     assert client.users.find(created.id) == created
     assert client.users.retrieve(created.id) == created
-    assert client.users.first(email="katherine@example.com") == dataclasses.replace(created, memberships=None)
+    assert client.users.first(email="katherine@example.com") == dataclasses.replace(
+        created, memberships=None, credentials=None
+    )  # a list answer holds neither
     assert client.users.first(email="nobody@example.com") is None
 
     updated = client.users.update(created.id, first_name="Kate", custom={"team": "moon"})
@@ -210,7 +212,7 @@ def test_users_are_created_read_found_updated_and_deleted(client: AuthRocketClie
 
     client.users.delete(created.id)
     assert client.users.retrieve(created.id) is None
-    with pytest.raises(RecordNotFound, match=rf"GET users/{created.id} answered 404: No user with id {created.id}\."):
+    with pytest.raises(RecordNotFound, match=rf"GET users/{created.id} answered 404: not found$"):
         client.users.find(created.id)
     with pytest.raises(RecordNotFound):
         client.users.delete(created.id)
@@ -280,9 +282,13 @@ def test_orgs_and_memberships_through_every_verb(client: AuthRocketClient, dev: 
         org.id: ("reports:read", "reports:write"),
     }
 
-    client.memberships.delete(membership.id)
+    assert client.memberships.delete(membership.id).id == membership.id  # type: ignore[union-attr]  # the record
     assert client.memberships.retrieve(membership.id) is None
-    client.orgs.delete(org.id)
+    closed = client.orgs.delete(org.id)  # without force, the org is closed
+    assert isinstance(closed, OrgRecord) and (closed.id, closed.state) == (org.id, "closed")
+    assert client.orgs.find(org.id).state == "closed"
+    removed = client.orgs.delete(org.id, force=True)
+    assert removed is not None and removed.id == org.id
     assert client.orgs.retrieve(org.id) is None
 
 
@@ -504,7 +510,7 @@ def test_refresh_forgets_a_record_that_is_gone(dev: DevApi) -> None:
     with dev.client(cache=SimpleCache()) as client:
         org = client.orgs.create(name="Short-lived")
         assert client.orgs.retrieve(org.id, cache=True) == org
-        client.orgs.delete(org.id)
+        client.orgs.delete(org.id, force=True)
         assert client.orgs.retrieve(org.id, cache=True) == org  # cached: the API is not asked
 
         assert client.orgs.retrieve(org.id, refresh=True) is None
@@ -664,12 +670,13 @@ def test_a_delete_whose_answer_was_lost_succeeds_on_retry(client: AuthRocketClie
     org = client.orgs.create(name="Deleted once")
     dev.fault(status=503, apply="after", method="DELETE", path="orgs")
 
-    client.orgs.delete(org.id)  # deleted, answer lost (503), retried: 404, which means done
+    # deleted, answer lost (503), retried: 404, which means done
+    assert client.orgs.delete(org.id, force=True) is None
 
     assert dev.count("DELETE /v2/orgs/<org_id>") == 2
     assert client.orgs.retrieve(org.id) is None
     with pytest.raises(RecordNotFound):
-        client.orgs.delete(org.id)  # a first attempt that finds nothing is still an error
+        client.orgs.delete(org.id, force=True)  # a first attempt that finds nothing is still an error
 
 
 def test_a_delete_is_retried_through_a_503(client: AuthRocketClient, dev: DevApi) -> None:
@@ -811,8 +818,13 @@ def test_records_are_typed_read_only_and_keep_all_the_json(client: AuthRocketCli
         user.attributes["email"] = "changed@example.com"  # type: ignore[index]
 
     realm = client.realms.find("rl_dev")
-    assert type(realm) is Record
-    assert (realm.id, realm.object, realm["name"]) == ("rl_dev", "realm", "Development realm")
+    assert type(realm) is RealmRecord
+    assert (realm.id, realm.object, realm.name, realm["name"]) == (
+        "rl_dev",
+        "realm",
+        "Development realm",
+        "Development realm",
+    )
 
 
 def test_every_resource_has_its_path(client: AuthRocketClient, dev: DevApi) -> None:

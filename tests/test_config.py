@@ -476,13 +476,14 @@ def test_defaults_and_environment_keys_come_from_the_rows():
         "AUTHROCKET_API_KEY",
         "AUTHROCKET_REALM",
         "AUTHROCKET_SERVICE",
+        "AUTHROCKET_URI",
     )
     assert list(DEFAULTS) == [row.key for row in SETTINGS if not row.environment]
     assert DEFAULTS["AUTHROCKET_COOKIE_NAME"] == "arToken"
     assert DEFAULTS["AUTHROCKET_SESSION_CHECK_TTL"] == 300
     assert setting("AUTHROCKET_LEEWAY").attribute == "leeway"
     assert Settings.leeway is setting("AUTHROCKET_LEEWAY")
-    assert [row.key for row in SETTINGS if row.secret] == ["AUTHROCKET_JWT_KEY", "AUTHROCKET_API_KEY"]
+    assert [row.key for row in SETTINGS if row.secret] == ["AUTHROCKET_JWT_KEY", "AUTHROCKET_API_KEY", "AUTHROCKET_URI"]
     with pytest.raises(KeyError):
         setting("AUTHROCKET_NO_SUCH_KEY")
 

@@ -224,33 +224,53 @@ def test_invalid_fields_are_422_and_conflicts_409_with_every_message(dev: DevApi
     assert (nameless.status_code, errors_of(nameless)) == (422, ["Name can't be blank."])
 
 
-def test_unknown_ids_and_endpoints_are_json_404s(dev: DevApi) -> None:
+def test_unknown_ids_are_404s_with_an_empty_body_and_unknown_endpoints_json_404s(dev: DevApi) -> None:
     for method, path in (
         ("GET", "users/usr_nobody"),
         ("PUT", "orgs/org_nothing"),
         ("DELETE", "memberships/mb_none"),
         ("GET", "sessions/kss_none"),
-        ("GET", "widgets"),
-        ("PATCH", "users/usr_ada"),
-        ("GET", ""),
+        ("GET", "invitations/nvt_none"),
+        ("GET", "realms/rl_other"),
     ):
         answer = dev.call(method, path, json={"org": {"name": "x"}} if method == "PUT" else None)
+        assert (answer.status_code, answer.content) == (404, b""), (method, path)
+    for method, path in (("GET", "widgets"), ("PATCH", "users/usr_ada"), ("GET", "")):
+        answer = dev.call(method, path)
         assert answer.status_code == 404, (method, path)
         assert errors_of(answer), (method, path)
-    assert errors_of(dev.call("GET", "users/usr_nobody")) == ["No user with id usr_nobody."]
     assert "No such API endpoint: GET /v2/widgets." in errors_of(dev.call("GET", "widgets"))[0]
 
 
-def test_deleting_answers_the_id_and_takes_dependents_along(dev: DevApi) -> None:
-    answer = dev.call("DELETE", "orgs/org_globex")
-    assert answer.json() == {"object": "org", "id": "org_globex"}
+def test_deleting_an_org_closes_it_and_force_removes_it_with_its_memberships(dev: DevApi) -> None:
+    closed = dev.call("DELETE", "orgs/org_globex")
+    assert closed.status_code == 200
+    assert (closed.json()["object"], closed.json()["id"], closed.json()["state"]) == ("org", "org_globex", "closed")
+    assert dev.call("GET", "orgs/org_globex").json()["state"] == "closed"
+    assert dev.call("GET", "memberships/mb_ada_globex").status_code == 200  # closing keeps the members
+
+    removed = dev.call("DELETE", "orgs/org_globex", params={"force": "true"})
+    assert (removed.status_code, removed.json()["id"], removed.json()["name"]) == (200, "org_globex", "Globex")
+    assert dev.call("GET", "orgs/org_globex").status_code == 404
     assert dev.call("GET", "memberships/mb_ada_globex").status_code == 404
     assert dev.call("DELETE", "orgs/org_globex").status_code == 404
+    # PHP's client sends force in a JSON body: the same
+    assert dev.call("DELETE", "orgs/org_acme", json={"force": True}).json()["id"] == "org_acme"
+    assert dev.call("GET", "orgs/org_acme").status_code == 404
 
+
+def test_deleting_answers_the_record_and_takes_dependents_along(dev: DevApi) -> None:
     session = dev.call("POST", "sessions", json={"session": {"user_id": "usr_grace"}}).json()
-    assert dev.call("DELETE", "users/usr_grace").json() == {"object": "user", "id": "usr_grace"}
+    deleted = dev.call("DELETE", "users/usr_grace").json()
+    assert (deleted["object"], deleted["id"], deleted["email"]) == ("user", "usr_grace", "grace@example.com")
     assert dev.call("GET", "memberships", params={"user_id": "usr_grace"}).json()["collection"] == []
     assert dev.call("GET", f"sessions/{session['id']}").status_code == 404
+    membership = dev.call("DELETE", "memberships/mb_ada_globex").json()
+    assert (membership["object"], membership["user_id"], membership["org_id"]) == (
+        "membership",
+        "usr_ada",
+        "org_globex",
+    )
 
 
 # Sessions --------------------------------------------------------------------------------------
@@ -299,7 +319,8 @@ def test_sessions_are_listed_created_and_ended(dev: DevApi) -> None:
 
     listed = dev.call("GET", "sessions", params={"user_id": "usr_grace"}).json()["collection"]
     assert [item["id"] for item in listed] == [session["id"]]
-    assert dev.call("DELETE", f"sessions/{session['token']}").json() == {"object": "session", "id": session["id"]}
+    ended = dev.call("DELETE", f"sessions/{session['token']}").json()
+    assert (ended["object"], ended["id"], ended["user_id"]) == ("session", session["id"], "usr_grace")
     assert dev.call("GET", "sessions", params={"user_id": "usr_grace"}).json()["collection"] == []
     assert dev.call("DELETE", f"sessions/{session['id']}").status_code == 404
     nobody = dev.call("POST", "sessions", json={"session": {"user_id": "usr_nobody"}})

@@ -483,6 +483,18 @@ def test_the_account_page_shows_the_org_and_the_users_permissions_there(client: 
     assert client.get("/accounts/org_nope").status_code == 404
 
 
+def test_the_account_page_answers_both_spellings_of_its_url(client: FlaskClient) -> None:
+    # The helpers of AuthRocket's SDKs build /accounts/<id>; the LoginRocket URLs page writes /account/<id>.
+    log_in_as(client, "usr_ada")
+
+    plural, plural_html = page(client, "/accounts/org_acme")
+    singular, singular_html = page(client, "/account/org_acme")
+
+    assert (plural.status_code, singular.status_code) == (200, 200)
+    assert "<h1>Acme Inc.</h1>" in singular_html and singular_html == plural_html
+    assert client.get("/account/org_nope").status_code == 404
+
+
 def selected_marks(html: str) -> list[str]:
     """The names of the accounts the page marks as selected."""
     return re.findall(r'<li aria-current="true">\s*<button[^>]*>\s*([^<]+?)\s*<span class="tag">selected</span>', html)

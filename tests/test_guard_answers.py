@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask, abort, g, jsonify, make_response
@@ -183,7 +183,7 @@ def test_a_class_based_view_with_the_guard_as_its_decorator(app: Flask, client: 
     from flask.views import MethodView
 
     class Report(MethodView):
-        decorators = [require_login]
+        decorators: ClassVar[list[Callable[..., Any]]] = [require_login]
 
         def get(self) -> str:
             return f"report for {current_user.id}"

@@ -312,7 +312,10 @@ def test_a_wrong_authrocket_url_is_an_api_that_cannot_be_asked_not_every_session
 
     assert (answer.status_code, answer.text) == (200, "private for usr_ada")  # "open": the verified token holds
     assert not deletes_the_cookie(answer)
-    assert len(warnings_of(logs)) == 1
+    warnings = warnings_of(logs)
+    assert len(warnings) == 2  # the page that is not the API's, naming the setting; then the failure mode
+    assert "answered 404 with a page that is not the API's" in warnings[0]
+    assert "check AUTHROCKET_URL" in warnings[0] and token not in warnings[0]
 
 
 def test_when_the_api_fails_closed_guarded_views_answer_503_and_the_cookie_is_kept(

@@ -135,9 +135,13 @@ def _check_keys(report: _Report, extension: AppAuthRocket) -> None:
                 "LOGINROCKET_URL builds the login and logout links; its key set is not used while "
                 "AUTHROCKET_JWT_KEY is set, but is fetched here once to compare."
             )
-            _compare_with_loginrocket(report, key, settings.loginrocket_url, settings.http_timeout)
+            _compare_with_loginrocket(
+                report, key, settings.loginrocket_url, settings.http_timeout, ca_bundle=settings.ca_bundle
+            )
         return
-    diagnosis = diagnose_key_set(settings.loginrocket_url or "", timeout=settings.http_timeout)
+    diagnosis = diagnose_key_set(
+        settings.loginrocket_url or "", timeout=settings.http_timeout, ca_bundle=settings.ca_bundle
+    )
     if diagnosis.error is not None:
         fix = diagnosis.fix or "check LOGINROCKET_URL."
         if diagnosis.unreachable:
@@ -153,9 +157,11 @@ def _check_keys(report: _Report, extension: AppAuthRocket) -> None:
         report.info(f"skipped a key that cannot verify AuthRocket tokens: {skipped}")
 
 
-def _compare_with_loginrocket(report: _Report, key: VerificationKey, loginrocket_url: str, timeout: float) -> None:
+def _compare_with_loginrocket(
+    report: _Report, key: VerificationKey, loginrocket_url: str, timeout: float, *, ca_bundle: str | None
+) -> None:
     """Does LoginRocket sign with the static key? A mismatch rejects every login, looping the browser back."""
-    diagnosis = diagnose_key_set(loginrocket_url, timeout=timeout)
+    diagnosis = diagnose_key_set(loginrocket_url, timeout=timeout, ca_bundle=ca_bundle)
     where = f"at {diagnosis.url} (kid {', '.join(diagnosis.kids)})"
     if diagnosis.unreachable:
         # The app never fetches it while the static key is set: worth a line, not a failure.
@@ -230,6 +236,7 @@ def _check_api(report: _Report, settings: Settings) -> None:
         locale=settings.locale,
         timeout=settings.http_timeout,
         retries=0,
+        ca_bundle=settings.ca_bundle,
     )
     realm = settings.realm
     path = f"realms/{realm}" if realm else "realms?max_results=1"

@@ -226,7 +226,9 @@ def _explanation(rejection: Rejection, token: str, extension: AppAuthRocket) -> 
     if reason == "unknown_kid":
         return _explain_unknown_kid(header, extension)
     if reason == "unavailable":
-        diagnosis = diagnose_key_set(settings.loginrocket_url or "", timeout=settings.http_timeout)
+        diagnosis = diagnose_key_set(
+            settings.loginrocket_url or "", timeout=settings.http_timeout, ca_bundle=settings.ca_bundle
+        )
         why = diagnosis.error or "the key set could not be fetched a moment ago"
         return f"could not be checked: {why} The app keeps the cookie and answers 503 on guarded views"
     if reason == "malformed":
@@ -247,7 +249,9 @@ def _explain_unknown_kid(header: Mapping[str, Any], extension: AppAuthRocket) ->
             "set to the realm's JWT secret)"
         )
     settings = extension.settings
-    diagnosis = diagnose_key_set(settings.loginrocket_url or "", timeout=settings.http_timeout)
+    diagnosis = diagnose_key_set(
+        settings.loginrocket_url or "", timeout=settings.http_timeout, ca_bundle=settings.ca_bundle
+    )
     if diagnosis.error is not None:
         return f"unknown kid {kid!r} (and the key set cannot be fetched now: {diagnosis.error})"
     return f"unknown kid {kid!r} (LoginRocket serves: {', '.join(diagnosis.kids)})"

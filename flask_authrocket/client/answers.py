@@ -19,6 +19,7 @@ from ..errors import (
     AccountInactive,
     ApiError,
     ApiUnavailable,
+    AuthenticationFailed,
     ClientError,
     RateLimited,
     RecordNotFound,
@@ -45,6 +46,7 @@ def shown_path(path: str) -> str:
 
 #: Per status: the exception, a short summary, and what to do about it.
 _STATUS_ERRORS: dict[int, tuple[type[ApiError], str, str]] = {
+    401: (AuthenticationFailed, "authentication failed", ""),
     402: (AccountInactive, "account inactive", "log in to the AuthRocket portal to check the account's status"),
     403: (AccessDenied, "access denied", "check AUTHROCKET_API_KEY, AUTHROCKET_REALM and the key's permissions"),
     404: (RecordNotFound, "not found", ""),
@@ -54,16 +56,24 @@ _STATUS_ERRORS: dict[int, tuple[type[ApiError], str, str]] = {
 }
 
 
-def read_answer(method: str, path: str, response: requests.Response, api_key: str) -> Any:
+def read_answer(method: str, path: str, response: requests.Response, body: bytes, api_key: str) -> Any:
     """The decoded JSON of a 2xx answer to ``method path`` (``None`` when empty); any other answer raised as its
-    :class:`ApiError`. ``api_key`` is scrubbed from the API's messages."""
+    :class:`ApiError`.
+
+    ``body`` is the answer's body, read (and bounded) by the transport. ``api_key`` is
+    scrubbed from the API's messages. A 404 is :class:`RecordNotFound` when its body is
+    empty or JSON, as AuthRocket's node and PHP clients read any 404; a 404 with another
+    body (an HTML page from a proxy, another host) is :class:`ApiUnavailable` (which the
+    transport logs, naming ``AUTHROCKET_URL``), so that a wrong URL never reads as "every
+    record is gone" (which would log every managed session out).
+    """
     shown = shown_path(path)
     status = response.status_code
     if 200 <= status < 300:
-        if status == 204 or not response.content:
+        if status == 204 or not body:
             return None
         try:
-            return parse_json(response.content)
+            return parse_json(body)
         except ValueError:  # not JSON at all, or nested absurdly deep
             raise ApiUnavailable(
                 f"AuthRocket API {method} {shown} answered {status} with a body that is not JSON; "
@@ -76,15 +86,15 @@ def read_answer(method: str, path: str, response: requests.Response, api_key: st
             "(it would carry the API key elsewhere); check AUTHROCKET_URL.",
             status=status,
         )
-    if status == 404 and not _is_json(response):
-        # Not the API's "no such record" (which is JSON) but a page from some other
+    if status == 404 and body.strip() and not _is_json(body):
+        # Not the API's "no such record" (empty, or JSON) but a page from some other
         # server: most likely AUTHROCKET_URL is wrong. Never report every record missing.
         raise ApiUnavailable(
             f"AuthRocket API {method} {shown} answered 404 with a body that is not JSON; "
             "check AUTHROCKET_URL (the API's URL ends in /v2).",
             status=status,
         )
-    errors = tuple(_scrub(message, api_key) for message in _error_messages(response))
+    errors = tuple(_scrub(message, api_key) for message in _error_messages(body))
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     if status in _STATUS_ERRORS:
         kind, summary, hint = _STATUS_ERRORS[status]
@@ -100,18 +110,20 @@ def read_answer(method: str, path: str, response: requests.Response, api_key: st
     raise kind(message, status=status, errors=errors, retry_after=retry_after)
 
 
-def _is_json(response: requests.Response) -> bool:
+def _is_json(body: bytes) -> bool:
     try:
-        parse_json(response.content)
+        parse_json(body)
     except ValueError:
         return False
     return True
 
 
-def _error_messages(response: requests.Response) -> list[str]:
+def _error_messages(body: bytes) -> list[str]:
     """The API's messages: ``{"errors": [...]}`` (or ``{"error": "..."}``); none from other bodies."""
+    if not body:
+        return []
     try:
-        data = parse_json(response.content)
+        data = parse_json(body)
     except ValueError:
         return []
     if not isinstance(data, dict):
@@ -142,26 +154,32 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+def unreadable(method: str, path: str, what: str) -> ApiError:
+    """The error for an answer to ``method path`` that is not what the call answers: ``what`` it was instead."""
+    return ApiError(f"AuthRocket API {method} {shown_path(path)} answered {what}.")
+
+
 def read_record(record_type: type[R], data: Any, method: str, path: str) -> R:
+    """``data`` read as a ``record_type``; raises :class:`ApiError` saying the answer cannot be read."""
     try:
         return record_type.from_json(data)
     except ValueError as exc:
-        raise ApiError(
-            f"AuthRocket API {method} {shown_path(path)} answered a record that cannot be read: {exc}."
-        ) from exc
+        raise unreadable(method, path, f"a record that cannot be read: {exc}") from exc
+
+
+def read_any_record(data: Any, method: str, path: str, default: type[Record]) -> Record:
+    """``data`` read as the record its ``object`` names (else ``default``); raises :class:`ApiError` as above."""
+    try:
+        return record_from_json(data, default)
+    except ValueError as exc:
+        raise unreadable(method, path, f"a record that cannot be read: {exc}") from exc
 
 
 def session_or_token(data: Any, method: str, path: str) -> SessionRecord | TokenRecord:
-    try:
-        record = record_from_json(data, SessionRecord)
-    except ValueError as exc:
-        raise ApiError(
-            f"AuthRocket API {method} {shown_path(path)} answered a record that cannot be read: {exc}."
-        ) from exc
+    """A login's answer: a session (logged in) or a token (a second factor is needed); else :class:`ApiError`."""
+    record = read_any_record(data, method, path, SessionRecord)
     if not isinstance(record, (SessionRecord, TokenRecord)):
-        raise ApiError(
-            f"AuthRocket API {method} {shown_path(path)} answered a {record.object}, not a session or token."
-        )
+        raise unreadable(method, path, f"a {record.object}, not a session or token")
     return record
 
 

@@ -1,5 +1,16 @@
-"""The resources of the Core API: :class:`Page`, :class:`Resource` (the verbs every resource shares) and
-:class:`Users` (the user extras of AuthRocket's own clients).
+"""The verbs of the Core API's resources: :class:`Page`, one mixin per verb, and :class:`Resource` with them all.
+
+A resource has the verbs AuthRocket's SDKs give it, and only those: ``client.events`` can
+be listed and read but not changed, as the Ruby gem's ``crud :all, :find``. Each verb is a
+mixin on :class:`ResourceBase`: :class:`Listable` (``all``, ``page``, ``first``, ``list``),
+:class:`Findable` (``find``, ``retrieve``), :class:`Creatable`, :class:`Updatable` and
+:class:`Deletable`; :class:`Resource` has every one. Which resource has which verbs is
+written once, in :mod:`flask_authrocket.client.catalog`.
+
+Bodies are built as AuthRocket's node and PHP clients build them (``buildRoot`` in
+authrocket-js ``authrocket-node/lib/resource.js`` and authrocket-php ``lib/Resource.php``):
+the fields inside the resource's root element, and a ``request`` (what the app says of its
+own visitor: ``{"ip": ..., "client": ...}``) beside it: ``{"session": {...}, "request": {...}}``.
 
 Ground floor: no Flask here. A resource sends its calls through a
 :class:`~flask_authrocket.client.transport.Transport` (the client itself).
@@ -11,10 +22,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, overload
 from urllib.parse import quote
 
-from ..errors import ApiError, RecordNotFound
-from ..models import drop_none
-from ..records import Record, SessionRecord, TokenRecord, UserRecord
-from .answers import read_record, session_or_token
+from ..errors import RecordNotFound
+from ..records import Record
+from .answers import read_record, unreadable
 from .transport import Credentials, Headers, Transport
 
 R = TypeVar("R", bound=Record)
@@ -57,18 +67,13 @@ class Page(Sequence[R]):
         return self._records[-1].id if self.more_results and self._records else None
 
 
-class Resource(Generic[R]):
-    """One resource of the API (``users``, ``orgs`` ...), with the verbs every resource shares.
+class ResourceBase(Generic[R]):
+    """What every resource has: where it lives, its root element, its record type; the verbs are mixins.
 
-    The names mean what they mean in AuthRocket's Ruby and Node clients:
-    ``all`` is one page, ``first`` the first record or ``None``, ``find``
-    raises :class:`~flask_authrocket.errors.RecordNotFound` for a missing
-    record and ``retrieve`` returns ``None`` instead; ``list`` (every page,
-    lazily) is this project's own. Reading verbs take ``cache=`` (``True`` or
-    seconds) and ``refresh=True`` (the gem's ``cache: {force: true}``: ask the
-    API and cache the fresh answer); every verb takes ``credentials=`` and
-    ``headers=`` (see :meth:`AuthRocketClient.request`). Records come back as
-    ``record_type``; a list answer is ``{"collection": [...], "more_results": bool}``.
+    ``client`` sends the calls (a :class:`~flask_authrocket.client.transport.Transport`),
+    ``path`` is the resource's path under the API URL (``"users"``), ``root`` the root
+    element that wraps the fields of a change (``"user"``), ``record_type`` what its answers
+    are read as.
     """
 
     def __init__(self, client: Transport, path: str, root: str, record_type: type[R]) -> None:
@@ -81,6 +86,23 @@ class Resource(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path}>"
+
+    # Shared steps ------------------------------------------------------------------------------
+
+    def _member(self, id: str) -> str:
+        if not isinstance(id, str) or not id:
+            raise RecordNotFound(f"AuthRocket API: no id given for {self.path}.", status=None)
+        return f"{self.path}/{quote(id, safe='')}"
+
+    def _wrap(self, fields: Mapping[str, Any] | None, more_fields: Mapping[str, Any]) -> dict[str, Any]:
+        return build_root(self.root, {**(fields or {}), **more_fields})
+
+    def _record(self, data: Any, method: str, path: str) -> R:
+        return read_record(self.record_type, data, method, path)
+
+
+class Listable(ResourceBase[R]):
+    """``all`` (one page, as Ruby's ``all``), ``page`` (the same), ``first`` and ``list`` (every page, lazily)."""
 
     def all(
         self,
@@ -111,7 +133,7 @@ class Resource(Generic[R]):
             "GET", self.path, params=query, headers=headers, credentials=credentials, cache=cache, refresh=refresh
         )
         if not isinstance(data, Mapping) or not isinstance(data.get("collection"), list):
-            raise ApiError(f"AuthRocket API GET {self.path} answered something other than a list.")
+            raise unreadable("GET", self.path, "something other than a list")
         return Page(
             (self._record(item, "GET", self.path) for item in data["collection"]), data.get("more_results") is True
         )
@@ -134,6 +156,51 @@ class Resource(Generic[R]):
         """
         page = self.all(max_results=1, credentials=credentials, headers=headers, cache=cache, refresh=refresh, **params)
         return page[0] if page else None
+
+    def list(
+        self,
+        *,
+        max_results: int | None = None,
+        page_size: int | None = None,
+        credentials: Credentials | None = None,
+        headers: Headers | None = None,
+        cache: bool | float | None = None,
+        refresh: bool = False,
+        **params: Any,
+    ) -> Iterator[R]:
+        """Iterate over the records matching the filters in ``params``.
+
+        Without ``max_results``, every record: page after page (of
+        ``page_size`` records, or the API's default), each asked for when the
+        previous one is used up, following ``after`` until ``more_results`` is
+        false. With ``max_results``, the first ``max_results`` records only
+        (one page; :meth:`all` also says whether there are more). Calls are
+        made as the iteration goes, so errors are raised from the loop.
+
+        >>> for user in client.users.list(state="active", page_size=100):  # doctest: +SKIP
+        ...     print(user.email)
+        """
+        after = params.pop("after", None)
+        while True:
+            page = self.all(
+                max_results=max_results if max_results is not None else page_size,
+                after=after,
+                credentials=credentials,
+                headers=headers,
+                cache=cache,
+                refresh=refresh,
+                **params,
+            )
+            yield from page
+            if max_results is not None or page.next_after is None:
+                return
+            if page.next_after == after:
+                raise unreadable("GET", self.path, "the same page twice; stopping the list")
+            after = page.next_after
+
+
+class Findable(ResourceBase[R]):
+    """``find`` (raises :class:`~flask_authrocket.errors.RecordNotFound`) and ``retrieve`` (``None`` instead)."""
 
     def find(
         self,
@@ -186,6 +253,10 @@ class Resource(Generic[R]):
         except RecordNotFound:
             return None
 
+
+class Creatable(ResourceBase[R]):
+    """``create``: ``POST <path>`` with the fields in the root element."""
+
     def create(
         self,
         fields: Mapping[str, Any] | None = None,
@@ -208,6 +279,10 @@ class Resource(Generic[R]):
         data = self.client.request("POST", self.path, json=body, headers=headers, credentials=credentials)
         return self._record(data, "POST", self.path)
 
+
+class Updatable(ResourceBase[R]):
+    """``update``: ``PUT <path>/<id>`` with the changed fields in the root element."""
+
     def update(
         self,
         id: str,
@@ -228,6 +303,10 @@ class Resource(Generic[R]):
         data = self.client.request("PUT", path, json=body, headers=headers, credentials=credentials)
         return self._record(data, "PUT", path)
 
+
+class Deletable(ResourceBase[R]):
+    """``delete``: ``DELETE <path>/<id>``, answering what the API answers."""
+
     def delete(
         self,
         id: str,
@@ -235,224 +314,55 @@ class Resource(Generic[R]):
         credentials: Credentials | None = None,
         headers: Headers | None = None,
         **params: Any,
-    ) -> None:
-        """Delete record ``id`` (``DELETE <path>/<id>``).
+    ) -> R | None:
+        """Delete record ``id`` (``DELETE <path>/<id>``) and return what the API answers: the record.
+
+        What a delete does is the API's to say, and the answer says it:
+        ``orgs.delete(id)`` *closes* the org and answers it with
+        ``state == "closed"``, while ``orgs.delete(id, force=True)`` removes it
+        (authrocket-php ``tests/OrgTest.php``, authrocket-js
+        ``authrocket-node/test/org_test.js``). Keyword arguments are sent as the
+        query (``force=True`` is ``?force=true``). ``None`` when the API answers
+        nothing (204), and after a retry whose first attempt may have deleted
+        the record already (see the transport's notes).
 
         Raises :class:`~flask_authrocket.errors.RecordNotFound` when there is
-        no such record, except after a retry of a first attempt that may have
-        deleted it (see the module's notes).
+        no such record.
         """
-        self.client.request("DELETE", self._member(id), params=params or None, headers=headers, credentials=credentials)
-
-    def list(
-        self,
-        *,
-        max_results: int | None = None,
-        page_size: int | None = None,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        cache: bool | float | None = None,
-        refresh: bool = False,
-        **params: Any,
-    ) -> Iterator[R]:
-        """Iterate over the records matching the filters in ``params``.
-
-        Without ``max_results``, every record: page after page (of
-        ``page_size`` records, or the API's default), each asked for when the
-        previous one is used up, following ``after`` until ``more_results`` is
-        false. With ``max_results``, the first ``max_results`` records only
-        (one page; :meth:`all` also says whether there are more). Calls are
-        made as the iteration goes, so errors are raised from the loop.
-
-        >>> for user in client.users.list(state="active", page_size=100):  # doctest: +SKIP
-        ...     print(user.email)
-        """
-        after = params.pop("after", None)
-        while True:
-            page = self.all(
-                max_results=max_results if max_results is not None else page_size,
-                after=after,
-                credentials=credentials,
-                headers=headers,
-                cache=cache,
-                refresh=refresh,
-                **params,
-            )
-            yield from page
-            if max_results is not None or page.next_after is None:
-                return
-            if page.next_after == after:
-                raise ApiError(f"AuthRocket API GET {self.path} answered the same page twice; stopping the list.")
-            after = page.next_after
-
-    # Shared steps ------------------------------------------------------------------------------
-
-    def _member(self, id: str) -> str:
-        if not isinstance(id, str) or not id:
-            raise RecordNotFound(f"AuthRocket API: no id given for {self.path}.", status=None)
-        return f"{self.path}/{quote(id, safe='')}"
-
-    def _wrap(self, fields: Mapping[str, Any] | None, more_fields: Mapping[str, Any]) -> dict[str, Any]:
-        values = {**(fields or {}), **more_fields}
-        if set(values) == {self.root} and isinstance(values[self.root], Mapping):
-            return values  # already wrapped: {"user": {...}}
-        return {self.root: values}
-
-    def _record(self, data: Any, method: str, path: str) -> R:
-        return read_record(self.record_type, data, method, path)
+        path = self._member(id)
+        data = self.client.request("DELETE", path, params=params or None, headers=headers, credentials=credentials)
+        return None if data is None else self._record(data, "DELETE", path)
 
 
-class Users(Resource[UserRecord]):
-    """``client.users``: the shared verbs, plus the user extras of AuthRocket's Ruby and Node clients.
+class Resource(Listable[R], Findable[R], Creatable[R], Updatable[R], Deletable[R]):
+    """One resource of the API (``users``, ``orgs`` ...), with the verbs every resource shares.
 
-    Paths and bodies as in the authrocket-ruby gem (``lib/authrocket/user.rb``)
-    and authrocket-node (``lib/user.js``): ``authenticate`` is
-    ``POST users/<id>/authenticate``, ``authenticate_token`` is
-    ``POST users/authenticate_token``, ``update_password`` is
-    ``PUT users/<id>/update_password``, ``update_profile`` is
-    ``PUT users/<id>/profile``, ``generate_password_token`` is
-    ``POST users/<id>/generate_password_token``, ``reset_password_with_token``
-    is ``POST users/reset_password_with_token``, ``request_email_verification``
-    is ``POST users/<id>/request_email_verification`` and ``verify_email`` is
-    ``POST users/verify_email``; bodies with fields are wrapped in ``{"user": ...}``.
-    Each raises :class:`~flask_authrocket.errors.ValidationError` with the
-    API's messages when it refuses (a wrong password, an expired token).
+    The names mean what they mean in AuthRocket's Ruby and Node clients:
+    ``all`` is one page, ``first`` the first record or ``None``, ``find``
+    raises :class:`~flask_authrocket.errors.RecordNotFound` for a missing
+    record and ``retrieve`` returns ``None`` instead; ``list`` (every page,
+    lazily) is this project's own. Reading verbs take ``cache=`` (``True`` or
+    seconds) and ``refresh=True`` (the gem's ``cache: {force: true}``: ask the
+    API and cache the fresh answer); every verb takes ``credentials=`` and
+    ``headers=`` (see :meth:`AuthRocketClient.request`). Records come back as
+    ``record_type``; a list answer is ``{"collection": [...], "more_results": bool}``.
     """
 
-    def authenticate(
-        self,
-        id: str,
-        password: str,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        **fields: Any,
-    ) -> SessionRecord | TokenRecord:
-        """Check a user's password; ``id`` may be the user's id, email or username.
 
-        Returns a :class:`~flask_authrocket.models.SessionRecord` (a new login,
-        with its ``token``), or a :class:`~flask_authrocket.models.TokenRecord`
-        when the realm asks for a second factor (finish with
-        :meth:`authenticate_token`).
-        """
-        path = f"{self._member(id)}/authenticate"
-        body = {self.root: {**fields, "password": password}}
-        data = self.client.request("POST", path, json=body, headers=headers, credentials=credentials)
-        return session_or_token(data, "POST", path)
+def build_root(root: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body of a change: ``values`` inside the ``root`` element, a ``request`` beside it.
 
-    def authenticate_token(
-        self,
-        token: str,
-        code: str | None = None,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        **fields: Any,
-    ) -> SessionRecord | TokenRecord:
-        """Finish a login with the token from :meth:`authenticate` and, for a second factor, its ``code``."""
-        path = f"{self.path}/authenticate_token"
-        values = {**fields, "token": token}
-        if code is not None:
-            values["code"] = code
-        data = self.client.request("POST", path, json={self.root: values}, headers=headers, credentials=credentials)
-        return session_or_token(data, "POST", path)
-
-    def update_password(
-        self,
-        id: str,
-        *,
-        password: str,
-        current_password: str | None = None,
-        password_confirmation: str | None = None,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-    ) -> UserRecord:
-        """Change a user's password, checking ``current_password`` when given; returns the user."""
-        path = f"{self._member(id)}/update_password"
-        values = drop_none(
-            {
-                "current_password": current_password,
-                "password": password,
-                "password_confirmation": password_confirmation,
-            }
-        )
-        data = self.client.request("PUT", path, json={self.root: values}, headers=headers, credentials=credentials)
-        return self._record(data, "PUT", path)
-
-    def update_profile(
-        self,
-        id: str,
-        fields: Mapping[str, Any] | None = None,
-        /,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        **more_fields: Any,
-    ) -> UserRecord:
-        """Change what a user may change of themselves (email, names, username, password); returns the user."""
-        path = f"{self._member(id)}/profile"
-        body = self._wrap(fields, more_fields)
-        data = self.client.request("PUT", path, json=body, headers=headers, credentials=credentials)
-        return self._record(data, "PUT", path)
-
-    def generate_password_token(
-        self,
-        id: str,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        **params: Any,
-    ) -> TokenRecord:
-        """A one-time token for :meth:`reset_password_with_token` (e-mail it to the user yourself)."""
-        path = f"{self._member(id)}/generate_password_token"
-        data = self.client.request("POST", path, json=dict(params), headers=headers, credentials=credentials)
-        return read_record(TokenRecord, data, "POST", path)
-
-    def reset_password_with_token(
-        self,
-        token: str,
-        password: str,
-        password_confirmation: str | None = None,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        **fields: Any,
-    ) -> SessionRecord | TokenRecord:
-        """Set a new password with a token from :meth:`generate_password_token`; the user is logged in.
-
-        Returns a :class:`~flask_authrocket.models.SessionRecord`, or a
-        :class:`~flask_authrocket.models.TokenRecord` when a second factor is needed.
-        """
-        path = f"{self.path}/reset_password_with_token"
-        values = {**fields, "token": token, "password": password}
-        if password_confirmation is not None:
-            values["password_confirmation"] = password_confirmation
-        data = self.client.request("POST", path, json={self.root: values}, headers=headers, credentials=credentials)
-        return session_or_token(data, "POST", path)
-
-    def request_email_verification(
-        self,
-        id: str,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-        **params: Any,
-    ) -> TokenRecord:
-        """Start verifying a user's email address; returns the token for :meth:`verify_email`."""
-        path = f"{self._member(id)}/request_email_verification"
-        data = self.client.request("POST", path, json=dict(params), headers=headers, credentials=credentials)
-        return read_record(TokenRecord, data, "POST", path)
-
-    def verify_email(
-        self,
-        token: str,
-        *,
-        credentials: Credentials | None = None,
-        headers: Headers | None = None,
-    ) -> UserRecord:
-        """Mark the email address verified with a token from :meth:`request_email_verification`."""
-        path = f"{self.path}/verify_email"
-        data = self.client.request(
-            "POST", path, json={self.root: {"token": token}}, headers=headers, credentials=credentials
-        )
-        return self._record(data, "POST", path)
+    As ``buildRoot`` in AuthRocket's node and PHP clients (authrocket-js
+    ``authrocket-node/lib/resource.js``, authrocket-php ``lib/Resource.php``):
+    ``{"email": ..., "request": {"ip": ...}}`` for ``"user"`` is
+    ``{"user": {"email": ...}, "request": {"ip": ...}}``. Values already
+    wrapped (``{"user": {...}}``, with or without a ``request``) are sent as they are.
+    """
+    if set(values) - {"request"} == {root} and isinstance(values[root], Mapping):
+        return dict(values)  # already wrapped: {"user": {...}}
+    fields = dict(values)
+    request = fields.pop("request", None)
+    body: dict[str, Any] = {root: fields}
+    if request is not None:
+        body["request"] = request
+    return body

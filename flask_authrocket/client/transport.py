@@ -27,12 +27,24 @@ Choices made here:
   cache's default timeout, or a number of seconds); ``refresh=True`` asks the API
   anyway and caches the fresh answer, as the Ruby gem's ``cache: {force: true}``
   (a record gone since is forgotten). Only successful answers are
-  kept. The key covers the URL, the query, the realm, the service, the
-  ``Accept-Language`` and a digest of the API key. A cache that fails (Redis
+  kept. The key covers what the call sends: the URL, the query and every header
+  (so ``headers={"Authrocket-Realm": ...}``, ``{"authrocket_realm": ...}``, another
+  ``Authrocket-Api-Key`` or ``Authrocket-Service`` each have entries of their own),
+  with the API key and any ``Authorization`` as SHA-256 digests. A cache that fails (Redis
   down) is logged once and left alone for
   :data:`~flask_authrocket.cache.CACHE_RETRY_INTERVAL`
   seconds, never raised: the calls go to the API meanwhile, without paying for
   a cache that does not answer.
+* **Answers are bounded.** A body is read as it arrives and the call fails as
+  :class:`~flask_authrocket.errors.ApiUnavailable` once it passes
+  ``max_answer_bytes`` (:data:`MAX_ANSWER_BYTES`, 4 MiB: AuthRocket's SDKs show no
+  answer near it), as the key set is bounded by its own cap.
+* **A 404 that is not the API's** (a body that is neither empty nor JSON: an HTML page
+  of a proxy or another host) is :class:`~flask_authrocket.errors.ApiUnavailable` and
+  logged naming ``AUTHROCKET_URL``, never "not found": a wrong URL must not log everyone out.
+* **Certificates are always checked**, against ``ca_bundle`` (``AUTHROCKET_CA_BUNDLE``)
+  when given; there is no switch to turn the check off, unlike the node and PHP clients'
+  ``verifySsl``.
 """
 
 from __future__ import annotations
@@ -40,10 +52,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json as jsonlib
+import logging
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, TypeVar
@@ -55,7 +68,7 @@ from requests.structures import CaseInsensitiveDict
 
 from ..cache import GuardedCache
 from ..errors import ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
-from ..fetch import Deadline, new_session, url_problem
+from ..fetch import ApiUri, Deadline, ca_bundle_problem, new_session, parse_api_uri, tls_verify, url_problem
 from ..logs import logger, redact_url
 from .answers import read_answer, shown_path
 
@@ -65,6 +78,10 @@ _T = TypeVar("_T", bound="Transport")
 DEFAULT_TIMEOUT = 5.0
 #: The longest ``Retry-After`` (seconds) the client waits for before a retry; longer ones raise at once.
 MAX_RETRY_WAIT = 30.0
+#: The largest answer read, in bytes (the key set has its own, smaller cap).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+#: Seconds between two warnings that ``AUTHROCKET_URL`` answers pages that are not the API's.
+NOT_THE_API_WARNING_INTERVAL = 300.0
 
 #: What a per-call ``credentials=`` mapping may hold.
 CREDENTIAL_NAMES = frozenset({"url", "api_key", "realm", "service"})
@@ -72,6 +89,8 @@ CREDENTIAL_NAMES = frozenset({"url", "api_key", "realm", "service"})
 
 _RETRIED_METHODS = frozenset({"GET", "DELETE"})
 _RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+#: Headers whose values are secrets: in cache keys as digests only.
+_SECRET_HEADERS = frozenset({"authrocket-api-key", "authorization"})
 
 Headers = Mapping[str, "str | None"]
 Credentials = Mapping[str, "str | None"]
@@ -125,8 +144,10 @@ class Transport:
     Each setting left out comes from the environment variable of the same
     name: ``url`` from ``AUTHROCKET_URL`` (e.g. ``https://api-e2.authrocket.com/v2``),
     ``api_key`` from ``AUTHROCKET_API_KEY``, ``realm`` from ``AUTHROCKET_REALM``,
-    ``service`` from ``AUTHROCKET_SERVICE``. A client may be built without a URL
-    or key; the first call then raises :class:`~flask_authrocket.ConfigurationError`
+    ``service`` from ``AUTHROCKET_SERVICE``; ``AUTHROCKET_URI`` (the URL with the key and
+    realm inside, ``https://ks_...:rl_...@api-e2.authrocket.com/v2``, as the Ruby gem
+    reads it) fills whichever of these is still missing. A client may be built without a
+    URL or key; the first call then raises :class:`~flask_authrocket.ConfigurationError`
     naming the missing setting.
 
     :param locale: sent as ``Accept-Language`` (the language of the API's error messages).
@@ -138,9 +159,14 @@ class Transport:
     :param session: a :class:`requests.Session` to share (default: one of its own, pooling connections).
         One from :func:`flask_authrocket.fetch.new_session` is bounded by ``timeout`` from the connect
         on; with any other, each read is, and the body as a whole.
+    :param ca_bundle: a file of CA certificates to check the API's certificate against
+        (``AUTHROCKET_CA_BUNDLE``, for a TLS-inspecting proxy); certificates are always checked.
+    :param max_answer_bytes: the largest answer read; a larger one is ``ApiUnavailable``.
 
     Raises :class:`~flask_authrocket.ConfigurationError` for an unusable ``url``,
-    ``timeout``, ``retries`` or ``backoff``.
+    ``timeout``, ``retries``, ``backoff``, ``ca_bundle`` or ``AUTHROCKET_URI``, and when
+    ``AUTHROCKET_URI`` and ``AUTHROCKET_API_KEY`` (or ``_URL``, ``_REALM``, ``_SERVICE``)
+    in the environment disagree.
 
     :class:`~flask_authrocket.client.AuthRocketClient` is this class with the resources on it.
     """
@@ -158,11 +184,14 @@ class Transport:
         retries: int = 2,
         backoff: float = 0.5,
         session: requests.Session | None = None,
+        ca_bundle: str | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
-        self.url = _api_url(url or os.environ.get("AUTHROCKET_URL"), "AUTHROCKET_URL")
-        self._api_key = api_key or os.environ.get("AUTHROCKET_API_KEY") or None
-        self.realm = realm or os.environ.get("AUTHROCKET_REALM") or None
-        self.service = service or os.environ.get("AUTHROCKET_SERVICE") or None
+        uri = functools.cache(_environment_uri)  # read only for a setting left out
+        self.url = _api_url(url or uri_part(uri, "url", "AUTHROCKET_URL"), "AUTHROCKET_URL")
+        self._api_key = api_key or uri_part(uri, "api_key", "AUTHROCKET_API_KEY")
+        self.realm = realm or uri_part(uri, "realm", "AUTHROCKET_REALM")
+        self.service = service or uri_part(uri, "service", "AUTHROCKET_SERVICE")
         self.locale = locale or None
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigurationError(f"The API timeout must be a positive number of seconds, not {timeout!r}.")
@@ -170,11 +199,21 @@ class Transport:
             raise ConfigurationError(f"retries must be a whole number of at least 0, not {retries!r}.")
         if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or backoff < 0:
             raise ConfigurationError(f"backoff must be a number of seconds of at least 0, not {backoff!r}.")
+        if isinstance(max_answer_bytes, bool) or not isinstance(max_answer_bytes, int) or max_answer_bytes < 1:
+            raise ConfigurationError(f"max_answer_bytes must be a whole number of bytes, not {max_answer_bytes!r}.")
+        if ca_bundle is not None and ca_bundle_problem(ca_bundle) is not None:
+            raise ConfigurationError(
+                f"AUTHROCKET_CA_BUNDLE {ca_bundle!r} {ca_bundle_problem(ca_bundle)}; give the path of a PEM file of "
+                "the CA certificates to trust (your proxy's)."
+            )
         self.timeout = float(timeout)
         self.retries = retries
         self.backoff = float(backoff)
+        self.max_answer_bytes = max_answer_bytes
         self.cache: BaseCache = cache if cache is not None else SimpleCache()
-        self._http = session or new_session()
+        self._http = session or new_session(ca_bundle)
+        self._not_the_api_warned_at: float | None = None
+        self._verify: bool | str = ca_bundle or tls_verify(self._http)
         self._guarded_cache = GuardedCache(
             self.cache, name="The API client's cache", fallback="calling the API without it"
         )
@@ -241,7 +280,7 @@ class Transport:
             api_key=target.api_key,
         )
         ttl = _cache_ttl(cache, refresh=refresh) if method == "GET" else None
-        key = self._cache_key(call, target) if ttl is not None else None
+        key = _cache_key(call) if ttl is not None else None
         if key is not None and refresh:
             # Forgotten before asking: when the record is gone (404), nothing is cached in its
             # place, and the stale answer must not outlive the refresh.
@@ -361,9 +400,10 @@ class Transport:
                     timeout=deadline.timeout,
                     allow_redirects=False,
                     stream=True,
+                    verify=self._verify,
                 )
                 deadline.watch_response(response)
-                response.content  # noqa: B018  # read the body before the deadline ends
+                body = self._read_body(call, response)  # within the deadline
         except requests.Timeout as exc:
             raise _unavailable(call, f"no answer within {self.timeout:g} s") from _cause(call, exc)
         except requests.ConnectionError as exc:
@@ -378,21 +418,104 @@ class Transport:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
-        return read_answer(call.method, call.path, response, call.api_key)
+        try:
+            return read_answer(call.method, call.path, response, body, call.api_key)
+        except ApiUnavailable as error:
+            if error.status == 404:
+                self._warn_not_the_api(call, response)
+            raise
 
-    # The cache -------------------------------------------------------------------------------
+    def _warn_not_the_api(self, call: _Call, response: requests.Response) -> None:
+        """Say that ``AUTHROCKET_URL`` leads to something that is not the API: a warning every few minutes at most.
 
-    def _cache_key(self, call: _Call, target: _Target) -> str:
-        material = [
-            call.url,
-            sorted(call.query),
-            target.realm,
-            target.service,
-            call.headers.get("Accept-Language"),
-            hashlib.sha256(target.api_key.encode("utf-8")).hexdigest(),
-        ]
-        digest = hashlib.sha256(jsonlib.dumps(material, separators=(",", ":")).encode("utf-8")).hexdigest()
-        return f"api:{digest}"
+        The host is named, never the URL: its path may hold a login token.
+        """
+        parts = urlsplit(call.url)
+        now = time.monotonic()
+        last, self._not_the_api_warned_at = self._not_the_api_warned_at, now
+        level = logging.WARNING if last is None or now - last >= NOT_THE_API_WARNING_INTERVAL else logging.DEBUG
+        if level == logging.DEBUG:
+            self._not_the_api_warned_at = last
+        logger.log(
+            level,
+            "AuthRocket API %s %s answered 404 with a page that is not the API's (%s, from %s://%s); "
+            "check AUTHROCKET_URL: the API's URL ends in /v2 (e.g. https://api-e2.authrocket.com/v2).",
+            call.method,
+            call.shown_path,
+            response.headers.get("Content-Type", "no Content-Type")[:100],
+            parts.scheme,
+            parts.netloc.rpartition("@")[2],
+        )
+
+    def _read_body(self, call: _Call, response: requests.Response) -> bytes:
+        """The body of ``response``, read as it arrives and never past :attr:`max_answer_bytes`."""
+        limit = self.max_answer_bytes
+        body = bytearray()
+        try:
+            declared = int(response.headers.get("Content-Length", "0"))
+        except ValueError:
+            declared = 0
+        if declared <= limit:
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > limit:
+                    break
+        if declared > limit or len(body) > limit:
+            response.close()  # the rest is never read
+            raise ApiUnavailable(
+                f"AuthRocket API {call.method} {call.shown_path} answered {response.status_code} with a body over "
+                f"{limit // 1024} KB, which is not read; check AUTHROCKET_URL (the API's URL ends in /v2).",
+                status=response.status_code,
+            )
+        return bytes(body)
+
+
+# The cache -----------------------------------------------------------------------------------------
+
+
+def _cache_key(call: _Call) -> str:
+    """The cache key of a GET: what it sends (URL, query, every header), secrets as digests only."""
+    headers = sorted(
+        (name.lower(), _digest(value) if name.lower() in _SECRET_HEADERS else value)
+        for name, value in call.headers.items()
+    )
+    material = [call.url, sorted(call.query), headers]
+    return f"api:{_digest(jsonlib.dumps(material, separators=(',', ':')))}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Where the environment's settings come from ------------------------------------------------------
+
+
+def _environment_uri() -> ApiUri | None:
+    """The ``AUTHROCKET_URI`` of the environment, read; ``None`` when unset."""
+    text = os.environ.get("AUTHROCKET_URI")
+    if not text:
+        return None
+    try:
+        return parse_api_uri(text)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"AUTHROCKET_URI {exc}; write it as https://<api key>:<realm>@api-e2.authrocket.com/v2, "
+            "or set AUTHROCKET_URL and AUTHROCKET_API_KEY instead."
+        ) from None
+
+
+def uri_part(uri: Callable[[], ApiUri | None], part: str, key: str) -> str | None:
+    """Setting ``key`` from the environment, or else part ``part`` of ``uri()`` (``AUTHROCKET_URI``).
+
+    Raises :class:`~flask_authrocket.ConfigurationError` naming both keys when both are set
+    and disagree: which one was meant cannot be guessed.
+    """
+    separate = os.environ.get(key) or None
+    parsed = uri()
+    from_uri = getattr(parsed, part) if parsed is not None else None
+    if separate is not None and from_uri is not None and separate.rstrip("/") != from_uri:
+        raise ConfigurationError(f"AUTHROCKET_URI and {key} are both set and disagree; set only one of them.")
+    return separate or from_uri
 
 
 # Small steps and conversions -------------------------------------------------------------------

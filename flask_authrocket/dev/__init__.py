@@ -17,7 +17,8 @@ and point the app at it, exactly as at a real realm::
 
 Pages: ``/login`` (one button per demo user first, then email and password),
 ``/signup``, ``/profile``, ``/accounts`` (``force=1`` shows the picker even with
-one org), ``/accounts/<org id>``, ``/logout`` (``redirect_uri``, ``session``),
+one org), ``/accounts/<org id>`` (also ``/account/<org id>``, as the LoginRocket URLs
+page writes it), ``/logout`` (``redirect_uri``, ``session``),
 and the key set at ``/connect/jwks``. Finishing a step sends the browser back
 (302) to ``redirect_uri?token=<jwt>`` when ``redirect_uri`` is equal to or under
 one of the Login URLs (same scheme, host and port, path under the Login URL's
@@ -74,10 +75,17 @@ Records are JSON objects with ``object`` and ``id``. Lists answer
 ``{"collection": [...], "more_results": bool}``, ordered by id: at most
 ``max_results`` records (default 100, at most 1000) after the id ``after``.
 Create and update take the fields in the root element (``{"user": {...}}``;
-unknown fields are refused); refusals are 422 (invalid) or 409 (a taken email
+unknown fields are refused), with a ``request`` (``{"ip", "client"}``) beside it,
+kept with sessions and events; refusals are 422 (invalid) or 409 (a taken email
 or username, a second membership of one org) with ``{"errors": ["..."]}``;
-unknown ids and endpoints are 404 with ``{"errors": [...]}``. Deletes answer
-``{"object": ..., "id": ...}``.
+an unknown id is a 404 with an empty body, an unknown endpoint a 404 with
+``{"errors": [...]}``. A delete answers the record; ``DELETE /v2/orgs/<id>``
+closes the org (``state: "closed"``) unless ``force`` (``?force=true`` or
+``{"force": true}``) removes it with its memberships.
+
+Every resource of AuthRocket's SDKs is served, with the verbs and actions
+:data:`flask_authrocket.client.catalog.RESOURCES` gives it (docs/api-client.md
+lists them):
 
 ==========================================================  ==================================================
 ``GET /v2/users`` (``email``, ``state``)                    ``POST /v2/users`` (``email`` required)
@@ -94,7 +102,10 @@ unknown ids and endpoints are 404 with ``{"errors": [...]}``. Deletes answer
 ``POST /v2/users/verify_email``                             ``{"user": {"token"}}``: the verified user
 ``POST /v2/users/authenticate_token``                       always 422: the development realm has no second
                                                             factors
-``GET /v2/orgs`` (``state``), ``POST /v2/orgs``             ``GET|PUT|DELETE /v2/orgs/<id>``
+``POST /v2/users/<id>/accept_invitation``                   ``{"user": {"token"}}``: an org invitation makes
+                                                            the user a member; used or wrong: 422
+``GET /v2/orgs`` (``state``), ``POST /v2/orgs``             ``GET|PUT|DELETE /v2/orgs/<id>`` (closes; ``force``
+                                                            removes)
 ``GET /v2/memberships`` (``user_id``, ``org_id``)           ``POST /v2/memberships`` (``user_id``,
                                                             ``org_id``, ``permissions``);
                                                             ``GET|PUT|DELETE /v2/memberships/<id>``
@@ -103,8 +114,26 @@ unknown ids and endpoints are 404 with ``{"errors": [...]}``. Deletes answer
 ``GET /v2/sessions/<id or token>``                          404 once logged out anywhere (``/logout``,
                                                             ``DELETE``), and for tokens that do not verify
 ``DELETE /v2/sessions/<id or token>``                       ends the session: a logout everywhere
-``GET /v2/realms``, ``GET /v2/realms/rl_dev``               the one realm
+``GET /v2/realms``, ``GET /v2/realms/rl_dev``               the one realm; ``POST /v2/realms/rl_dev/reset``
+                                                            empties it and seeds the demo data again
+invitations, credentials, client apps, domains, auth        the verbs of the catalog, on records kept beside
+providers, events, hooks, JWT keys, mailing-list            the directory (:mod:`.store`); any field of the
+providers and subscriptions, named permissions,             record is a list filter
+``sessions/oauth2``, resource links, SMTP providers
+``POST /v2/invitations/<id>/invite``                        sets ``invited_at`` (no email is sent)
+``POST /v2/credentials/<id>/verify``                        a TOTP code (RFC 6238) for the credential's
+                                                            ``otp_secret``; wrong: 422
+``POST /v2/domains/<id>/verify``                            marks the domain verified (no DNS is checked)
+``GET /v2/auth_providers/authorize``,                       providers with an ``auth_url`` leading to
+``GET /v2/auth_providers/<id>/authorize``                   ``/_dev/provider``, a stand-in page that sends
+                                                            the browser back with ``code`` and ``state``
+``POST /v2/auth_providers/authorize``                       ``{"code", "state"}``: a session; wrong: 422
+``POST /v2/sessions/oauth2/code``                           a code for its tokens; a wrong client secret: 401
 ==========================================================  ==================================================
+
+Each change is written to the realm's events (``GET /v2/events``), with a
+notification (``state: "skipped"``: nothing is delivered) for each active hook
+of its event type.
 
 For tests and benchmarks (API key required; these calls are neither counted
 nor faulted):

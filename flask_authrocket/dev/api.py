@@ -1,18 +1,24 @@
-"""The development LoginRocket's Core API, under ``/v2``: users, orgs, memberships, sessions, realms.
+"""The development LoginRocket's Core API, under ``/v2``: every resource of AuthRocket's SDKs.
 
 The same wire format as AuthRocket's Core API, backed by the SQLite
 directory the hosted pages use, so an app's :class:`~flask_authrocket.AuthRocketClient`
 works against it unchanged (``AUTHROCKET_URL = <LoginRocket URL>v2``):
 
 * every call carries ``Authrocket-Api-Key`` (the realm's ``api_key``; wrong or
-  missing: 403) and, optionally, ``Authrocket-Realm: rl_dev`` (another realm: 403);
+  missing: 403, as the API's status codes page says of bad credentials) and,
+  optionally, ``Authrocket-Realm: rl_dev`` (another realm: 403);
 * a record is a JSON object with ``object`` and ``id``; a list is
   ``{"collection": [...], "more_results": bool}``, ordered by id, ``max_results``
   records (default 100, at most 1000) after the id ``after``;
 * create and update take the fields inside the root element
-  (``{"user": {...}}``); refusals are 422 (invalid) or 409 (a conflict, such
-  as a taken email) with ``{"errors": ["..."]}``; unknown ids and endpoints are
-  404 with ``{"errors": [...]}``.
+  (``{"user": {...}}``), with a ``request`` beside it; refusals are 422 (invalid) or
+  409 (a conflict, such as a taken email) with ``{"errors": ["..."]}``; an unknown id
+  is a 404 with an empty body, an unknown endpoint a 404 with ``{"errors": [...]}``;
+* a delete answers the record (an org is closed, ``state: "closed"``, unless ``force``).
+
+Users and sessions are in :mod:`.api_users`, orgs and memberships in :mod:`.api_orgs`,
+every other resource and its actions in :mod:`.api_realm`; which resources exist and
+with which verbs is :data:`flask_authrocket.client.catalog.RESOURCES`.
 
 ``/v2/_dev/faults`` and ``/v2/_dev/stats`` are for tests and benchmarks:
 see :mod:`flask_authrocket.dev` for them and for the list of endpoints.
@@ -29,15 +35,17 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .api_orgs import orgs_api
+from .api_realm import realm_api
 from .api_users import users_api
 from .realm import REALM_ID, current_realm
 from .traffic import AFTER, BEFORE, Fault
-from .wire import Refusal, collection, error_answer, not_found, realm_json
+from .wire import Refusal, collection, error_answer, not_found, optional_fields, realm_json
 
 core_api = Blueprint("core_api", __name__, url_prefix="/v2")
 # The resources live in their own modules; this blueprint's every-call checks apply to them too.
 core_api.register_blueprint(users_api)
 core_api.register_blueprint(orgs_api)
+core_api.register_blueprint(realm_api)
 
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -131,7 +139,20 @@ def list_realms() -> ResponseReturnValue:
 def get_realm(realm_id: str) -> ResponseReturnValue:
     """The development realm, ``rl_dev``."""
     if realm_id != REALM_ID:
-        raise not_found("realm", realm_id)
+        raise not_found()
+    return realm_json()
+
+
+@core_api.post("/realms/<realm_id>/reset")
+def reset_realm(realm_id: str) -> ResponseReturnValue:
+    """Empty the realm, as ``Realm#reset!``: every user, org, session and record goes; the demo data comes back.
+
+    The demo users and orgs are seeded again so that the login page keeps its buttons.
+    """
+    if realm_id != REALM_ID:
+        raise not_found()
+    optional_fields("realm", frozenset())
+    current_realm().directory.reset()
     return realm_json()
 
 
@@ -182,8 +203,8 @@ def unknown(rest: str) -> ResponseReturnValue:
     """Anything else under ``/v2``: a JSON 404."""
     raise Refusal(
         404,
-        f"No such API endpoint: {request.method} {request.path}. The development LoginRocket serves "
-        "users, orgs, memberships, sessions and realms.",
+        f"No such API endpoint: {request.method} {request.path}. The development LoginRocket serves every "
+        "resource of AuthRocket's SDKs, with their verbs and actions (docs/api-client.md).",
     )
 
 

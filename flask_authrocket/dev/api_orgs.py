@@ -2,7 +2,8 @@
 
 Registered under :data:`flask_authrocket.dev.api.core_api`, whose every-call
 checks (API key, realm, faults, counting) apply; the wire format is
-:mod:`flask_authrocket.dev.wire`.
+:mod:`flask_authrocket.dev.wire`. Each change is written to the realm's history
+(:func:`flask_authrocket.dev.store.record_event`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from flask.typing import ResponseReturnValue
 
 from .realm import current_realm
 from .records import ConflictError, DirectoryError
+from .store import record_event
 from .wire import (
     Refusal,
     checked_permissions,
     checked_string,
     collection,
-    deleted_answer,
     membership_json,
     membership_or_404,
     org_changes,
@@ -26,6 +27,7 @@ from .wire import (
     paging,
     read_fields,
     record_or_404,
+    request_data,
 )
 
 orgs_api = Blueprint("orgs", __name__)
@@ -57,6 +59,7 @@ def create_org() -> ResponseReturnValue:
         custom=changes.get("custom"),
         state=changes.get("state", "active"),
     )
+    record_event("org.created", request=request_data(), org_id=org.id)
     return org_json(org), 201
 
 
@@ -65,13 +68,30 @@ def update_org(org_id: str) -> ResponseReturnValue:
     """Change an org's name, reference, custom data or state."""
     org_or_404(org_id)
     changes = org_changes(read_fields("org", _ORG_FIELDS), creating=False)
-    return org_json(record_or_404(current_realm().directory.update_org(org_id, changes), "org", org_id))
+    org = org_json(record_or_404(current_realm().directory.update_org(org_id, changes)))
+    record_event(
+        "org.closed" if changes.get("state") == "closed" else "org.updated", request=request_data(), org_id=org_id
+    )
+    return org
 
 
 @orgs_api.delete("/orgs/<org_id>")
 def delete_org(org_id: str) -> ResponseReturnValue:
-    """Delete an org and its memberships."""
-    return deleted_answer(current_realm().directory.delete_org(org_id), "org", org_id)
+    """Close an org (``state: "closed"``, answered); with ``force``, delete it and its memberships.
+
+    As the real API (authrocket-php ``tests/OrgTest.php``, authrocket-js
+    ``authrocket-node/test/org_test.js``): without ``force`` the org is closed and kept,
+    with ``force`` it is gone. ``force`` may come as the query (node sends it so) or in a
+    JSON body (PHP does).
+    """
+    org = org_or_404(org_id)
+    directory = current_realm().directory
+    if not _forced():
+        closed = record_or_404(directory.update_org(org_id, {"state": "closed"}))
+        record_event("org.closed", org_id=org_id)
+        return org_json(closed)
+    directory.delete_org(org_id)
+    return org_json(org)
 
 
 @orgs_api.get("/memberships")
@@ -112,6 +132,7 @@ def create_membership() -> ResponseReturnValue:
         raise Refusal(409, str(exc)) from exc
     except DirectoryError as exc:
         raise Refusal(422, str(exc)) from exc
+    record_event("membership.created", membership_id=membership.id, user_id=user_id, org_id=org_id)
     return membership_json(membership), 201
 
 
@@ -125,10 +146,24 @@ def update_membership(membership_id: str) -> ResponseReturnValue:
     if errors:
         raise Refusal(422, *errors)
     membership = current_realm().directory.update_membership(membership_id, permissions=permissions)
-    return membership_json(record_or_404(membership, "membership", membership_id))
+    record_event("membership.updated", membership_id=membership_id)
+    return membership_json(record_or_404(membership))
 
 
 @orgs_api.delete("/memberships/<membership_id>")
 def delete_membership(membership_id: str) -> ResponseReturnValue:
-    """Delete a membership."""
-    return deleted_answer(current_realm().directory.delete_membership(membership_id), "membership", membership_id)
+    """Delete a membership; the answer is the membership as it was."""
+    membership = membership_or_404(membership_id)
+    current_realm().directory.delete_membership(membership_id)
+    record_event(
+        "membership.deleted", membership_id=membership_id, user_id=membership.user_id, org_id=membership.org_id
+    )
+    return membership_json(membership)
+
+
+def _forced() -> bool:
+    """Whether a delete asks for ``force``: ``?force=true`` (or ``1``), or ``{"force": true}`` in its body."""
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) and body.get("force") is True:
+        return True
+    return request.args.get("force", "").lower() in ("true", "1", "yes")

@@ -4,11 +4,14 @@ Registered under :data:`flask_authrocket.dev.api.core_api`, whose every-call
 checks (API key, realm, faults, counting) apply; the wire format is
 :mod:`flask_authrocket.dev.wire`. Logging in through the API (``authenticate``,
 ``POST /v2/sessions``, a password reset) starts a LoginRocket session as the
-login page does, and answers with its login token.
+login page does, and answers with its login token; the ``request`` sent beside the
+root element is kept with the session and its events
+(:func:`flask_authrocket.dev.store.record_event`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,14 +21,15 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .realm import current_realm
 from .records import ConflictError, DirectoryError, DirectoryUser, LoginSession
+from .store import current_store, record_event
 from .wire import (
     Refusal,
     collection,
     conflict,
-    deleted_answer,
     not_found,
     paging,
     read_fields,
+    request_data,
     session_json,
     token_json,
     user_changes,
@@ -91,19 +95,24 @@ def create_user() -> ResponseReturnValue:
         )
     except ConflictError as exc:
         raise conflict(exc) from exc
+    record_event("user.created", request=request_data(), user_id=user.id)
     return user_json(user, memberships=True), 201
 
 
 @users_api.put("/users/<user_id>")
 def update_user(user_id: str) -> ResponseReturnValue:
     """Change any of a user's fields."""
-    return _change_user(user_or_404(user_id), user_changes(read_fields("user", _USER_FIELDS), creating=False))
+    changes = user_changes(read_fields("user", _USER_FIELDS), creating=False)
+    return _change_user(user_or_404(user_id), changes, "user.updated")
 
 
 @users_api.delete("/users/<user_id>")
 def delete_user(user_id: str) -> ResponseReturnValue:
-    """Delete a user, their memberships and their sessions."""
-    return deleted_answer(current_realm().directory.delete_user(user_id), "user", user_id)
+    """Delete a user, their memberships and their sessions; the answer is the user as they were."""
+    answer = user_json(user_or_404(user_id), memberships=True)
+    current_realm().directory.delete_user(user_id)
+    record_event("user.deleted", user_id=user_id)
+    return answer
 
 
 @users_api.post("/users/<login>/authenticate")
@@ -114,6 +123,7 @@ def authenticate(login: str) -> ResponseReturnValue:
     directory = current_realm().directory
     user = directory.user_by_login(login)
     if user is None or not isinstance(password, str) or not directory.check_password(user.id, password):
+        record_event("user.login.failed", request=request_data(), user_id=user.id if user else None)
         raise Refusal(422, "Login or password is incorrect.")
     if user.state != "active":
         raise Refusal(422, "This user is inactive.")
@@ -139,13 +149,14 @@ def update_password(user_id: str) -> ResponseReturnValue:
         raise Refusal(422, "Current password is incorrect.")
     if not fields.get("password"):
         raise Refusal(422, "Password can't be blank.")
-    return _change_user(user, user_changes(fields, creating=False))
+    return _change_user(user, user_changes(fields, creating=False), "user.password.updated")
 
 
 @users_api.put("/users/<user_id>/profile")
 def update_profile(user_id: str) -> ResponseReturnValue:
     """Change what a user may change of themselves: email, names, username, password."""
-    return _change_user(user_or_404(user_id), user_changes(read_fields("user", _PROFILE_FIELDS), creating=False))
+    changes = user_changes(read_fields("user", _PROFILE_FIELDS), creating=False)
+    return _change_user(user_or_404(user_id), changes, "user.profile.updated")
 
 
 @users_api.post("/users/<user_id>/generate_password_token")
@@ -168,7 +179,7 @@ def reset_password_with_token() -> ResponseReturnValue:
         raise Refusal(422, "Token is invalid or expired.")  # used already: the password changed since
     if not fields.get("password"):
         raise Refusal(422, "Password can't be blank.")
-    _change_user(user, user_changes(fields, creating=False))
+    _change_user(user, user_changes(fields, creating=False), "user.password.updated")
     return _new_session(user)
 
 
@@ -188,7 +199,42 @@ def verify_email() -> ResponseReturnValue:
     user = current_realm().directory.user(str(data.get("user")))
     if user is None or user.email != data.get("email"):
         raise Refusal(422, "Token is invalid or expired.")
-    return _change_user(user, {"email_verified": True})
+    return _change_user(user, {"email_verified": True}, "user.email.verified")
+
+
+@users_api.post("/users/<user_id>/accept_invitation")
+def accept_invitation(user_id: str) -> ResponseReturnValue:
+    """Accept an invitation for user ``user_id`` (``{"user": {"token": ...}}``); an org invitation makes a member.
+
+    The answer is the user, with their memberships (authrocket-ruby ``User#accept_invitation``
+    loads it into the user). A token that names no invitation, or one accepted already: 422.
+    """
+    user = user_or_404(user_id)
+    fields = read_fields("user", frozenset({"token"}))
+    token = fields.get("token")
+    store = current_store()
+    invitation = store.find_by("invitations", "token", token) if isinstance(token, str) and token else None
+    if invitation is None or invitation.get("accepted_at") is not None:
+        raise Refusal(422, "Invitation token is invalid or was used already.")
+    if invitation.get("invitation_type") == "org":
+        try:
+            current_realm().directory.create_membership(
+                user_id=user.id, org_id=str(invitation.get("org_id")), permissions=invitation.get("permissions") or []
+            )
+        except ConflictError as exc:
+            raise Refusal(409, str(exc)) from exc
+        except DirectoryError as exc:
+            raise Refusal(422, str(exc)) from exc
+    invitation.update(accepted_at=int(time.time()), accepted_user_id=user.id)
+    store.save("invitations", invitation)
+    record_event(
+        f"invitation.{invitation.get('invitation_type')}.accepted",
+        request=request_data(),
+        user_id=user.id,
+        invitation_id=invitation["id"],
+        org_id=invitation.get("org_id"),
+    )
+    return user_json(user_or_404(user_id), memberships=True)
 
 
 @users_api.get("/sessions")
@@ -248,10 +294,12 @@ def create_session_in_org() -> ResponseReturnValue:
 
 @users_api.delete("/sessions/<session_ref>")
 def delete_session(session_ref: str) -> ResponseReturnValue:
-    """End a session (a logout everywhere), by id or token; unknown or ended already: 404."""
+    """End a session (a logout everywhere), by id or token; unknown or ended already: 404. Answers the session."""
     session, _ = _live_session_or_404(session_ref)
-    current_realm().directory.end_session(session.id)
-    return {"object": "session", "id": session.id}
+    directory = current_realm().directory
+    directory.end_session(session.id)
+    record_event("session.deleted", user_id=session.user_id, session_id=session.id)
+    return session_json(session, directory.user(session.user_id))
 
 
 def _live_session_or_404(session_ref: str) -> tuple[LoginSession, float | None]:
@@ -260,28 +308,31 @@ def _live_session_or_404(session_ref: str) -> tuple[LoginSession, float | None]:
     if "." in session_ref:  # a login token
         found = realm.session_for_token(session_ref)
         if found is None:
-            raise Refusal(404, "Session not found: the token is invalid, expired or logged out.")
+            raise not_found()  # the token is invalid, expired or logged out
         live, verified = found
         return live, float(verified.expires_at)
     session = realm.directory.session(session_ref)
     if session is None or session.ended_at is not None:
-        raise not_found("session", session_ref)
+        raise not_found()
     return session, None
 
 
-def _change_user(user: DirectoryUser, changes: Mapping[str, Any]) -> ResponseReturnValue:
+def _change_user(user: DirectoryUser, changes: Mapping[str, Any], event_type: str) -> ResponseReturnValue:
     try:
         changed = current_realm().directory.update_user(user.id, changes)
     except ConflictError as exc:
         raise conflict(exc) from exc
     except DirectoryError as exc:
-        raise not_found("user", user.id) from exc
+        raise not_found() from exc
+    record_event(event_type, request=request_data(), user_id=user.id)
     return user_json(changed, memberships=True)
 
 
 def _new_session(user: DirectoryUser, *, status: int = 200) -> ResponseReturnValue:
     realm = current_realm()
-    session, token = realm.log_in(user)
+    request = request_data()
+    session, token = realm.log_in(user, request)
+    record_event("user.login.succeeded", request=request, user_id=user.id, session_id=session.id)
     body = session_json(
         session, user, expires_at=float(session.created_at + realm.token_ttl), token=token, memberships=True
     )

@@ -16,6 +16,7 @@ from ..keys import HS256_SECRET_MAX_LENGTH, HS256_SECRET_MIN_BYTES
 from ..logs import logger
 from ..tokens import TokenVerifier
 from .api import core_api
+from .api_realm import provider_page
 from .directory import Directory
 from .login_urls import check_login_urls
 from .pages import loginrocket
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(_refuse_other_hosts)
     app.register_blueprint(loginrocket)
     app.register_blueprint(core_api)
+    app.register_blueprint(provider_page)
     logger.warning(
         "%s. Instance folder: %s; %s tokens; Login URLs: %s",
         WARNING,

@@ -14,6 +14,7 @@ never skips or repeats a record, even while records are added or deleted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ from .records import (
     LoginSession,
     UsernameTakenError,
 )
-from .schema import bring_up_to_date
+from .schema import bring_up_to_date, reseed
 
 DATABASE_FILE = "dev_loginrocket.sqlite3"
 
@@ -357,13 +358,16 @@ class Directory:
 
     # Sessions --------------------------------------------------------------
 
-    def start_session(self, user_id: str) -> LoginSession:
-        """Record a new login of ``user_id``; its id (``kss_...``) is the ``sid`` of its tokens."""
-        session = LoginSession(_new_id("kss"), user_id, int(time.time()), None)
+    def start_session(self, user_id: str, request: Mapping[str, Any] | None = None) -> LoginSession:
+        """Record a new login of ``user_id``; its id (``kss_...``) is the ``sid`` of its tokens.
+
+        ``request`` is what the app said of its visitor (``{"ip": ..., "client": ...}``), kept with the session.
+        """
+        session = LoginSession(_new_id("kss"), user_id, int(time.time()), None, dict(request) if request else None)
         with self._connect() as db:
             db.execute(
-                "INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)",
-                (session.id, session.user_id, session.created_at),
+                "INSERT INTO sessions (id, user_id, created_at, request) VALUES (?, ?, ?, ?)",
+                (session.id, session.user_id, session.created_at, json.dumps(request) if request else None),
             )
             db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (session.created_at, user_id))
         return session
@@ -375,18 +379,14 @@ class Directory:
         where, args = _filters({"user_id = ?": user_id})
         where.append("ended_at IS NULL")
         with self._connect() as db:
-            rows, more = _page(
-                db, "SELECT id, user_id, created_at, ended_at FROM sessions", "id", where, args, after, limit
-            )
-        return [LoginSession(*row) for row in rows], more
+            rows, more = _page(db, f"SELECT {_SESSION_COLUMNS} FROM sessions", "id", where, args, after, limit)
+        return [_session(row) for row in rows], more
 
     def session(self, session_id: str) -> LoginSession | None:
         """The session with this id, ended or not, or ``None``."""
         with self._connect() as db:
-            row = db.execute(
-                "SELECT id, user_id, created_at, ended_at FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-        return LoginSession(*row) if row else None
+            row = db.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return _session(row) if row else None
 
     def end_session(self, session_id: str) -> bool:
         """Mark the session ended (a logout); ``False`` when it was unknown or had ended already."""
@@ -397,6 +397,16 @@ class Directory:
         return changed > 0
 
     # Storage ---------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Empty the realm and seed its demo data again (``POST /v2/realms/rl_dev/reset``)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            reseed(db)
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A connection in a transaction, for the records kept beside the directory (:mod:`.store`)."""
+        return self._connect()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -421,6 +431,7 @@ _USER_UPDATABLE = frozenset(
     {"email", "first_name", "last_name", "username", "reference", "custom", "state", "email_verified", "password_hash"}
 )
 _ORG_COLUMNS = "id, name, state, reference, custom, created_at"
+_SESSION_COLUMNS = "id, user_id, created_at, ended_at, request"
 _ORG_UPDATABLE = frozenset({"name", "reference", "custom", "state"})
 _MEMBERSHIP_SELECT = (
     "SELECT m.id, m.org_id, o.name, m.permissions, m.user_id, COALESCE(u.selected_org_id = m.org_id, 0),"
@@ -483,6 +494,17 @@ def _membership(row: tuple[object, ...] | sqlite3.Row) -> DirectoryMembership:
         user_id=str(user_id),
         selected=bool(selected),
         created_at=created_at if isinstance(created_at, int) else None,
+    )
+
+
+def _session(row: tuple[object, ...] | sqlite3.Row) -> LoginSession:
+    session_id, user_id, created_at, ended_at, request = tuple(row)
+    return LoginSession(
+        str(session_id),
+        str(user_id),
+        int(created_at) if isinstance(created_at, int) else 0,
+        ended_at if isinstance(ended_at, int) else None,
+        json.loads(request) if isinstance(request, str) else None,
     )
 
 

@@ -158,8 +158,15 @@ def accounts() -> ResponseReturnValue:
 
 
 @loginrocket.get("/accounts/<org_id>")
+@loginrocket.get("/account/<org_id>")
 def account(org_id: str) -> ResponseReturnValue:
-    """One account: its name and the user's permissions there."""
+    """One account: its name and the user's permissions there.
+
+    Both spellings: AuthRocket's own helpers build ``/accounts/<id>`` (authrocket-ruby
+    ``lib/authrocket/rails/controller_helper.rb``, authrocket-js
+    ``authrocket-middleware/lib/request.js``), while the LoginRocket URLs page
+    (authrocket.com/docs/loginrocket_urls) writes ``/account/<id>``; docs/api-client.md says why.
+    """
     found = _logged_in()
     if found is None:
         return _to_login()

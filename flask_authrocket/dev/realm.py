@@ -7,6 +7,7 @@ ask it for tokens and for where to send the browser, the Core API under
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,9 +79,9 @@ class Realm:
                 return self.issuer.issue(claims)
         return self.issuer.issue(claims)
 
-    def log_in(self, user: DirectoryUser) -> tuple[LoginSession, str]:
-        """A new LoginRocket session for ``user`` and a login token for it."""
-        session = self.directory.start_session(user.id)
+    def log_in(self, user: DirectoryUser, request: Mapping[str, Any] | None = None) -> tuple[LoginSession, str]:
+        """A new LoginRocket session for ``user`` and a login token for it; ``request`` is kept with the session."""
+        session = self.directory.start_session(user.id, request)
         return session, self.token_for(user, session.id)
 
     def session_for_token(self, token: str) -> tuple[LoginSession, Session] | None:

@@ -101,3 +101,5 @@ class LoginSession:
     user_id: str
     created_at: int
     ended_at: int | None
+    #: What the app said of its visitor when it started the session through the API (``{"ip", "client"}``).
+    request: Mapping[str, Any] | None = None

@@ -10,7 +10,12 @@ user                email                memberships (org: permissions)
 ``usr_grace``       grace@example.com    ``org_acme`` Acme Inc.: none
 ==================  ===================  ==========================================
 
-The demo users also have usernames (``ada``, ``grace``).
+The demo users also have usernames (``ada``, ``grace``). The realm has two auth providers,
+``ap_password`` (passwords, at least 8 characters) and ``ap_totp`` (TOTP, inactive), as a new
+AuthRocket realm has (authrocket-php ``tests/AuthProviderTest.php`` finds two, one of them ``totp``).
+
+Version 3 adds what the Core API's other resources keep (invitations, credentials, hooks,
+events ...: :mod:`flask_authrocket.dev.store`) and the ``request`` a session was started with.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 from werkzeug.security import generate_password_hash
 
 DEMO_PASSWORD = "password"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1: what 0.1 wrote. Never changed: databases of that version are migrated from it.
 _SCHEMA_V1 = """
@@ -72,7 +77,21 @@ ALTER TABLE orgs ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
 ALTER TABLE memberships ADD COLUMN created_at INTEGER;
 """
 
+# Version 3: the records of the API's other resources, each a JSON object by kind and id; a session's request.
+_SCHEMA_V3 = """
+CREATE TABLE records (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX records_kind ON records (kind, id);
+ALTER TABLE sessions ADD COLUMN request TEXT;
+"""
+
 _DEMO_USERNAMES = (("usr_ada", "ada"), ("usr_grace", "grace"))
+# The auth providers of a new realm: (id, provider type, state, minimum password length).
+_DEMO_AUTH_PROVIDERS = (("ap_password", "password", "active", 8), ("ap_totp", "totp", "inactive", None))
 
 # (id, email, first name, last name), in the order of the login page's buttons.
 _DEMO_USERS = (
@@ -102,9 +121,47 @@ def bring_up_to_date(db: sqlite3.Connection) -> None:
         _seed(db)
     if version < 2:
         _run_script(db, _SCHEMA_V2)
-        for user_id, username in _DEMO_USERNAMES:
-            db.execute("UPDATE users SET username = ? WHERE id = ?", (username, user_id))
+        _seed_usernames(db)
+    if version < 3:
+        _run_script(db, _SCHEMA_V3)
+        _seed_auth_providers(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def reseed(db: sqlite3.Connection) -> None:
+    """Empty every table and seed the demo data again: a realm reset (``POST /v2/realms/rl_dev/reset``).
+
+    Runs inside the caller's transaction.
+    """
+    for table in ("memberships", "sessions", "records", "users", "orgs"):
+        db.execute(f"DELETE FROM {table}")  # a fixed list of names, nothing from outside
+    _seed(db)
+    _seed_usernames(db)
+    _seed_auth_providers(db)
+
+
+def _seed_usernames(db: sqlite3.Connection) -> None:
+    for user_id, username in _DEMO_USERNAMES:
+        db.execute("UPDATE users SET username = ? WHERE id = ?", (username, user_id))
+
+
+def _seed_auth_providers(db: sqlite3.Connection) -> None:
+    now = int(time.time())
+    for provider_id, provider_type, state, min_length in _DEMO_AUTH_PROVIDERS:
+        data = {
+            "object": "auth_provider",
+            "id": provider_id,
+            "realm_id": "rl_dev",
+            "provider_type": provider_type,
+            "name": provider_type.capitalize(),
+            "state": state,
+            "min_length": min_length,
+            "created_at": now,
+        }
+        db.execute(
+            "INSERT INTO records (id, kind, data, created_at) VALUES (?, ?, ?, ?)",
+            (provider_id, "auth_providers", json.dumps(data), now),
+        )
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:

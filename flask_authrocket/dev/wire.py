@@ -6,10 +6,16 @@ Shared by the API's resources (:mod:`flask_authrocket.dev.api_users`,
 
 * create and update take the fields inside the root element
   (``{"user": {...}}``); unknown fields are refused;
-* a refusal is 422 (invalid) or 409 (a conflict) with ``{"errors": [...]}``,
-  an unknown id 404 the same way;
+* a refusal is 422 (invalid) or 409 (a conflict) with ``{"errors": [...]}``;
+  an unknown id is a 404 with an empty body (AuthRocket's SDKs read any 404 as "not
+  found" and never its body: authrocket-js ``authrocket-node/lib/authrocket.js``
+  ``handleError``, authrocket-php ``lib/AuthRocket.php`` ``checkError``), so clients
+  must take an empty 404 for "not found" too;
 * a record is a JSON object with ``object`` and ``id``; a list is
-  ``{"collection": [...], "more_results": bool}``.
+  ``{"collection": [...], "more_results": bool}``;
+* a change may carry a ``request`` beside its root element
+  (``{"session": {...}, "request": {"ip": ..., "client": ...}}``), as the node and PHP
+  clients' ``buildRoot`` sends it: :func:`request_data` reads it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
-from flask.typing import ResponseReturnValue
 
 from .realm import REALM_ID, current_realm
 from .records import (
@@ -34,6 +39,7 @@ from .records import (
     LoginSession,
     UsernameTakenError,
 )
+from .store import current_store
 
 T = TypeVar("T")
 
@@ -41,6 +47,8 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 _STATES = ("active", "inactive")
+#: An org may also be closed (``DELETE /v2/orgs/<id>`` without ``force``), and opened again by an update.
+_ORG_STATES = ("active", "inactive", "closed")
 
 
 class Refusal(Exception):
@@ -72,10 +80,46 @@ def read_fields(root: str, allowed: frozenset[str]) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get(root), dict):
         raise Refusal(422, f'Send the fields inside a "{root}" object: {{"{root}": {{...}}}}.')
     fields: dict[str, Any] = dict(body[root])
+    if "request" in fields and "request" not in allowed:
+        raise Refusal(
+            422, f'Send "request" beside the "{root}" object, not inside it: {{"{root}": {{...}}, "request": {{...}}}}.'
+        )
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise Refusal(422, *(f"Unknown field: {name}." for name in unknown))
     return fields
+
+
+def optional_fields(root: str, allowed: frozenset[str]) -> dict[str, Any]:
+    """The fields of an action whose body may be left out (``{"<root>": {...}}``, ``{"<root>": null}`` or nothing)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or body.get(root) is None:
+        return {}
+    return read_fields(root, allowed)
+
+
+#: The most a ``request`` may hold: entries, and characters per value.
+MAX_REQUEST_ENTRIES = 10
+MAX_REQUEST_VALUE = 1000
+
+
+def request_data() -> dict[str, str] | None:
+    """The ``request`` sent beside the root element (``{"ip": ..., "client": ...}``), or ``None``; 422 when unusable."""
+    body = request.get_json(silent=True)
+    found = body.get("request") if isinstance(body, dict) else None
+    if found is None:
+        return None
+    if (
+        not isinstance(found, dict)
+        or len(found) > MAX_REQUEST_ENTRIES
+        or not all(isinstance(value, str) and len(value) <= MAX_REQUEST_VALUE for value in found.values())
+    ):
+        raise Refusal(
+            422,
+            f'"request" must be an object of at most {MAX_REQUEST_ENTRIES} strings of at most {MAX_REQUEST_VALUE} '
+            'characters, such as {"ip": "10.0.0.1", "client": "Firefox/128"}.',
+        )
+    return {str(name): value for name, value in found.items()}
 
 
 def checked_string(
@@ -173,54 +217,49 @@ def org_changes(fields: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         if not name:
             errors.append("Name can't be blank.")
         changes["name"] = name
-    _shared_changes(fields, errors, changes)
+    _shared_changes(fields, errors, changes, states=_ORG_STATES)
     if errors:
         raise Refusal(422, *errors)
     return changes
 
 
-def _shared_changes(fields: Mapping[str, Any], errors: list[str], changes: dict[str, Any]) -> None:
+def _shared_changes(
+    fields: Mapping[str, Any], errors: list[str], changes: dict[str, Any], *, states: tuple[str, ...] = _STATES
+) -> None:
     """The fields users and orgs share (``reference``, ``custom``, ``state``), checked into ``changes``."""
     if "reference" in fields:
         changes["reference"] = checked_string(fields, "reference", errors, max_length=255) or None
     if "custom" in fields:
         changes["custom"] = checked_custom(fields, errors)
     if "state" in fields:
-        changes["state"] = checked_choice(fields, "state", _STATES, errors)
+        changes["state"] = checked_choice(fields, "state", states, errors)
 
 
-def record_or_404(record: T | None, kind: str, record_id: str) -> T:
-    """``record``, or a 404 naming the ``kind`` and id that were asked for."""
+def record_or_404(record: T | None) -> T:
+    """``record``, or a 404 (with an empty body, as :func:`not_found`)."""
     if record is None:
-        raise not_found(kind, record_id)
+        raise not_found()
     return record
-
-
-def deleted_answer(deleted: bool, kind: str, record_id: str) -> ResponseReturnValue:
-    """The API's answer to a delete: the deleted object's kind and id, or a 404."""
-    if not deleted:
-        raise not_found(kind, record_id)
-    return {"object": kind, "id": record_id}
 
 
 def user_or_404(user_id: str) -> DirectoryUser:
     """The user ``user_id``, or a 404 refusal."""
-    return record_or_404(current_realm().directory.user(user_id), "user", user_id)
+    return record_or_404(current_realm().directory.user(user_id))
 
 
 def org_or_404(org_id: str) -> DirectoryOrg:
     """The org ``org_id``, or a 404 refusal."""
-    return record_or_404(current_realm().directory.org(org_id), "org", org_id)
+    return record_or_404(current_realm().directory.org(org_id))
 
 
 def membership_or_404(membership_id: str) -> DirectoryMembership:
     """The membership ``membership_id``, or a 404 refusal."""
-    return record_or_404(current_realm().directory.membership_by_id(membership_id), "membership", membership_id)
+    return record_or_404(current_realm().directory.membership_by_id(membership_id))
 
 
-def not_found(kind: str, record_id: str) -> Refusal:
-    """The 404 refusal for an unknown id: ``No user with id usr_1.``"""
-    return Refusal(404, f"No {kind} with id {record_id}.")
+def not_found() -> Refusal:
+    """The 404 refusal for an unknown id: an empty body (see the module's notes)."""
+    return Refusal(404)
 
 
 def conflict(exc: ConflictError) -> Refusal:
@@ -230,9 +269,13 @@ def conflict(exc: ConflictError) -> Refusal:
 
 
 def error_answer(status: int, *messages: str, retry_after: float | None = None) -> Response:
-    """An error answer: ``status``, ``{"errors": [...]}`` and, when given, ``Retry-After``."""
-    response = jsonify({"errors": list(messages)})
-    response.status_code = status
+    """An error answer: ``status``, ``{"errors": [...]}`` and, when given, ``Retry-After``; no messages: no body."""
+    if messages:
+        response = jsonify({"errors": list(messages)})
+        response.status_code = status
+    else:
+        response = Response(status=status)
+        del response.headers["Content-Type"]
     if retry_after is not None:
         response.headers["Retry-After"] = f"{retry_after:g}"
     return response
@@ -265,6 +308,9 @@ def user_json(user: DirectoryUser, *, memberships: bool = False) -> dict[str, An
     }
     if memberships:
         body["memberships"] = [membership_json(item) for item in current_realm().directory.memberships(user.id)]
+        body["credentials"] = [
+            credential for credential in current_store().all("credentials") if credential.get("user_id") == user.id
+        ]
     return body
 
 
@@ -309,8 +355,10 @@ def session_json(
         "object": "session",
         "id": session.id,
         "user_id": session.user_id,
+        "client_app_id": None,
         "created_at": session.created_at,
         "expires_at": expires_at,
+        "request": dict(session.request) if session.request else None,
         "user": user_json(user, memberships=memberships) if user is not None else None,
     }
     if token is not None:
