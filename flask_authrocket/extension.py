@@ -9,6 +9,7 @@ on every request; :meth:`AuthRocket.verify` is the step that hook and the
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -45,6 +46,8 @@ class _AppState:
         self.cookie = LoginCookie.from_settings(settings)
         #: The app's log of rejected ``?token=`` values: once a minute per reason.
         self.rejection_warnings = RejectionWarnings()
+        #: An API first (an APIFlask app): a failed guard answers JSON unless HTML is asked for.
+        self.api_first = False
         self._client: AuthRocketClient | None = None
         self._client_lock = threading.Lock()
         self.session_check: SessionCheck | None = None
@@ -159,6 +162,13 @@ class AuthRocket:
         state = _AppState(settings, verifier)
         self._states[app] = state
         app.extensions["authrocket"] = self
+        guards.remember_app(app)  # the OpenAPI plugin finds an app from its routes' rules
+        if _is_apiflask(app):
+            # Imported for APIFlask apps only: it needs apispec, which APIFlask brings.
+            from .openapi import document_apiflask
+
+            state.api_first = True
+            document_apiflask(app)
 
         cookie = state.cookie
         verify = state.verify_step
@@ -217,6 +227,17 @@ class AuthRocket:
         >>> authrocket.client.users.find("usr_0vKhXCrhd5Gp4wXY7h2aaz")  # doctest: +SKIP
         """
         return self._state().client
+
+    @property
+    def api_first(self) -> bool:
+        """Whether the current app is an API first (an APIFlask app).
+
+        Its guards then answer JSON (401, 403, 503) to every client that does not ask for
+        HTML explicitly (``Accept: text/html``): no ``Accept`` and ``Accept: */*`` get JSON,
+        as a guard with ``api=True`` would answer them; a browser's navigation still goes
+        to LoginRocket.
+        """
+        return self._state().api_first
 
     @property
     def session_check(self) -> SessionCheck | None:
@@ -322,6 +343,12 @@ class AuthRocket:
             if answer is not None:
                 return answer
         return self.default_forbidden(error)
+
+
+def _is_apiflask(app: Flask) -> bool:
+    """Whether ``app`` is an APIFlask app, without importing APIFlask (an app of it has imported it)."""
+    apiflask = sys.modules.get("apiflask")
+    return apiflask is not None and isinstance(app, getattr(apiflask, "APIFlask", ()))
 
 
 def _template_context() -> dict[str, Any]:
