@@ -55,6 +55,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .integrations import socketio
 from .models import Rejection, Session
 from .request import AuthRocketRequest, current_authrocket
 from .tokens import describe_rejection, what_to_check
@@ -198,6 +199,10 @@ def protect(target: Target, permission: str | Iterable[str] | None = None, *, ap
     return target
 
 
+#: The request itself, without the proxy (Flask-SocketIO sets ``event`` on it): cheap on every guarded call.
+_current_request = request._get_current_object  # type: ignore[attr-defined]
+
+
 def _options_pass() -> bool:
     """Whether an OPTIONS request passes a guard: a CORS preflight, or Flask's automatic answer."""
     # A preflight carries no credentials by design (the browser sends them on
@@ -269,6 +274,9 @@ def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         authrocket = current_authrocket()
+        if "event" in _current_request().__dict__ and socketio.in_event():
+            # A Flask-SocketIO handler: refuse the connection or skip the event, never raise into its server.
+            return socketio.guarded_event(check, view, args, kwargs)
         authrocket.guarded = True
         if names or authrocket.current_session is None:  # the common case costs one lookup
             check()
