@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from . import guards, views
 from .cookie import LoginCookie
-from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .errors import ConfigurationError, LoginRequired, LoginUnavailable, PermissionDenied
 from .hook import RejectionWarnings, load_request
 from .models import Rejection, Session
 from .request import LOGOUT_ENDPOINT, AuthRocketRequest, current_authrocket
@@ -140,6 +140,7 @@ class AuthRocket:
         when one is set but unusable, or when neither ``LOGINROCKET_URL`` nor
         ``AUTHROCKET_JWT_KEY`` is set.
         """
+        _refuse_other_frameworks(app)
         if "authrocket" in app.extensions:
             raise RuntimeError("AuthRocket is already registered on this app; use that instance.")
         configured = frozenset(key for key in DEFAULTS if key in app.config)  # before the defaults fill in
@@ -349,6 +350,24 @@ def _is_apiflask(app: Flask) -> bool:
     """Whether ``app`` is an APIFlask app, without importing APIFlask (an app of it has imported it)."""
     apiflask = sys.modules.get("apiflask")
     return apiflask is not None and isinstance(app, getattr(apiflask, "APIFlask", ()))
+
+
+def _refuse_other_frameworks(app: object) -> None:
+    """Refuse, at once and clearly, an app the extension cannot serve: a Quart app, or anything not Flask."""
+    if isinstance(app, Flask):
+        return
+    quart = sys.modules.get("quart")
+    if quart is not None and isinstance(app, getattr(quart, "Quart", ())):
+        raise ConfigurationError(
+            "AuthRocket(app) got a Quart app, and flask-authrocket works with Flask apps only: its request hook, "
+            "guards and cookie use Flask's own request, g and responses, which Quart replaces with its "
+            "asynchronous ones, so every guarded request would fail. What works: a Flask app (async def views "
+            "too, with pip install 'flask[async]'), or, inside Quart, flask_authrocket.TokenVerifier, which "
+            "verifies tokens without any framework (see the Quart page of the docs)."
+        )
+    raise ConfigurationError(
+        f"AuthRocket(app) needs a Flask app (flask.Flask or a subclass of it), not {type(app).__name__!r}."
+    )
 
 
 def _template_context() -> dict[str, Any]:
