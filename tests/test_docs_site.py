@@ -137,3 +137,19 @@ def test_the_api_reference_reads_as_prose_outside_its_directives():
         words = len(re.findall(r"[A-Za-z]{2,}", body))
         assert words >= 25, f"the section {title!r} of docs/api.md says almost nothing outside its directives"
 
+
+# -- links that never carry a token -----------------------------------------------------------------------
+
+
+def test_no_page_or_template_builds_a_redirect_uri_from_the_current_url():
+    # request_url() keeps ?token=: a login link built from it on a page that rejected that token
+    # would carry it to LoginRocket. safe_this_url() is the redirect_uri back to a page.
+    unsafe = re.compile(r"redirect_uri['\"]?\s*[=:]\s*[\w.]*\b(request_url|requestUri|request_uri)\(\)")
+    found = {}
+    for path in [*pages(), *(ROOT / "examples" / "templates").glob("*.html")]:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            # The Express guide's own pug, quoted as it is, is the one exception.
+            if unsafe.search(line) and "a(href=" not in line:
+                found[f"{path.name}:{number}"] = line.strip()
+
+    assert found == {}
