@@ -736,6 +736,28 @@ def test_decode_a_token_whose_session_was_logged_out(make_app: Callable[..., Fla
     )
 
 
+def test_decode_says_a_token_of_another_realm_may_be_another_apps_cookie(hs_app: Flask) -> None:
+    other_app = TokenIssuer(secret="the billing app's own secret, 0123456789abcdef")
+
+    result = run(hs_app, "decode", token_for(other_app, realm_id="rl_billing"))
+
+    assert result.exit_code == 1
+    second, third = result.output.splitlines()[1:3]
+    assert second == "          reason: bad_signature"
+    assert third.startswith("          from the login cookie? The token is of realm 'rl_billing'")
+    assert "AUTHROCKET_COOKIE_NAME" in third and "'arToken'" in third
+
+
+def test_decode_blames_no_other_app_for_a_token_of_the_apps_own_realm(make_app: Callable[..., Flask]) -> None:
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_REALM="rl_billing")
+    other_key = TokenIssuer(secret="the billing app's own secret, 0123456789abcdef")
+
+    result = run(app, "decode", token_for(other_key, realm_id="rl_billing"))
+
+    assert result.exit_code == 1
+    assert "AUTHROCKET_COOKIE_NAME" not in result.output
+
+
 # token -----------------------------------------------------------------------------------------
 
 
