@@ -6,12 +6,16 @@ Tests import these names (``from helpers import ADA, token_for``); fixtures live
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import requests
 from flask import Flask, g, jsonify, render_template_string, request
 from werkzeug.serving import make_server
 
@@ -131,3 +135,39 @@ def serving(app: Any, port: int = 0) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def gunicorn_serving(folder: Path, module: str, config: str, *args: str) -> Iterator[str]:
+    """gunicorn (one sync worker) on a free loopback port, serving ``app`` of the module text ``module``
+    with the ``gunicorn.conf.py`` text ``config`` and the extra command-line ``args``; its URL.
+
+    Both files are written to ``folder``; gunicorn stops when the block ends.
+    """
+    (folder / "gunicorn.conf.py").write_text(config)
+    (folder / "served.py").write_text(module)
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "-c", str(folder / "gunicorn.conf.py"), "--chdir", str(folder)]
+    server = subprocess.Popen(
+        [*command, "-b", f"127.0.0.1:{port}", "-w", "1", *args, "served:app"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=folder,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else "gunicorn exited"
+            try:
+                requests.get(url + "up", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
+        if server.stderr:
+            server.stderr.close()
