@@ -106,7 +106,8 @@ class Deployment:
         )
 
     def logs(self) -> str:
-        return "".join(path.read_text() for path in (self.site_log, self.default_log, self.gunicorn_log) if path.exists())
+        logs = (self.site_log, self.default_log, self.gunicorn_log)
+        return "".join(path.read_text() for path in logs if path.exists())
 
 
 @pytest.fixture
@@ -171,6 +172,7 @@ def test_a_login_through_nginx_and_gunicorn_is_https_and_no_log_holds_the_token(
     back = deployment.get(f"/dashboard?token={token}&tab=2", headers={"Referer": f"https://x.example/?token={token}"})
     cookie = back.headers["Set-Cookie"]
     logged_in = deployment.get("/dashboard", cookies={"arToken": token})
+    later_in_the_query = deployment.get(f"/dashboard?tab=3&token={token}&sort=name")
     plain = requests.get(
         f"http://127.0.0.1:{deployment.http_port}/dashboard?token={token}",
         headers={"Host": "app.example.com"},
@@ -183,12 +185,14 @@ def test_a_login_through_nginx_and_gunicorn_is_https_and_no_log_holds_the_token(
     assert "Secure" in cookie and "HttpOnly" in cookie
     assert logged_in.text == "dashboard"
     assert plain.status_code == 301 and plain.headers["Location"].startswith("https://app.example.com/")
-    wait_until(lambda: deployment.logs().count("/dashboard") >= 4, timeout=10)
+    assert later_in_the_query.status_code == 302
+    wait_until(lambda: deployment.logs().count("/dashboard") >= 5, timeout=10)
     logs = deployment.logs()
     for part in (token, *token.split(".")):
         assert part not in logs
     site_log = deployment.site_log.read_text()
     assert '"GET /dashboard?token=[redacted]&tab=2 HTTP/1.1" 302' in site_log
+    assert '"GET /dashboard?tab=3&token=[redacted]&sort=name HTTP/1.1" 302' in site_log
     assert '"https://x.example/?token=[redacted]"' in site_log  # the Referer, masked too
     assert deployment.default_log.read_text() == ""  # each server's own access_log replaces the http one
 
