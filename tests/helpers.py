@@ -126,7 +126,16 @@ def serving(app: Any, port: int = 0) -> Iterator[str]:
 
     The server checks for shutdown every 0.05 s, so leaving the block returns at once.
     """
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    with serving_forever(make_server("127.0.0.1", port, app, threaded=True)) as url:
+        yield url
+
+
+@contextmanager
+def serving_forever(server: Any) -> Iterator[str]:
+    """Run a ``socketserver`` HTTP server bound on 127.0.0.1 in a thread while the block runs; its URL.
+
+    It checks for shutdown every 0.05 s, so leaving the block returns at once.
+    """
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -146,28 +155,34 @@ def gunicorn_serving(folder: Path, module: str, config: str, *args: str) -> Iter
     """
     (folder / "gunicorn.conf.py").write_text(config)
     (folder / "served.py").write_text(module)
-    port = free_port()
+    url = f"http://127.0.0.1:{free_port()}/"
     command = [sys.executable, "-m", "gunicorn", "-c", str(folder / "gunicorn.conf.py"), "--chdir", str(folder)]
-    server = subprocess.Popen(
-        [*command, "-b", f"127.0.0.1:{port}", "-w", "1", *args, "served:app"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=folder,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    command += ["-b", url.removeprefix("http://").rstrip("/"), "-w", "1", *args, "served:app"]
+    with running(command, "gunicorn", lambda: requests.get(url + "up", timeout=2), cwd=folder):
+        yield url
+
+
+@contextmanager
+def running(command: list[str], name: str, ready: Callable[[], object], **options: Any) -> Iterator[None]:
+    """Run ``command`` while the block runs, once ``ready()`` no longer raises ``requests.ConnectionError``.
+
+    It is given 30 s to get ready, and fails the test naming ``name`` (with what it wrote to stderr)
+    if it exits or does not get ready; it is stopped when the block ends.
+    """
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **options)
     try:
         deadline = time.monotonic() + 30
         while True:
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else "gunicorn exited"
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else f"{name} exited"
             try:
-                requests.get(url + "up", timeout=2)
+                ready()
                 break
             except requests.ConnectionError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
+                assert time.monotonic() < deadline, f"{name} did not start"
                 time.sleep(0.1)
-        yield url
+        yield
     finally:
-        server.terminate()
-        server.wait(30)
-        if server.stderr:
-            server.stderr.close()
+        process.terminate()
+        process.wait(30)
+        if process.stderr:
+            process.stderr.close()

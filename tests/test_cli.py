@@ -12,7 +12,6 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from click.testing import CliRunner, Result
 from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
-from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, free_port, token_for
+from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, free_port, serving_forever, token_for
 from test_cache import RedisServer
 
 from flask_authrocket import AuthRocket
@@ -136,15 +135,8 @@ def key_server_with_clock(issuer: TokenIssuer, ahead: float = 0, date: str | Non
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving_forever(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import ipaddress
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from helpers import HS_SECRET, free_port, gunicorn_serving, token_for, wait_until
+from helpers import HS_SECRET, free_port, gunicorn_serving, running, token_for, wait_until
 
 from flask_authrocket.issuer import TokenIssuer
 
@@ -146,24 +145,9 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         command = [NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"]
         tested = subprocess.run([*command[:-2], "-t"], capture_output=True, text=True, timeout=30)
         assert tested.returncode == 0, tested.stderr  # nginx -t: the page's site is valid
-        nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        running = Deployment(tmp_path, https_port, http_port, certificate)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert nginx.poll() is None, nginx.stderr.read().decode() if nginx.stderr else "nginx exited"
-                try:
-                    running.get("/up")
-                    break
-                except requests.ConnectionError:
-                    assert time.monotonic() < deadline, "nginx did not start"
-                    time.sleep(0.1)
-            yield running
-        finally:
-            nginx.terminate()
-            nginx.wait(30)
-            if nginx.stderr:
-                nginx.stderr.close()
+        running_site = Deployment(tmp_path, https_port, http_port, certificate)
+        with running(command, "nginx", lambda: running_site.get("/up")):
+            yield running_site
 
 
 def test_a_login_through_nginx_and_gunicorn_is_https_and_no_log_holds_the_token(deployment: Deployment):
