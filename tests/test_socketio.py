@@ -233,3 +233,38 @@ def test_the_socketio_page_sample_runs_and_its_test_passes(monkeypatch: pytest.M
     exec(compile(sample, "docs/socketio.md, the sample", "exec"), namespace)
     exec(compile(its_test, "docs/socketio.md, its test", "exec"), namespace)
     namespace["test_a_logged_in_client_chats_and_a_stranger_is_refused"]()
+
+
+def test_an_error_handler_of_the_app_cannot_turn_a_refusal_into_a_connection(chat: Chat):
+    handled = []
+
+    @chat.socketio.on_error_default
+    def any_error(error: Exception) -> None:  # returns None: Flask-SocketIO would accept the connection
+        handled.append(error)
+
+    client = chat.client()
+
+    assert not client.is_connected()
+    assert handled == [] and chat.ran == []
+
+
+def test_a_refused_client_is_told_why(chat: Chat):
+    sent = []
+    server = chat.socketio.server
+    client = chat.client(namespace="/lobby")  # the test client replaces _send_packet; wrap its replacement
+    recording = server._send_packet
+
+    def record(eio_sid: str, packet: Any) -> None:
+        sent.append(packet)
+        recording(eio_sid, packet)
+
+    server._send_packet = record
+    client.connect("/")
+
+    refusals = [packet.data for packet in sent if packet.packet_type == 4]  # CONNECT_ERROR
+    assert refusals == [
+        {
+            "message": "Log in, or connect with auth={'token': '<login token>'}.",
+            "data": {"error": "login_required", "message": "Log in, or connect with auth={'token': '<login token>'}."},
+        }
+    ]

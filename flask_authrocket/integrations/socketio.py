@@ -6,8 +6,9 @@ handshake (its cookies, headers and query string) and sets ``request.sid`` and
 to the Socket.IO server. So a guard on a Socket.IO handler answers differently:
 
 * on the ``connect`` handler, a client without a valid login is refused: the guard raises
-  :class:`ConnectionRefusedError` with ``{"error": ..., "message": ...}``, which Flask-SocketIO
-  hands to python-socketio, and the client gets a ``connect_error`` with that data;
+  python-socketio's ``ConnectionRefusedError`` (the one Flask-SocketIO lets through, whatever
+  error handlers the app has) with the message and ``{"error": ..., "message": ...}``, and the
+  client gets a ``connect_error`` with that data;
 * on any other handler, the handler does not run: the guard returns the same ``{"error": ...}``
   (a client that asked for an acknowledgement gets it as the answer), and nothing is raised.
 
@@ -23,6 +24,7 @@ Nothing here imports Flask-SocketIO: an event is told by ``request.event``.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -52,7 +54,7 @@ def guarded_event(check: Callable[[], None], view: Callable[..., Any], args: Any
     ``check`` is the guard's own check (it raises :class:`LoginRequired`,
     :class:`LoginUnavailable` or :class:`PermissionDenied`). Returns what ``view`` returns, or,
     for an event the guard keeps from running, ``{"error": ..., "message": ...}``. Raises
-    :class:`ConnectionRefusedError` (and nothing else) for a ``connect`` it refuses.
+    python-socketio's ``ConnectionRefusedError`` (and nothing else) for a ``connect`` it refuses.
     """
     event: Mapping[str, Any] = request.event  # type: ignore[attr-defined]
     connecting = event.get("message") == "connect"
@@ -69,11 +71,22 @@ def guarded_event(check: Callable[[], None], view: Callable[..., Any], args: Any
         refusal = _refusal(error)
         logger.debug("A Socket.IO %r from %s was refused: %s", event.get("message"), request.sid, refusal["error"])  # type: ignore[attr-defined]
         if connecting:
-            raise ConnectionRefusedError(refusal) from None
+            raise _connection_refused(refusal) from None
         return refusal
     if connecting and accepted:
         environ[AUTH_TOKEN_KEY] = token  # the connection's later events log in with it
     return view(*args, **kwargs)
+
+
+def _connection_refused(refusal: dict[str, str]) -> Exception:
+    """python-socketio's ``ConnectionRefusedError`` carrying ``refusal``; Python's own if it is not loaded.
+
+    Flask-SocketIO lets only python-socketio's class through to the server: any other
+    exception goes to the app's ``on_error`` handlers first, which could accept the connection.
+    """
+    exceptions = sys.modules.get("socketio.exceptions")
+    refused: type[Exception] = getattr(exceptions, "ConnectionRefusedError", ConnectionRefusedError)
+    return refused(refusal["message"], refusal)
 
 
 def _auth_token(event_args: Any) -> str | None:
