@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Debian packages the tests need: chromium for the browser tests, redis-server for the
-# tests of a cache shared by several workers (the tests start and stop their own server).
+# tests of a cache shared by several workers, nginx for docs/deployment.md's site (the tests
+# start and stop their own servers; RUNLEVEL=1 keeps Debian from starting nginx's service).
 system-test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; fi
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && RUNLEVEL=1 $(APT_INSTALL) $$missing; fi
 
 system-bench-deps:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) wrk; }

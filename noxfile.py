@@ -109,8 +109,11 @@ LINTED = ["flask_authrocket", "tests", "examples", "bench", "noxfile.py"]
 @nox.session(python=[PYTHONS[0], PYTHONS[-1]])
 def lint(session: nox.Session) -> None:
     """ruff and mypy --strict on the oldest and the newest supported Python."""
-    # The package and what its typing needs (pytest: the plugin; redis: the cache), not all of dev.
-    session.install("-e", ".", "ruff>=0.6", "mypy>=1.10", "types-requests", "pytest>=8", "redis>=5", "nox")
+    # The package and what its typing needs (pytest: the plugin; redis: the cache; apispec: the OpenAPI
+    # plugin), not all of dev.
+    session.install(
+        "-e", ".", "ruff>=0.6", "mypy>=1.10", "types-requests", "pytest>=8", "redis>=5", "apispec>=6", "nox"
+    )
     session.run("ruff", "check", *LINTED)
     session.run("ruff", "format", "--check", *LINTED)
     # pyproject.toml pins python_version to the oldest; here each Python checks as itself.

@@ -59,7 +59,7 @@ def main() -> int:
             str(loginrocket_port),
             "--login-url",
             app_url,
-            "--instance",
+            "--data-dir",
             str(instance / "dev-loginrocket"),
             "--api-key",
             api_key,

@@ -10,6 +10,8 @@ Ground floor: no Flask request globals here. Whatever depends on the request
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import TYPE_CHECKING
 
@@ -192,3 +194,48 @@ class LoginCookie:
 
     def _secure(self, request_is_secure: bool) -> bool:
         return request_is_secure if self.secure is None else self.secure
+
+
+# -- two apps on one machine: a cookie set by another app ----------------------------------------------
+
+#: Rejections that a token of another app (another realm, another LoginRocket) earns: a key this app does not know.
+FOREIGN_KEY_REASONS = frozenset({"unknown_kid", "bad_signature"})
+
+
+def foreign_token_hint(token: str, reason: str, *, app_realm: str | None, cookie_name: str | None) -> str | None:
+    """Why a login cookie holding ``token`` may be another app's, naming ``AUTHROCKET_COOKIE_NAME``; or ``None``.
+
+    Cookies ignore ports: two apps on one machine (``127.0.0.1:5000`` and ``:5002``) read and
+    overwrite each other's ``arToken``, and each refuses the other's token as signed with a key
+    it does not know. Said when ``reason`` is such a refusal (:data:`FOREIGN_KEY_REASONS`) and
+    the token's realm (its ``rid`` claim, read unverified) differs from ``app_realm``
+    (``AUTHROCKET_REALM``; unknown counts as different); ``None`` otherwise, when a key
+    setting is the likelier suspect. The realm is quoted with ``repr``, cut to 64 characters.
+    """
+    if reason not in FOREIGN_KEY_REASONS:
+        return None
+    realm = unverified_realm(token)
+    if realm is not None and realm == app_realm:
+        return None
+    whose = f"of realm {realm[:64]!r}" if realm is not None else "of no realm it names"
+    mine = f" (this app's realm is {app_realm!r})" if app_realm else ""
+    name = cookie_name or "arToken"
+    return (
+        f"The token is {whose}{mine}, signed with a key this app does not know: another app on this host "
+        f"probably set the {name!r} cookie. Cookies ignore ports, so apps on one machine share it unless each "
+        f"sets its own AUTHROCKET_COOKIE_NAME (e.g. '{name}_billing')."
+    )
+
+
+def unverified_realm(token: str) -> str | None:
+    """The ``rid`` claim of ``token``, read WITHOUT verification (only to explain a rejection), or ``None``."""
+    segments = token.split(".")
+    if len(segments) != 3 or len(segments[1]) > 16 * 1024:
+        return None
+    try:
+        payload = segments[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError, RecursionError):
+        return None
+    realm = claims.get("rid") if isinstance(claims, dict) else None
+    return realm if isinstance(realm, str) and realm else None

@@ -8,6 +8,7 @@ on every request; :meth:`AuthRocket.verify` is the step that hook and the
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from . import guards, views
 from .cookie import LoginCookie
-from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .errors import ConfigurationError, LoginRequired, LoginUnavailable, PermissionDenied
 from .hook import RejectionWarnings, load_request
 from .logs import logger
 from .models import Rejection, Session
@@ -45,6 +46,8 @@ class _AppState:
         self.cookie = LoginCookie.from_settings(settings)
         #: The app's log of rejected ``?token=`` values: once a minute per reason.
         self.rejection_warnings = RejectionWarnings()
+        #: An API first (an APIFlask app): a failed guard answers JSON unless HTML is asked for.
+        self.api_first = False
         self._client: AuthRocketClient | None = None
         self._client_lock = threading.Lock()
         self.session_check: SessionCheck | None = None
@@ -138,6 +141,7 @@ class AuthRocket:
         when one is set but unusable, or when neither ``LOGINROCKET_URL`` nor
         ``AUTHROCKET_JWT_KEY`` is set.
         """
+        _refuse_other_frameworks(app)
         if "authrocket" in app.extensions:
             raise RuntimeError("AuthRocket is already registered on this app; use that instance.")
         configured = frozenset(key for key in DEFAULTS if key in app.config)  # before the defaults fill in
@@ -162,6 +166,13 @@ class AuthRocket:
         state = _AppState(settings, verifier)
         self._states[app] = state
         app.extensions["authrocket"] = self
+        guards.remember_app(app)  # the OpenAPI plugin finds an app from its routes' rules
+        if _is_apiflask(app):
+            # Imported for APIFlask apps only: it needs apispec, which APIFlask brings.
+            from .openapi import document_apiflask
+
+            state.api_first = True
+            document_apiflask(app)
 
         cookie = state.cookie
         verify = state.verify_step
@@ -221,6 +232,17 @@ class AuthRocket:
         >>> authrocket.client.users.find("usr_0vKhXCrhd5Gp4wXY7h2aaz")  # doctest: +SKIP
         """
         return self._state().client
+
+    @property
+    def api_first(self) -> bool:
+        """Whether the current app is an API first (an APIFlask app).
+
+        Its guards then answer JSON (401, 403, 503) to every client that does not ask for
+        HTML explicitly (``Accept: text/html``): no ``Accept`` and ``Accept: */*`` get JSON,
+        as a guard with ``api=True`` would answer them; a browser's navigation still goes
+        to LoginRocket.
+        """
+        return self._state().api_first
 
     @property
     def session_check(self) -> SessionCheck | None:
@@ -327,6 +349,30 @@ class AuthRocket:
             if answer is not None:
                 return answer
         return self.default_forbidden(error)
+
+
+def _is_apiflask(app: Flask) -> bool:
+    """Whether ``app`` is an APIFlask app, without importing APIFlask (an app of it has imported it)."""
+    apiflask = sys.modules.get("apiflask")
+    return apiflask is not None and isinstance(app, getattr(apiflask, "APIFlask", ()))
+
+
+def _refuse_other_frameworks(app: object) -> None:
+    """Refuse, at once and clearly, an app the extension cannot serve: a Quart app, or anything not Flask."""
+    if isinstance(app, Flask):
+        return
+    quart = sys.modules.get("quart")
+    if quart is not None and isinstance(app, getattr(quart, "Quart", ())):
+        raise ConfigurationError(
+            "AuthRocket(app) got a Quart app, and flask-authrocket works with Flask apps only: its request hook, "
+            "guards and cookie use Flask's own request, g and responses, which Quart replaces with its "
+            "asynchronous ones, so every guarded request would fail. What works: a Flask app (async def views "
+            "too, with pip install 'flask[async]'), or, inside Quart, flask_authrocket.TokenVerifier, which "
+            "verifies tokens without any framework (see the Quart page of the docs)."
+        )
+    raise ConfigurationError(
+        f"AuthRocket(app) needs a Flask app (flask.Flask or a subclass of it), not {type(app).__name__!r}."
+    )
 
 
 def _template_context() -> dict[str, Any]:

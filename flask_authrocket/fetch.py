@@ -239,8 +239,18 @@ def ca_bundle_problem(path: str) -> str | None:
     return None
 
 
-def get_json(http: requests.Session, url: str, *, timeout: float, max_bytes: int) -> Any:
+def get_json(
+    http: requests.Session,
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int,
+    answer_headers: dict[str, str] | None = None,
+) -> Any:
     """GET ``url`` and return its JSON, within ``timeout`` seconds and ``max_bytes`` bytes in all.
+
+    ``answer_headers``, when given, receives the answer's headers (lower-cased names), as soon
+    as they arrive: ``check`` compares the server's ``Date`` with this machine's clock.
 
     Raises :class:`FetchError` for anything else: no answer, a status other
     than 200, a redirect (never followed: it could lead to anyone's server), a
@@ -265,6 +275,8 @@ def get_json(http: requests.Session, url: str, *, timeout: float, max_bytes: int
         ):
             deadline.watch_response(answer)
             status = answer.status_code
+            if answer_headers is not None:
+                answer_headers.update((name.lower(), value) for name, value in answer.headers.items())
             if answer.is_redirect:
                 location = answer.headers.get("Location", "")[:200]
                 raise FetchError(f"{url} redirected to {location!r}, which is not followed", "redirect", status=status)

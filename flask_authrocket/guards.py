@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Callable, Iterable
 from types import CodeType
 from typing import Any, TypeVar, cast, overload
@@ -51,17 +52,23 @@ from typing import Any, TypeVar, cast, overload
 from flask import Blueprint, Flask, current_app, jsonify, redirect, request
 from markupsafe import escape
 from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
+from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
+from .integrations import socketio
 from .models import Rejection, Session
 from .request import GUARD_WRAPPER, AuthRocketRequest, current_authrocket
 from .tokens import describe_rejection, what_to_check
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 Target = TypeVar("Target", Flask, Blueprint)
 
 _EXEMPT_ATTRIBUTE = "_authrocket_login_exempt"
+#: On a view a guard wraps: the permission names it needs (``()``: a login). On a blueprint or an
+#: app :func:`protect` guards: the same. Read by :func:`guard_of`, which needs no request.
+GUARD_ATTRIBUTE = "_authrocket_guard"
 
 
 def verify_login_in_request() -> Session:
@@ -180,6 +187,7 @@ def protect(target: Target, permission: str | Iterable[str] | None = None, *, ap
     ``bp = protect(Blueprint("admin", __name__))`` works.
     """
     names = (permission,) if isinstance(permission, str) else tuple(permission or ())
+    _mark(target, getattr(target, GUARD_ATTRIBUTE, ()), names)
 
     def guard() -> Response | None:
         if request.routing_exception is not None:
@@ -291,11 +299,14 @@ def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
             return authrocket._finish_inline(result)
 
         async_wrapper.__dict__[GUARD_WRAPPER] = async_wrapper
-        return cast(F, async_wrapper)
+        return _mark(cast(F, async_wrapper), getattr(view, GUARD_ATTRIBUTE, ()), names)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         authrocket = current_authrocket()
+        if authrocket._event and socketio.in_event():
+            # A Flask-SocketIO handler: refuse the connection or skip the event, never raise into its server.
+            return socketio.guarded_event(lambda: enter(current_authrocket()), view, args, kwargs)
         authrocket.guarded = authrocket._guard_entered = True
         if fast and authrocket._session is not None and not authrocket._preflight:
             if not authrocket._login_read:
@@ -315,7 +326,61 @@ def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
 
     # The mark of the guard's own wrapper (functools.wraps would copy a plain mark to outer decorators).
     wrapper.__dict__[GUARD_WRAPPER] = wrapper
-    return cast(F, wrapper)
+    return _mark(cast(F, wrapper), getattr(view, GUARD_ATTRIBUTE, ()), names)
+
+
+# -- marks: what a route's guard is, found without a request (the OpenAPI plugin) ------------------
+
+#: Each app's URL map and the app (weakly), for :func:`app_for_url_map`: flask-smorest gives an
+#: apispec plugin a route's rule alone, and the rule knows only its map.
+_apps_by_url_map: weakref.WeakKeyDictionary[Map, weakref.ReferenceType[Flask]] = weakref.WeakKeyDictionary()
+
+
+def _mark(target: T, inner: tuple[str, ...], names: tuple[str, ...]) -> T:
+    """Mark ``target`` as guarded, needing ``names`` and what a guard inside it (``inner``) needs."""
+    setattr(target, GUARD_ATTRIBUTE, tuple(dict.fromkeys((*inner, *names))))
+    return target
+
+
+def remember_app(app: Flask) -> None:
+    """Note ``app`` as the owner of its URL map (``init_app`` does), for :func:`app_for_url_map`."""
+    _apps_by_url_map[app.url_map] = weakref.ref(app)
+
+
+def app_for_url_map(url_map: Map) -> Flask | None:
+    """The app (registered with AuthRocket) whose URL map is ``url_map``, or ``None``."""
+    ref = _apps_by_url_map.get(url_map)
+    return ref() if ref is not None else None
+
+
+def guard_of(app: Flask, endpoint: str, method: str) -> tuple[str, ...] | None:
+    """The permissions ``method`` on ``endpoint`` of ``app`` needs (``()``: a login), or ``None`` if it is public.
+
+    Read from the marks the guards leave, without a request: a guard on the view (on a
+    ``MethodView``, on its class or on the method's function), else :func:`protect` on a
+    blueprint holding the endpoint (or its parents) or on the app, unless the view is
+    :func:`login_exempt` or a static file view.
+    """
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return None
+    view_class = getattr(view, "view_class", None)
+    for candidate in (view, view_class, getattr(view_class, method.lower(), None)):
+        marked: tuple[str, ...] | None = getattr(candidate, GUARD_ATTRIBUTE, None)
+        if marked is not None:
+            return marked
+    if getattr(view, _EXEMPT_ATTRIBUTE, False) or getattr(view_class, _EXEMPT_ATTRIBUTE, False):
+        return None
+    if _is_static_view(view):
+        return None
+    needed: tuple[str, ...] | None = getattr(app, GUARD_ATTRIBUTE, None)
+    parts = endpoint.split(".")[:-1]
+    for end in range(1, len(parts) + 1):  # "parent.child.view": the blueprints parent and parent.child
+        blueprint = app.blueprints.get(".".join(parts[:end]))
+        protected: tuple[str, ...] | None = getattr(blueprint, GUARD_ATTRIBUTE, None)
+        if protected is not None:
+            needed = tuple(dict.fromkeys((*(needed or ()), *protected)))
+    return needed
 
 
 # -- the answers ------------------------------------------------------------
@@ -326,14 +391,25 @@ def wants_json(authrocket: AuthRocketRequest) -> bool:
 
     Requests checked by a guard with ``api=True``, Bearer requests, XHR,
     ``fetch()`` (``Sec-Fetch-Mode`` other than ``navigate``) and clients
-    preferring JSON are API clients.
+    preferring JSON are API clients. In an API-first app (an APIFlask app),
+    so is every client that does not ask for HTML explicitly.
     """
     if authrocket.api or authrocket.bearer_sent or request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return True
     fetch_mode = request.headers.get("Sec-Fetch-Mode")
     if fetch_mode is not None and fetch_mode != "navigate":
         return True
-    return request.accept_mimetypes.best_match(("text/html", "application/json")) == "application/json"
+    accept = request.accept_mimetypes
+    preferred = accept.best_match(("text/html", "application/json"))
+    if preferred != "text/html":
+        return preferred == "application/json" or _api_first()
+    # HTML wins, but a bare `*/*` (curl, scripts) or no Accept asks for nothing in particular.
+    return _api_first() and not any(value in ("text/html", "application/xhtml+xml") and q > 0 for value, q in accept)
+
+
+def _api_first() -> bool:
+    extension = current_app.extensions.get("authrocket")
+    return bool(extension is not None and extension.api_first)
 
 
 def login_required_response(error: LoginRequired) -> Response:

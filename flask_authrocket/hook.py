@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, g, redirect, request
 from flask.globals import _cv_request
 
-from .cookie import LoginCookie
+from .cookie import LoginCookie, foreign_token_hint
 from .logs import logger
 from .models import Rejection, Session, TokenSource
 from .request import ON_REQUEST, AuthRocketRequest, app_origin, is_guard_wrapper_rule
@@ -77,6 +77,26 @@ class RejectionWarnings:
         )
         return True
 
+    def warn_cookie(self, rejection: Rejection, token: str, *, app_realm: str | None, cookie_name: str | None) -> bool:
+        """Log a login cookie that looks like another app's (:func:`~flask_authrocket.cookie.foreign_token_hint`).
+
+        At most once per ``interval``, naming ``AUTHROCKET_COOKIE_NAME`` as the likely cause;
+        never the token. Returns whether a line was logged.
+        """
+        hint = foreign_token_hint(token, rejection.reason, app_realm=app_realm, cookie_name=cookie_name)
+        if hint is None:
+            return False
+        now = self._clock()
+        with self._lock:
+            last = self._last.get("cookie:foreign")
+            if last is not None and now - last < self.interval:
+                return False
+            self._last["cookie:foreign"] = now
+        logger.warning(
+            "A login cookie was refused (%s) and cleared. %s (Logged at most once a minute.)", rejection.reason, hint
+        )
+        return True
+
 
 #: Methods a cross-site form can send that change something: the cookie does not log them in.
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -97,8 +117,9 @@ def load_request(
     ``app_globals`` is ``g`` itself when the caller has it at hand. A valid
     ``?token=`` leaves a 302 to the clean URL in ``_login_redirect``; a rejected
     one is logged through ``warnings`` (the app's :class:`RejectionWarnings`;
-    ``None``: not logged). Reads the WSGI environ directly and does nothing
-    more when no token was sent.
+    ``None``: not logged), and so is a login cookie that looks like another
+    app's. Reads the WSGI environ directly and does nothing more when no token
+    was sent.
     """
     authrocket = AuthRocketRequest(settings, cookie)
     target = app_globals if app_globals is not None else g
@@ -107,6 +128,8 @@ def load_request(
     authrocket._app = ctx.app
     req = ctx.request
     req.__dict__[ON_REQUEST] = authrocket
+    if "event" in req.__dict__:  # Flask-SocketIO's event, not an HTTP request: its guards answer otherwise
+        authrocket._event = True
     environ = req.environ
     method = req.method
     if method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
@@ -179,6 +202,8 @@ def load_request(
         session = _other_login_cookie(authrocket, token, result, verify)
         if session is not None:
             _accept(authrocket, session, "cookie")
+        elif warnings is not None and isinstance(result, Rejection):
+            warnings.warn_cookie(result, token, app_realm=settings.realm, cookie_name=cookie.name)
     return authrocket
 
 

@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -76,6 +78,9 @@ class KeySetDiagnosis:
     error: str | None = None
     fix: str | None = None
     unreachable: bool = False
+    #: Seconds the key server's clock (its ``Date`` header) is ahead of this machine's; negative
+    #: when behind; ``None`` when it sent no usable ``Date``. ``Date`` counts whole seconds.
+    clock_offset: float | None = None
 
 
 #: What a failed key-set fetch means for the app, and how to fix it, by :class:`FetchError` kind.
@@ -91,7 +96,9 @@ _FETCH_FIXES = {
 }
 
 
-def _fetch_key_set(http: requests.Session, url: str, timeout: float) -> tuple[dict[str, VerificationKey], list[str]]:
+def _fetch_key_set(
+    http: requests.Session, url: str, timeout: float, answer_headers: dict[str, str] | None = None
+) -> tuple[dict[str, VerificationKey], list[str]]:
     """Download and parse the JWK set at ``url``, bounded by ``timeout`` seconds in total.
 
     The one implementation of the fetch, for :class:`JwksClient` and for the
@@ -100,7 +107,7 @@ def _fetch_key_set(http: requests.Session, url: str, timeout: float) -> tuple[di
     how to fix it.
     """
     try:
-        document = get_json(http, url, timeout=timeout, max_bytes=MAX_JWKS_BYTES)
+        document = get_json(http, url, timeout=timeout, max_bytes=MAX_JWKS_BYTES, answer_headers=answer_headers)
     except FetchError as exc:
         message = {
             "status": f"{url} answered HTTP {exc.status}, not a key set.",
@@ -148,14 +155,16 @@ def diagnose_key_set(
     url = jwks_url(loginrocket_url)
     result = KeySetDiagnosis(url)
     http = session or new_session(ca_bundle)
-    started = time.monotonic()
+    started, asked_at = time.monotonic(), time.time()
+    headers: dict[str, str] = {}
     try:
-        keys, result.skipped = _fetch_key_set(http, url, timeout)
+        keys, result.skipped = _fetch_key_set(http, url, timeout, headers)
     except KeySetError as exc:
         result.error, result.fix, result.unreachable = str(exc), exc.fix, exc.unreachable
         return result
     finally:
         result.milliseconds = round((time.monotonic() - started) * 1000)
+        result.clock_offset = _clock_offset(headers.get("date"), asked_at, time.time())
         if session is None:
             http.close()
     result.kids = list(keys)
@@ -376,6 +385,19 @@ class JwksClient:
         self._keys = {kid: old[kid] if kid in old and old[kid].same_material(key) else key for kid, key in keys.items()}
         self._fetched_at = self._clock()
         self._fetched_wall = asked_at
+
+
+def _clock_offset(date: str | None, asked_at: float, answered_at: float) -> float | None:
+    """Seconds a server's ``Date`` is ahead of this machine's clock, between asking and the answer."""
+    if not date:
+        return None
+    try:
+        when = parsedate_to_datetime(date[:64])
+        server = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()  # HTTP dates are GMT
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # Date truncates to the second: the server's clock stood somewhere in [Date, Date + 1).
+    return server + 0.5 - (asked_at + answered_at) / 2
 
 
 def _unverified_iat(token: str | None) -> float | None:

@@ -202,6 +202,27 @@ class User(DisplayName):
     #: JWT fields setting leaves it out), an empty tuple when it says "none".
     memberships: tuple[Membership, ...] | None = None
 
+    # Flask-Login's user protocol, so that a request_loader may return the token's user as it is.
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Always ``True``: a :class:`User` exists only for a verified login (Flask-Login reads it)."""
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        """Always ``True``: LoginRocket logs in only active users (Flask-Login reads it)."""
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Always ``False`` (Flask-Login reads it; its anonymous user stands for nobody)."""
+        return False
+
+    def get_id(self) -> str:
+        """The user's id, ``usr_...`` (Flask-Login's ``get_id``)."""
+        return self.id
+
 
 @dataclass(frozen=True)
 class Session:

@@ -138,6 +138,8 @@ class AuthRocketRequest(ExpressNames):
     _guard_entered: bool = False
     #: The app of the request (set by the hook): the guard makes the answer with its response class.
     _app: Any = None
+    #: The request is a Flask-SocketIO event (Flask-SocketIO sets ``request.event``), not an HTTP request.
+    _event: bool = False
 
     def __init__(self, settings: Settings, cookie: LoginCookie | None = None) -> None:
         self.settings = settings

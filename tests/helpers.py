@@ -6,12 +6,16 @@ Tests import these names (``from helpers import ADA, token_for``); fixtures live
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import requests
 from flask import Flask, g, jsonify, render_template_string, request
 from werkzeug.serving import make_server
 
@@ -123,12 +127,65 @@ def serving(app: Any, port: int = 0, *, ssl_context: tuple[str, str] | None = No
     With ``ssl_context`` (a certificate file and its key file) it serves https. The server checks
     for shutdown every 0.05 s, so leaving the block returns at once.
     """
-    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)
+    with serving_forever(make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)) as url:
+        yield url
+
+
+@contextmanager
+def serving_forever(server: Any) -> Iterator[str]:
+    """Run a ``socketserver`` HTTP server bound on 127.0.0.1 in a thread while the block runs; its URL.
+
+    Its URL is https when the server wraps its socket in TLS. It checks for shutdown every 0.05 s,
+    so leaving the block returns at once.
+    """
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}/"
+        scheme = "https" if getattr(server, "ssl_context", None) is not None else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_port}/"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def gunicorn_serving(folder: Path, module: str, config: str, *args: str) -> Iterator[str]:
+    """gunicorn (one sync worker) on a free loopback port, serving ``app`` of the module text ``module``
+    with the ``gunicorn.conf.py`` text ``config`` and the extra command-line ``args``; its URL.
+
+    Both files are written to ``folder``; gunicorn stops when the block ends.
+    """
+    (folder / "gunicorn.conf.py").write_text(config)
+    (folder / "served.py").write_text(module)
+    url = f"http://127.0.0.1:{free_port()}/"
+    command = [sys.executable, "-m", "gunicorn", "-c", str(folder / "gunicorn.conf.py"), "--chdir", str(folder)]
+    command += ["-b", url.removeprefix("http://").rstrip("/"), "-w", "1", *args, "served:app"]
+    with running(command, "gunicorn", lambda: requests.get(url + "up", timeout=2), cwd=folder):
+        yield url
+
+
+@contextmanager
+def running(command: list[str], name: str, ready: Callable[[], object], **options: Any) -> Iterator[None]:
+    """Run ``command`` while the block runs, once ``ready()`` no longer raises ``requests.ConnectionError``.
+
+    It is given 30 s to get ready, and fails the test naming ``name`` (with what it wrote to stderr)
+    if it exits or does not get ready; it is stopped when the block ends.
+    """
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **options)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else f"{name} exited"
+            try:
+                ready()
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, f"{name} did not start"
+                time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(30)
+        if process.stderr:
+            process.stderr.close()

@@ -14,7 +14,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -23,7 +27,7 @@ from click.testing import CliRunner, Result
 from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
-from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, free_port, token_for
+from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, free_port, serving_forever, token_for
 from test_cache import RedisServer
 
 from flask_authrocket import AuthRocket
@@ -108,6 +112,76 @@ def configuration_lines(output: str) -> dict[str, tuple[str, str]]:
     """The configuration table of ``check``: each key's source and shown value."""
     found = re.findall(r"^  ([A-Z_]+) +(config|environment|default|unset) +(.*)$", output, re.MULTILINE)
     return {key: (source, value) for key, source, value in found}
+
+
+@contextmanager
+def key_server_with_clock(issuer: TokenIssuer, ahead: float = 0, date: str | None = None) -> Iterator[str]:
+    """A LoginRocket key set on 127.0.0.1 whose Date header is ``ahead`` seconds ahead of this machine's clock
+    (or says ``date``)."""
+    body = json.dumps(issuer.jwks()).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The one Date header send_response writes.
+            return date if date is not None else formatdate(time.time() + ahead, usegmt=True)
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with serving_forever(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("ahead", "status", "said"),
+    [
+        (0, 0, "OK    this machine's clock agrees with LoginRocket's"),
+        (3, 0, "-     this machine's clock is 3 s behind LoginRocket's, within AUTHROCKET_LEEWAY (5 s)."),
+        (120, 1, "FAIL  this machine's clock is 120 s behind LoginRocket's (its Date header at"),
+        (-600, 1, "FAIL  this machine's clock is 600 s ahead of LoginRocket's (its Date header at"),
+    ],
+)
+def test_check_compares_this_machines_clock_with_the_key_servers_date(
+    make_app: Callable[..., Flask], rsa_issuer: TokenIssuer, ahead: float, status: int, said: str
+) -> None:
+    with key_server_with_clock(rsa_issuer, ahead) as url:
+        result = run(make_app(LOGINROCKET_URL=url, SERVER_NAME="app.example"), "check")
+
+    assert result.exit_code == status, result.output
+    assert said in result.output
+    if status:
+        assert "synchronise this machine's clock (NTP" in result.output
+
+
+@pytest.mark.parametrize(
+    "date", ["", "not a date", "Mon, 99 Foo 99999 99:99:99 GMT", "9" * 5000, "Thu, 01 Jan 1970 00:00:00 +9999"]
+)
+def test_check_says_so_when_the_key_servers_date_is_unusable(
+    make_app: Callable[..., Flask], rsa_issuer: TokenIssuer, date: str
+) -> None:
+    with key_server_with_clock(rsa_issuer, date=date) as url:
+        result = run(make_app(LOGINROCKET_URL=url, SERVER_NAME="app.example"), "check")
+
+    assert result.exit_code == 0, result.output
+    assert "sent no usable Date header: this machine's clock was not compared with it." in result.output
+
+
+def test_check_compares_the_clock_in_static_key_mode_too(
+    make_app: Callable[..., Flask], rsa_issuer: TokenIssuer
+) -> None:
+    with key_server_with_clock(rsa_issuer, 300) as url:
+        app = make_app(LOGINROCKET_URL=url, AUTHROCKET_JWT_KEY=rsa_issuer.public_key_pem())
+        result = run(app, "check")
+
+    assert result.exit_code == 1
+    assert "this machine's clock is 300 s behind LoginRocket's" in result.output
 
 
 def test_check_shows_every_key_with_its_source_and_masks_secrets(
@@ -737,6 +811,28 @@ def test_decode_a_token_whose_session_was_logged_out(make_app: Callable[..., Fla
     )
 
 
+def test_decode_says_a_token_of_another_realm_may_be_another_apps_cookie(hs_app: Flask) -> None:
+    other_app = TokenIssuer(secret="the billing app's own secret, 0123456789abcdef")
+
+    result = run(hs_app, "decode", token_for(other_app, realm_id="rl_billing"))
+
+    assert result.exit_code == 1
+    second, third = result.output.splitlines()[1:3]
+    assert second == "          reason: bad_signature"
+    assert third.startswith("          from the login cookie? The token is of realm 'rl_billing'")
+    assert "AUTHROCKET_COOKIE_NAME" in third and "'arToken'" in third
+
+
+def test_decode_blames_no_other_app_for_a_token_of_the_apps_own_realm(make_app: Callable[..., Flask]) -> None:
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_REALM="rl_billing")
+    other_key = TokenIssuer(secret="the billing app's own secret, 0123456789abcdef")
+
+    result = run(app, "decode", token_for(other_key, realm_id="rl_billing"))
+
+    assert result.exit_code == 1
+    assert "AUTHROCKET_COOKIE_NAME" not in result.output
+
+
 # token -----------------------------------------------------------------------------------------
 
 
@@ -861,3 +957,32 @@ def test_token_warns_when_the_app_would_reject_it(make_app: Callable[..., Flask]
     assert result.exit_code == 0, result.output
     assert result.stdout.count(".") == 2  # still the token
     assert "Warning: this app would reject it: wrong algorithm" in result.stderr
+
+
+def test_token_hints_stay_on_the_reason(make_app: Callable[..., Flask], dev: DevApi, refused_url: str) -> None:
+    # The keys are right, but the Core API that confirms sessions cannot be reached (failing closed):
+    # asking whether LOGINROCKET_URL is this development LoginRocket's would send the user astray.
+    app = make_app(
+        LOGINROCKET_URL=dev.root,
+        AUTHROCKET_URL=refused_url + "v2",
+        AUTHROCKET_API_KEY=DEV_API_KEY,
+        AUTHROCKET_MANAGED_SESSIONS=True,
+        AUTHROCKET_SESSION_CHECK_FAILURE="closed",
+        AUTHROCKET_HTTP_TIMEOUT=0.25,
+    )
+
+    result = run(app, "token", "--user", "ada@example.com")
+
+    assert result.exit_code == 0, result.output
+    assert "Warning: this app would reject it: session unavailable" in result.stderr
+    assert "LOGINROCKET_URL" not in result.stderr and "AUTHROCKET_JWT_KEY" not in result.stderr
+
+
+def test_token_names_the_key_settings_when_the_key_is_the_reason(make_app: Callable[..., Flask], dev: DevApi) -> None:
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_API_KEY=DEV_API_KEY)
+
+    result = run(app, "token", "--user", "grace@example.com", "--loginrocket-url", dev.root)
+
+    assert f"Is the app's LOGINROCKET_URL (or AUTHROCKET_JWT_KEY) this development LoginRocket's ({dev.root})?" in (
+        result.stderr
+    )

@@ -468,6 +468,21 @@ def test_every_setting_is_documented_in_its_order_with_its_default_and_nothing_e
     assert documented == [(row.key, documented_default(row.key)) for row in SETTINGS]
 
 
+def readme_keys() -> list[str]:
+    """The keys of the README's configuration table, in order (a row may name several)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    keys = []
+    for first_column in re.findall(r"^\| ((?:`[A-Z_]+`(?:, )?)+) \|", table, re.MULTILINE):
+        keys += re.findall(r"`([A-Z_]+)`", first_column)
+    return keys
+
+
+def test_the_readme_lists_every_setting_in_its_order_and_nothing_else():
+    # Read from the table at test time: a setting added on another branch needs its README row too.
+    assert readme_keys() == [row.key for row in SETTINGS]
+
+
 def test_defaults_and_environment_keys_come_from_the_rows():
     assert ENVIRONMENT_KEYS == (
         "LOGINROCKET_URL",

@@ -112,7 +112,7 @@ def test_remote_clients_are_refused_in_json(tmp_path: Path, signing_key_pem: byt
 
 def test_the_command_takes_an_api_key_logs_the_api_settings_and_hides_tokens(tmp_path: Path) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--instance", str(tmp_path / "cli")]
+    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--data-dir", str(tmp_path / "cli")]
     command += ["--api-key", "ks_from_the_command_line"]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=environment) as process:

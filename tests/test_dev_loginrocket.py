@@ -15,6 +15,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -720,7 +721,7 @@ def test_loopback_bind_addresses_are_accepted(host: str) -> None:
 
 def test_the_command_refuses_0_0_0_0(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "flask_authrocket.dev", "--host", "0.0.0.0", "--instance", str(tmp_path / "i")],
+        [sys.executable, "-m", "flask_authrocket.dev", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "i")],
         capture_output=True,
         text=True,
         timeout=30,
@@ -799,7 +800,7 @@ def test_allowed_hosts_and_the_bound_address_are_answered_too(make_dev: Callable
 
 def test_the_command_answers_the_hosts_given_after_allow_remote(tmp_path: Path) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--instance", str(tmp_path / "i")]
+    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--data-dir", str(tmp_path / "i")]
     server = subprocess.Popen(
         [*command, "--allow-remote", "devbox.test"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -831,7 +832,7 @@ def test_a_port_in_use_is_the_first_thing_the_command_says(tmp_path: Path) -> No
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--instance", str(tmp_path / "i")],
+            [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--data-dir", str(tmp_path / "i")],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -900,3 +901,46 @@ def test_settings_can_come_from_the_environment(
         "http://localhost:9000/",
         "http://127.0.0.1:5000/",
     ]
+
+
+def start_and_read_until_ready(command: list[str], cwd: Path) -> str:
+    """Run the development LoginRocket until it says it serves, then stop it; what it printed."""
+    printed = []
+    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as server:
+        stop = threading.Timer(60, server.kill)  # a server that never says it is ready still ends
+        stop.start()
+        try:
+            assert server.stdout is not None
+            for line in server.stdout:  # ends when the process does, at the latest
+                printed.append(line)
+                if "Press Ctrl-C to stop." in line:
+                    break
+        finally:
+            stop.cancel()
+            server.terminate()
+            server.wait(30)
+    return "".join(printed)
+
+
+def test_the_command_keeps_its_data_in_the_current_directory_and_says_where(tmp_path: Path) -> None:
+    project = tmp_path / "myproject"
+    project.mkdir()
+
+    printed = start_and_read_until_ready([sys.executable, "-m", "flask_authrocket.dev", "--port", "0"], project)
+
+    data = project / "instance"
+    assert f"Data folder (users, keys, the API key; delete it to start again from the demo data): {data}" in printed
+    assert {"dev_loginrocket.sqlite3", "dev_loginrocket_signing_key.pem", "dev_loginrocket_api_key"} <= {
+        path.name for path in data.iterdir()
+    }
+
+
+def test_the_command_keeps_its_data_in_the_data_dir_it_is_given(tmp_path: Path) -> None:
+    data = tmp_path / "elsewhere" / "loginrocket-data"
+    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", "0", "--data-dir", str(data)]
+
+    printed = start_and_read_until_ready(command, tmp_path)
+
+    assert str(data) in printed
+    assert (data / "dev_loginrocket.sqlite3").exists()
+    assert not (tmp_path / "instance").exists()

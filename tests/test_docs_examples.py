@@ -118,7 +118,7 @@ def test_the_docs_say_what_is_logged_at_info_and_what_async_views_need():
     deployment = (DOCS / "deployment.md").read_text()
     outage = deployment.split("## When LoginRocket is down", 1)[1].split("\n## ", 1)[0]
     assert "at `INFO`" in outage and "troubleshooting.md#see-what-the-extension-is-doing-its-logger" in outage
-    assert "pip install 'flask[async]'" in (DOCS.parent / "README.md").read_text()
+    assert "pip install 'flask[async]'" in (DOCS / "guards.md").read_text()  # the guide moved from the README
     api = " ".join((DOCS / "api.md").read_text().split())
     assert "reading an attribute raises** `RuntimeError`" in api and "a truth test is `False`" in api
 
@@ -346,3 +346,28 @@ def test_the_express_names_table_is_the_layer_and_the_other_pages_use_snake_case
         if path.name != "coming-from-express.md"
     }
     assert {path: names for path, names in found.items() if names} == {}
+
+
+def test_the_logout_pages_flask_wtf_sample_lets_a_bearer_client_log_out():
+    from flask import Flask
+    from helpers import HS_SECRET, token_for
+
+    from flask_authrocket import AuthRocket
+    from flask_authrocket.issuer import TokenIssuer
+
+    app = Flask("docs_sample")
+    app.config.update(SECRET_KEY="test", AUTHROCKET_JWT_KEY=HS_SECRET, LOGINROCKET_URL="https://x.e2.loginrocket.com/")
+    AuthRocket(app)
+    bearer = {"Authorization": f"Bearer {token_for(TokenIssuer(secret=HS_SECRET))}"}
+    (sample,) = [block for block in python_blocks("logout.md") if "CSRFProtect" in block]
+    from flask_wtf.csrf import CSRFProtect
+
+    refused = Flask("without_the_exemption")
+    refused.config.update(app.config)
+    AuthRocket(refused)
+    CSRFProtect(refused)
+    exec(compile(sample, "docs/logout.md, the Flask-WTF sample", "exec"), {"app": app})
+
+    assert refused.test_client().post("/logout", headers=bearer).status_code == 400  # the trial's Bearer POST
+    answer = app.test_client().post("/logout", headers=bearer)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("https://x.e2.loginrocket.com/logout")

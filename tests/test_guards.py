@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Blueprint, Flask, abort, g
+from flask import Blueprint, Flask, abort, g, render_template_string
 from helpers import ACME, ADA, GLOBEX, LOGINROCKET_URL, token_for
 from werkzeug.wrappers import Response
 
@@ -1258,3 +1258,74 @@ def test_the_security_pages_handler_answers_for_every_app_of_the_factory():
         assert "redirect_uri=http%3A%2F%2Flocalhost%2Freports" in answer.text
         assert rejected not in answer.text
     assert_login_redirect(anonymous, "http://localhost/reports")
+
+
+# -- no default page carries a rejected token in a link; a template shows the rejection in words ----------
+
+
+def links_of(answer: Response) -> list[str]:
+    """Every URL an answer leads to: its Location, and each href, src and action of its body."""
+    found = [answer.headers.get("Location", "")]
+    found += [html.unescape(url) for url in re.findall(r'(?:href|src|action)="([^"]*)"', answer.text)]
+    return [url for url in found if url]
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_no_default_page_carries_a_rejected_query_token_in_any_link_or_text(
+    make_app, authrocket_jwks_config, forger, debug
+):
+    app = make_app(**authrocket_jwks_config)
+    app.debug = debug
+    token = rejected_query_tokens(forger)["bad_signature"]
+    member = make_token(ADA, [{**GLOBEX, "selected": True}])  # logged in, without site:admin
+    client = app.test_client()
+    with_member = app.test_client()
+    with_member.set_cookie("arToken", member)
+    query = f"token={token}&account=org_acme&session=kss_1&page=2"
+
+    answers = {
+        "the 401 page": client.get(f"/private?{query}", headers=HTML),
+        "the 401 page of a permission guard": client.get(f"/admin?{query}", headers=HTML),
+        "401 JSON": client.get(f"/api/me?{query}", headers=JSON),
+        "401 without Accept": client.get(f"/private?{query}"),
+        "403 for a member": with_member.get(f"/admin?{query}", headers=HTML),
+        "403 JSON for a member": with_member.get(f"/admin?{query}", headers=JSON),
+        "the logout redirect": client.get(f"/logout?{query}", headers=HTML),
+    }
+
+    assert answers["the 401 page"].status_code == 401
+    assert answers["403 for a member"].status_code == 403
+    for name, answer in answers.items():
+        for secret in (token, *token.split(".")):
+            assert secret not in answer.get_data(as_text=True), name
+            assert not any(secret in url for url in links_of(answer)), name
+            assert not any(secret in value for _, value in answer.headers.items()), name
+    login_again = [url for url in links_of(answers["the 401 page"]) if "/login" in url]
+    assert parse_qs(urlsplit(login_again[0]).query) == {"redirect_uri": ["http://localhost/private?page=2"]}
+
+
+def test_a_503_page_for_a_query_token_that_could_not_be_checked_carries_no_token(make_app, refused_url):
+    app = make_app(LOGINROCKET_URL=refused_url, AUTHROCKET_HTTP_TIMEOUT=0.25)
+    token = make_token(ADA, [ACME])
+
+    answer = app.test_client().get(f"/private?token={token}", headers=HTML)
+
+    assert answer.status_code == 503
+    assert token not in answer.text and not any(token in url for url in links_of(answer))
+
+
+def test_a_template_shows_a_rejection_as_its_reason_in_plain_words(make_app):
+    app = make_app(**trusting_test_keys())
+    authrocket = app.extensions["authrocket"]
+
+    @authrocket.unauthorized_handler
+    def explain(error: LoginRequired) -> Any:
+        return render_template_string("<p>{{ error.rejection }}</p>", error=error), 401
+
+    expired = make_token(ADA, [ACME], issued_at=int(time.time()) - 3600, expires_in=60)
+    answer = app.test_client().get("/private", headers=bearer(expired))
+
+    rejection = authrocket.verify(expired, app=app)
+    assert answer.text == f"<p>{html.escape(rejection.message, quote=True)}</p>"
+    assert "Rejection(" not in answer.text and "expired" in answer.text.lower()
+    assert expired not in answer.text

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ import pytest
 import requests
 from flask import Flask
 from gunicorn.glogging import SafeAtoms
-from helpers import HS_SECRET, free_port, serving, token_for, wait_until
+from helpers import HS_SECRET, gunicorn_serving, serving, token_for, wait_until
 
 from flask_authrocket import ConfigurationError
 from flask_authrocket.issuer import TokenIssuer
@@ -118,50 +116,15 @@ def private():
 @pytest.fixture
 def gunicorn_with_the_docs_config(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """gunicorn on a loopback port, one sync worker, the docs' config; its URL and its access log file."""
-    (tmp_path / "gunicorn.conf.py").write_text(gunicorn_conf_from_the_docs())
-    (tmp_path / "served.py").write_text(APP_MODULE)
     access_log = tmp_path / "access.log"
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(tmp_path / "gunicorn.conf.py"),
-            "--chdir",
-            str(tmp_path),
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "1",
-            "--access-logfile",
-            str(access_log),
-            "--access-logformat",
-            '"%(r)s" %(s)s q=%(q)s auth=%({authorization}i)s',
-            "served:app",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else "gunicorn exited"
-            try:
-                requests.get(url + "up", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)
+    access = [
+        "--access-logfile",
+        str(access_log),
+        "--access-logformat",
+        '"%(r)s" %(s)s q=%(q)s auth=%({authorization}i)s',
+    ]
+    with gunicorn_serving(tmp_path, APP_MODULE, gunicorn_conf_from_the_docs(), *access) as url:
         yield url, access_log
-    finally:
-        server.terminate()
-        server.wait(30)
-        if server.stderr:
-            server.stderr.close()
 
 
 def test_gunicorn_access_log_has_no_token(

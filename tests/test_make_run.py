@@ -67,11 +67,12 @@ def running(tmp_path: Path) -> Iterator[Running]:
 
 
 def _wait_for_banner(process: subprocess.Popen[bytes], output: Path) -> str:
-    """The output up to the end of the banner (its "Press Ctrl-C" line), within START_TIMEOUT."""
+    """The output up to the end of the banner (its "Press Ctrl-C to stop both." line), within START_TIMEOUT."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:
         text = output.read_text()
-        if "Press Ctrl-C" in text:
+        # Not just "Press Ctrl-C": the development LoginRocket logs a line of its own that says it first.
+        if "Press Ctrl-C to stop both." in text:
             return text
         time.sleep(0.05)
     pytest.fail("examples.run did not print its banner:\n" + output.read_text())

@@ -18,6 +18,7 @@ from helpers import ACME, HS_SECRET, Clock, token_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_authrocket.hook import RejectionWarnings
+from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.models import Rejection, Session
 from flask_authrocket.tokens import describe_rejection, what_to_check
 
@@ -182,6 +183,96 @@ def test_rejection_warnings_escape_what_the_path_holds(caplog):
 
     [line] = warnings_of(caplog)
     assert "\n" not in line
+
+
+# -- two apps on one machine: a cookie another app set ---------------------------------------------
+
+
+def foreign_cookie_client(make_app: Any, realm: str | None = "rl_billing", **config: Any) -> Any:
+    """A client of an app (HS256 secret) whose login cookie holds a token another app signed."""
+    client = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, **config).test_client()
+    other_app = TokenIssuer(secret="the billing app's own secret, 0123456789abcdef")
+    client.set_cookie("arToken", token_for(other_app, realm_id=realm))
+    return client
+
+
+def test_a_cookie_of_another_realms_app_is_logged_naming_the_cookie_name_setting(make_app, caplog):
+    client = foreign_cookie_client(make_app)
+    token = client.get_cookie("arToken").value
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        answer = client.get("/")
+
+    [line] = warnings_of(caplog)
+    assert answer.text == "Logged out"
+    assert "AUTHROCKET_COOKIE_NAME" in line and "'arToken'" in line and "'rl_billing'" in line
+    assert "bad_signature" in line
+    for part in token.split("."):
+        assert part not in caplog.text
+
+
+def test_the_cookie_warning_comes_at_most_once_a_minute(make_app, caplog):
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET)
+    other_app = TokenIssuer(secret="the billing app's own secret, 0123456789abcdef")
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        for _ in range(3):
+            client = app.test_client()
+            client.set_cookie("arToken", token_for(other_app, realm_id="rl_billing"))
+            client.get("/private")
+
+    assert len(warnings_of(caplog)) == 1
+
+
+def test_a_cookie_of_the_apps_own_realm_is_not_blamed_on_another_app(make_app, caplog):
+    client = foreign_cookie_client(make_app, AUTHROCKET_REALM="rl_billing")
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        client.get("/")
+
+    assert warnings_of(caplog) == []
+
+
+def test_the_cookie_warning_names_the_apps_own_realm_and_cookie_name(make_app, caplog):
+    client = foreign_cookie_client(make_app, AUTHROCKET_REALM="rl_shop", AUTHROCKET_COOKIE_NAME="arToken_shop")
+    client.set_cookie("arToken_shop", client.get_cookie("arToken").value)
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        client.get("/")
+
+    [line] = warnings_of(caplog)
+    assert "this app's realm is 'rl_shop'" in line and "'arToken_shop'" in line
+
+
+def test_the_cookie_warning_comes_again_after_a_minute_and_escapes_the_realm(caplog):
+    clock = Clock()
+    warnings = RejectionWarnings(clock=clock)
+    hostile = token_for(TokenIssuer(secret=HS_SECRET), realm_id="rl_x\n\x1b[31mFORGED LINE" + "x" * 500)
+    bad = Rejection("bad_signature", "x")
+
+    with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
+        logged = [warnings.warn_cookie(bad, hostile, app_realm=None, cookie_name="arToken")]
+        clock.advance(59.9)
+        logged.append(warnings.warn_cookie(bad, hostile, app_realm=None, cookie_name="arToken"))
+        logged.append(warnings.warn_cookie(Rejection("expired", "x"), hostile, app_realm=None, cookie_name="arToken"))
+        clock.advance(0.1)
+        logged.append(
+            warnings.warn_cookie(Rejection("unknown_kid", "x"), hostile, app_realm=None, cookie_name="arToken")
+        )
+
+    assert logged == [True, False, False, True]
+    for line in warnings_of(caplog):
+        assert "\n" not in line and "\x1b" not in line and len(line) < 600
+
+
+@pytest.mark.parametrize("realm", [None, "rl_billing"])
+@pytest.mark.parametrize("value", ["", "a.b", "a.!!!.c", "a." + "e30" + ".c", "a.W10.c", "x" * 20000])
+def test_the_cookie_warning_reads_any_hostile_token_without_failing(realm, value):
+    from flask_authrocket.cookie import foreign_token_hint
+
+    hint = foreign_token_hint(value, "bad_signature", app_realm=realm, cookie_name="arToken")
+
+    assert hint is None or "AUTHROCKET_COOKIE_NAME" in hint
 
 
 # -- Bearer -----------------------------------------------------------------

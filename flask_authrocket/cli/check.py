@@ -21,7 +21,7 @@ from flask import Flask
 
 from ..errors import AccessDenied, ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
 from ..fetch import is_loopback_url
-from ..jwks import diagnose_key_set
+from ..jwks import KeySetDiagnosis, diagnose_key_set
 from ..keys import HS256_SECRET_MIN_BYTES, RsaPublicKey, VerificationKey
 from ..logs import escape_unprintable, redact_url
 from ..settings import SETTINGS, Settings, mask_api_key, unknown_settings
@@ -135,9 +135,10 @@ def _check_keys(report: _Report, extension: AppAuthRocket) -> None:
                 "LOGINROCKET_URL builds the login and logout links; its key set is not used while "
                 "AUTHROCKET_JWT_KEY is set, but is fetched here once to compare."
             )
-            _compare_with_loginrocket(
+            diagnosis = _compare_with_loginrocket(
                 report, key, settings.loginrocket_url, settings.http_timeout, ca_bundle=settings.ca_bundle
             )
+            _check_clock(report, diagnosis, settings.leeway)
         return
     diagnosis = diagnose_key_set(
         settings.loginrocket_url or "", timeout=settings.http_timeout, ca_bundle=settings.ca_bundle
@@ -155,12 +156,47 @@ def _check_keys(report: _Report, extension: AppAuthRocket) -> None:
     )
     for skipped in diagnosis.skipped:
         report.info(f"skipped a key that cannot verify AuthRocket tokens: {skipped}")
+    _check_clock(report, diagnosis, settings.leeway)
+
+
+def _check_clock(report: _Report, diagnosis: KeySetDiagnosis, leeway: float) -> None:
+    """Compare this machine's clock with the key server's ``Date``: a skew over the leeway refuses fresh tokens."""
+    offset = diagnosis.clock_offset
+    if offset is None:
+        if diagnosis.error is None:
+            report.info(f"{diagnosis.url} sent no usable Date header: this machine's clock was not compared with it.")
+        return
+    seconds = round(abs(offset))
+    if abs(offset) <= 1.5:
+        report.ok(f"this machine's clock agrees with LoginRocket's (its Date header, within {seconds or 1} s).")
+    elif abs(offset) <= leeway:
+        report.info(
+            f"this machine's clock is {seconds} s {'behind' if offset > 0 else 'ahead of'} LoginRocket's, within "
+            f"AUTHROCKET_LEEWAY ({leeway:g} s)."
+        )
+    elif offset > 0:
+        report.problem(
+            f"this machine's clock is {seconds} s behind LoginRocket's (its Date header at {diagnosis.url}), more "
+            f"than AUTHROCKET_LEEWAY ({leeway:g} s) allows: every token LoginRocket signs looks issued in the "
+            "future here and is refused as not yet valid, which loops the browser back to the login page.",
+            "synchronise this machine's clock (NTP: timedatectl set-ntp true, or your platform's time service).",
+        )
+    else:
+        report.problem(
+            f"this machine's clock is {seconds} s ahead of LoginRocket's (its Date header at {diagnosis.url}), more "
+            f"than AUTHROCKET_LEEWAY ({leeway:g} s) allows: tokens expire here {seconds} s early, and a short-lived "
+            "one may be refused as expired as it arrives.",
+            "synchronise this machine's clock (NTP: timedatectl set-ntp true, or your platform's time service).",
+        )
 
 
 def _compare_with_loginrocket(
     report: _Report, key: VerificationKey, loginrocket_url: str, timeout: float, *, ca_bundle: str | None
-) -> None:
-    """Does LoginRocket sign with the static key? A mismatch rejects every login, looping the browser back."""
+) -> KeySetDiagnosis:
+    """Does LoginRocket sign with the static key? A mismatch rejects every login, looping the browser back.
+
+    Returns what the fetch found, for the clock's comparison.
+    """
     diagnosis = diagnose_key_set(loginrocket_url, timeout=timeout, ca_bundle=ca_bundle)
     where = f"at {diagnosis.url} (kid {', '.join(diagnosis.kids)})"
     if diagnosis.unreachable:
@@ -192,6 +228,7 @@ def _compare_with_loginrocket(
         )
     else:
         report.info(f"AUTHROCKET_JWT_KEY is an {key.kind}, and LoginRocket publishes no RSA key: {diagnosis.error}")
+    return diagnosis
 
 
 def _unreachable_fix(url: str, setting: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import click
 import jwt
 
+from ..cookie import foreign_token_hint
 from ..jwks import diagnose_key_set
 from ..logs import escape_unprintable, redact_url
 from ..models import Membership, Rejection, Session
@@ -126,6 +127,10 @@ def _show_rejection(token: str, rejection: Rejection, extension: AppAuthRocket) 
         f"          reason: {rejection.reason}"
         + (" (not known to be bad: it could not be checked)" if rejection.unavailable else "")
     )
+    settings = extension.settings
+    hint = foreign_token_hint(token, rejection.reason, app_realm=settings.realm, cookie_name=settings.cookie_name)
+    if hint is not None:  # two apps on one host, sharing one cookie name
+        click.echo(f"          from the login cookie? {escape_unprintable(hint)}")
     if header is None and claims is None:
         return
     # Shown only to explain the rejection, and labelled so that nobody takes them for facts.

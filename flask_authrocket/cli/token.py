@@ -72,10 +72,16 @@ def token(
             f"expires {relative(result.expires_at - time.time())}. The app accepts it."
         )
         return
-    _note(
-        f"Token for {who}. Warning: this app would reject it: {explain(result, minted, extension)}. "
-        "Is the app's LOGINROCKET_URL (or AUTHROCKET_JWT_KEY) this development LoginRocket's?"
-    )
+    hint = _HINTS.get(result.reason, "").format(root=root)
+    _note(f"Token for {who}. Warning: this app would reject it: {explain(result, minted, extension)}.{hint}")
+
+
+#: What to look at when the app rejects a token fresh from the development LoginRocket, by the
+#: reason; the explanation itself says the rest (the clock, AUTHROCKET_TOKEN_WITHIN, the API).
+_HINTS = {
+    reason: " Is the app's LOGINROCKET_URL (or AUTHROCKET_JWT_KEY) this development LoginRocket's ({root})?"
+    for reason in ("bad_signature", "unknown_kid", "wrong_algorithm", "wrong_issuer")
+}
 
 
 def _note(message: str) -> None:

@@ -6,7 +6,7 @@ anyone who clicks a button, so it listens on loopback (127.0.0.1) only.
 Run it next to your app::
 
     python -m flask_authrocket.dev                      # http://127.0.0.1:5001/
-    python -m flask_authrocket.dev --port 5001 --login-url http://127.0.0.1:5000/ --instance ./instance
+    python -m flask_authrocket.dev --port 5001 --login-url http://127.0.0.1:5000/ --data-dir ./instance
     flask --app flask_authrocket.dev run --port 5001    # the same app, through Flask's CLI
 
 and point the app at it, exactly as at a real realm::
@@ -38,7 +38,7 @@ environment variables of the same name; the mapping wins):
 ``DEV_LOGINROCKET_TOKEN_TTL``
     Seconds a token lives. Default 3600.
 ``DEV_LOGINROCKET_INSTANCE_PATH``
-    The instance folder. Default: Flask's instance folder for ``flask_authrocket.dev``.
+    The data folder (``--data-dir``). Default: ``instance`` in the current directory, printed at start.
 ``DEV_LOGINROCKET_ALLOW_REMOTE``
     Answer clients other than loopback. Default ``False`` (they get 403).
 ``DEV_LOGINROCKET_API_KEY``

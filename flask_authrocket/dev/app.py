@@ -42,21 +42,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the development LoginRocket app.
 
     ``config`` is merged into ``app.config`` (see :mod:`flask_authrocket.dev`
-    for the keys). The instance folder (``DEV_LOGINROCKET_INSTANCE_PATH``, else
-    Flask's default) is created when missing and holds the SQLite directory,
-    the RS256 signing key and the cookie secret.
+    for the keys). The data folder (``DEV_LOGINROCKET_INSTANCE_PATH``, else
+    ``instance`` in the current directory: the project the developer works in,
+    never the folder this package is installed in) is created when missing and
+    holds the SQLite directory, the RS256 signing key, the API key and the cookie secret.
 
     Raises :class:`~flask_authrocket.ConfigurationError` naming the key when a
     setting is unusable.
     """
     given = dict(config or {})
     settings = {name: given.get(name, os.environ.get(name, default)) for name, default in DEFAULTS.items()}
-    instance_path = settings["DEV_LOGINROCKET_INSTANCE_PATH"]
-    app = Flask(
-        "flask_authrocket.dev",
-        instance_path=os.path.abspath(instance_path) if instance_path else None,
-        static_folder=None,
-    )
+    # Not Flask's default instance folder: for an editable install that is the checkout's own
+    # instance/, where every project using the checkout would share one set of users and keys.
+    instance_path = settings["DEV_LOGINROCKET_INSTANCE_PATH"] or os.path.join(os.getcwd(), "instance")
+    app = Flask("flask_authrocket.dev", instance_path=os.path.abspath(instance_path), static_folder=None)
     app.config.update(settings)
     app.config.update(given)
     _make_instance_folder(app.instance_path)
@@ -88,7 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(core_api)
     app.register_blueprint(provider_page)
     logger.warning(
-        "%s. Instance folder: %s; %s tokens; Login URLs: %s",
+        "%s. Data folder: %s; %s tokens; Login URLs: %s",
         WARNING,
         app.instance_path,
         "HS256" if secret else "RS256",

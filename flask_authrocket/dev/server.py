@@ -82,7 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="an allowed Login URL of your app; the first is the default (default: http://127.0.0.1:5000/)",
     )
     parser.add_argument("--secret", metavar="HS256SECRET", help="sign HS256 tokens with this shared secret")
-    parser.add_argument("--instance", metavar="PATH", help="the instance folder for users, keys and the cookie secret")
+    parser.add_argument(
+        "--data-dir",
+        "--instance",
+        dest="data_dir",
+        metavar="PATH",
+        help="the folder for users, keys, the API key and the cookie secret (default: ./instance, in the current "
+        "directory; --instance is the old name)",
+    )
     parser.add_argument(
         "--api-key",
         metavar="KEY",
@@ -123,8 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config["DEV_LOGINROCKET_LOGIN_URLS"] = args.login_urls
     if args.secret:
         config["DEV_LOGINROCKET_JWT_SECRET"] = args.secret
-    if args.instance:
-        config["DEV_LOGINROCKET_INSTANCE_PATH"] = args.instance
+    if args.data_dir:
+        config["DEV_LOGINROCKET_INSTANCE_PATH"] = args.data_dir
     if args.api_key:
         config["DEV_LOGINROCKET_API_KEY"] = args.api_key
     with listening:
@@ -143,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         url,
         app.extensions["dev_loginrocket"].api_key,
         REALM_ID,
+    )
+    logger.info(
+        "Data folder (users, keys, the API key; delete it to start again from the demo data): %s", app.instance_path
     )
     server.log_startup()
     logger.info("Press Ctrl-C to stop.")
