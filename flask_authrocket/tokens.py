@@ -204,7 +204,9 @@ class TokenVerifier:
         (PEM or bare base64). When given, it is the only key.
     :param loginrocket_url: used, when there is no ``jwt_key``, to fetch RS256
         keys from ``<origin>/connect/jwks``.
-    :param leeway: seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``.
+    :param leeway: seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``, and
+        between LoginRocket's clock and this host's when a token of an unknown key is
+        dated against the last key-set fetch (:class:`~flask_authrocket.jwks.JwksClient`).
     :param within: when set, reject tokens issued longer than this many seconds
         ago; the default for :meth:`verify`, which may be given its own.
     :param jwks_ttl: seconds a fetched key set is trusted before a refresh.
@@ -237,7 +239,9 @@ class TokenVerifier:
         if jwt_key:
             self.keys = StaticKeySource(static_key(jwt_key))
         elif loginrocket_url:
-            self.keys = JwksClient(loginrocket_url, ttl=jwks_ttl, min_interval=jwks_min_interval, timeout=http_timeout)
+            self.keys = JwksClient(
+                loginrocket_url, ttl=jwks_ttl, min_interval=jwks_min_interval, timeout=http_timeout, leeway=leeway
+            )
         else:
             raise ConfigurationError(
                 "Neither AUTHROCKET_JWT_KEY nor LOGINROCKET_URL is set, so no token can be verified; "
