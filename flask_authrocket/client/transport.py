@@ -54,7 +54,7 @@ import requests
 from cachelib import BaseCache, SimpleCache
 from requests.structures import CaseInsensitiveDict
 
-from ..cache import GuardedCache
+from ..cache import GuardedCache, SharedStore
 from ..errors import ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
 from ..fetch import Deadline, new_session, url_problem
 from ..logs import redact_url
@@ -135,7 +135,9 @@ class Transport:
     :param locale: sent as ``Accept-Language`` (the language of the API's error messages).
     :param timeout: seconds one call may take in all, from the connect to the answer's last byte
         (each retry has its own).
-    :param cache: a cachelib cache for ``cache=`` calls (default: a new in-process ``SimpleCache``).
+    :param cache: where ``cache=`` calls keep their answers: a cachelib cache (default: a new in-process
+        ``SimpleCache``; a ``RedisCache`` is spoken to through its redis-py client) or a
+        :class:`~flask_authrocket.cache.SharedStore` (``AUTHROCKET_CACHE``'s, in the extension).
     :param retries: how many times an idempotent call is retried (see the module's notes).
     :param backoff: seconds before the first retry, doubled for each next one.
     :param session: a :class:`requests.Session` to share (default: one of its own, pooling connections).
@@ -157,7 +159,7 @@ class Transport:
         service: str | None = None,
         locale: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        cache: BaseCache | None = None,
+        cache: BaseCache | SharedStore | None = None,
         retries: int = 2,
         backoff: float = 0.5,
         session: requests.Session | None = None,
@@ -176,7 +178,7 @@ class Transport:
         self.timeout = float(timeout)
         self.retries = retries
         self.backoff = float(backoff)
-        self.cache: BaseCache = cache if cache is not None else SimpleCache()
+        self.cache: BaseCache | SharedStore = cache if cache is not None else SimpleCache()
         self._http = session or new_session()
         self._guarded_cache = GuardedCache(
             self.cache, name="The API client's cache", fallback="calling the API without it"
