@@ -1,32 +1,21 @@
 """The shared store of managed sessions and the API client, and the guard that keeps a failing one harmless.
 
-``AUTHROCKET_CACHE`` becomes a :class:`SharedStore` here (:func:`build_cache`):
+``AUTHROCKET_CACHE`` becomes a :class:`SharedStore` (:func:`build_cache`): Redis in
+any topology (:mod:`flask_authrocket.redis_topology`), by URL or client, is a
+:class:`RedisStore` that speaks redis-py directly, one command per operation (a
+cachelib ``RedisCache`` is taken apart into its client and prefix); any other
+cachelib cache (the in-process default, ``FileSystemCache`` for the workers of one
+host) is a :class:`CachelibStore`. That is where cachelib keeps its place.
 
-* a Redis URL or a redis-py client, in any topology (one server, TLS, a Unix
-  socket, sentinels, a Cluster; :mod:`flask_authrocket.redis_topology`), is a
-  :class:`RedisStore`: redis-py spoken directly, one command per operation,
-  keys under ``flask_authrocket:``. A cachelib ``RedisCache`` the app built is
-  taken apart into its redis-py client and key prefix, so it gets the same;
-* any other cachelib cache (``FileSystemCache`` for the workers of one host,
-  ``SimpleCache``) is a :class:`CachelibStore`. cachelib keeps its place there:
-  for stores that are not Redis, and as the in-process default (``None``).
+Each user wraps the store in a :class:`GuardedCache`: a store that fails is logged
+once, by what went wrong (a certificate, an ACL, a Cluster reached the wrong way),
+left alone for a while, and never turns a request into a 500; writes that must not
+be lost (a logout's "ended") wait in a bounded queue until it answers.
 
-Each user of the store wraps it in a :class:`GuardedCache`: a store that fails
-(Redis down, hanging, refusing) is logged once, by what went wrong (a
-certificate, an ACL, a Cluster reached the wrong way), left alone for a while
-(the API client's for :data:`CACHE_RETRY_INTERVAL` seconds; managed sessions
-let one request probe it every second), and never turns a request into a
-500. Writes that must not be lost (a logout's "ended") wait in a bounded queue
-while it fails and are written once it answers.
-
-A shared store holds JSON, never pickles (:class:`JsonSerializer`): cachelib's
-caches unpickle what they read, so anyone who could write to the Redis would
-run code in the app. What is not JSON is a miss. What must not wait for a
-shared store that is down lives in an
-:class:`~flask_authrocket.lru.InProcessCache` of the process's own.
-
-Ground floor: no Flask here. Neither cachelib nor redis-py is imported until a
-store of theirs is built, so ``import flask_authrocket`` loads neither.
+A shared store holds JSON, never pickles (:class:`JsonSerializer`): cachelib's caches
+unpickle what they read, so anyone who could write to the Redis would run code in the
+app. What is not JSON is a miss. Ground floor, no Flask; neither cachelib nor redis-py
+is imported until a store of theirs is built.
 """
 
 from __future__ import annotations
@@ -70,13 +59,10 @@ class _Unstorable(TypeError):
 class JsonSerializer:
     """A serializer that writes JSON and reads nothing else: no value it reads can run code.
 
-    It replaces the pickles of cachelib's own serializers in every cache the
-    extension shares with other processes (:func:`without_pickles`), and is
-    how :class:`RedisStore` writes. A value that is not JSON (a pickle written
-    by an older version, or planted by someone who can write to the cache)
-    reads as ``None``, a miss, and is logged once. Integers are stored as plain
-    digits, as cachelib's ``inc``/``dec`` expect.
-    """
+    How :class:`RedisStore` writes, and what replaces cachelib's pickles in every
+    cachelib cache shared with other processes (:func:`without_pickles`). A value
+    that is not JSON (a pickle of an older version, or planted) reads as ``None``,
+    a miss, logged once."""
 
     def __init__(self) -> None:
         self._warned = False
@@ -115,13 +101,11 @@ class JsonSerializer:
 def without_pickles(cache: BaseCache) -> BaseCache:
     """``cache``, or a copy of it that stores JSON: what the extension reads back from it cannot run code.
 
-    A ``SimpleCache`` lives in the process and nobody else writes to it: it is
-    used as it is. Any other cachelib cache with a ``serializer`` (file system,
-    MongoDB, DynamoDB, uWSGI) is copied with a :class:`JsonSerializer`; the
-    copy shares the connection, and the app's own object keeps its serializer
-    for the app's own uses. A cache without a ``serializer`` (cachelib's
-    ``MemcachedCache``, whose client library pickles by itself) is used as it
-    is by the API client; ``AUTHROCKET_CACHE`` refuses it (:func:`build_cache`).
+    A ``SimpleCache`` lives in the process, nobody else writes to it: used as it is.
+    Any other cachelib cache with a ``serializer`` is copied with a
+    :class:`JsonSerializer` (the copy shares the connection; the app's own object
+    keeps its serializer). One without (``MemcachedCache``) is used as it is by the
+    API client; ``AUTHROCKET_CACHE`` refuses it (:func:`build_cache`).
     """
     from cachelib import SimpleCache
 
@@ -164,6 +148,10 @@ class SharedStore(Protocol):
 
     def delete(self, key: str) -> bool:
         """Forget ``key``; whether there was a value."""
+        ...
+
+    def shard(self, key: str) -> str:
+        """Which part of the store serves ``key`` (a Cluster's node), ``""`` for the whole: the guard rests per part."""
         ...
 
 
@@ -234,6 +222,20 @@ class RedisStore:
         """``DEL key``."""
         return bool(self.client.delete(self.prefix + key))
 
+    def shard(self, key: str) -> str:
+        """The Cluster node that serves ``key`` as the client knows it now (no network); ``""`` for other Redis.
+
+        A master that dies takes only its own slots' keys out of use; after a
+        failover, its slots' new node is a shard that has not failed.
+        """
+        client = self._client
+        if self.kind != "RedisCluster" or client is None:
+            return ""
+        try:
+            return str(client.get_node_from_key(self.prefix + key).name)
+        except Exception:  # no slot map yet, a slot not covered: the whole store is the shard
+            return ""
+
 
 def _milliseconds(timeout: float | None) -> int:
     return max(1, math.ceil((DEFAULT_TIMEOUT if timeout is None else timeout) * 1000))
@@ -274,6 +276,10 @@ class CachelibStore:
         """Forget ``key``."""
         return bool(self.cache.delete(key))
 
+    def shard(self, key: str) -> str:
+        """``""``: one cache, one part."""
+        return ""
+
 
 def _whole_seconds(timeout: float) -> int:
     return max(1, math.ceil(timeout))  # 0 would be "forever" to cachelib
@@ -299,28 +305,25 @@ def _is_cachelib(value: Any) -> bool:
 class GuardedCache:
     """A shared store whose failures are an empty cache for a while, logged once, never raised.
 
-    ``name`` and ``fallback`` word the log lines: ``"<name> failed
-    (<what went wrong>); <fallback> for the next 30 s."`` when an outage starts
-    (what went wrong is the error's type, or what to fix when that is known:
-    a certificate not trusted names ``ssl_ca_certs``, an ACL names the command
-    it refused) and ``"<name> answers again."`` when it ends. While the store
-    rests after a failure, :meth:`get` answers ``None`` and :meth:`set`,
-    :meth:`add` and :meth:`delete` answer ``False`` without calling it. Once
-    every ``retry_interval`` seconds (default :data:`CACHE_RETRY_INTERVAL`) one
-    call, and only one, probes it: a Redis that hangs costs one timeout per
-    interval, not one per request, and a Redis that is back is used from the
-    first call that finds it answering. ``clock`` is a clock in seconds, for
-    tests of the interval; a clock that steps back ends a rest early, never
-    lengthens it.
+    ``name`` and ``fallback`` word the log lines: ``"<name> failed (<what went
+    wrong>); <fallback> for the next 30 s."`` when an outage starts (the error's
+    type, or what to fix when that is known: ``ssl_ca_certs`` for a certificate not
+    trusted, the command an ACL refused) and ``"<name> answers again."`` when it
+    ends. While the store rests after a failure, :meth:`get` answers ``None`` and
+    :meth:`set`, :meth:`add` and :meth:`delete` answer ``False`` without calling it.
+    Once every ``retry_interval`` seconds (default :data:`CACHE_RETRY_INTERVAL`) one
+    call, and only one, probes it: a Redis that hangs costs one timeout per interval,
+    not one per request. On a Cluster each node rests on its own
+    (:meth:`SharedStore.shard`): a dead master takes only its slots out of use.
+    ``clock`` is a clock in seconds, for tests; one that steps back ends a rest early.
 
-    A write made with ``queue=True`` while the store fails waits in a queue of
-    at most ``queue_size`` writes (the oldest dropped beyond it, logged), each
-    with its own expiry, and is written once the store answers: by the call
-    that finds it answering again, or by a thread of this object's that tries
-    every ``retry_interval`` seconds while the queue holds writes.
-
-    ``cache`` is a :class:`SharedStore` or a cachelib cache (JSON, never
-    pickles: :func:`without_pickles`); :attr:`store` is what is used.
+    A write made with ``queue=True`` while the store fails waits in a queue of at
+    most ``queue_size`` writes (beyond it the oldest is dropped, logged), each until
+    its own expiry, and is written once the store answers: at once when a call finds
+    it answering again, or by a thread of this object's that tries every
+    ``retry_interval`` seconds while writes wait. ``cache`` is a
+    :class:`SharedStore` or a cachelib cache (:func:`as_store`); :attr:`store` is
+    what is used.
 
     >>> guarded = GuardedCache(SimpleCache(), name="The API client's cache",
     ...                        fallback="calling the API without it")  # doctest: +SKIP
@@ -344,8 +347,8 @@ class GuardedCache:
         self.retry_interval = retry_interval
         self.queue_size = queue_size
         self._clock = clock
-        self._failing = False
-        self._probed_at = 0.0
+        #: The failing shards of the store (``""``: all of it), each with when it failed or was last probed.
+        self._failing: dict[str, float] = {}
         self._lock = threading.Lock()  # so that an outage seen by many threads at once is logged once
         self._queue: dict[str, tuple[Any, float]] = {}  # key: (value, until when it is worth writing)
         self._queue_lock = threading.Lock()
@@ -355,8 +358,12 @@ class GuardedCache:
 
     @property
     def failing(self) -> bool:
-        """Whether the last call to the store failed (it is left alone until its retry time)."""
-        return self._failing
+        """Whether a call to the store (or to a shard of it) failed lately: left alone until its retry time."""
+        return bool(self._failing)
+
+    def failing_for(self, key: str) -> bool:
+        """Whether the shard serving ``key`` (all of a store that is not a Cluster) failed lately."""
+        return bool(self._failing) and self.store.shard(key) in self._failing
 
     @property
     def process_only(self) -> bool:
@@ -374,12 +381,12 @@ class GuardedCache:
 
     def get(self, key: str) -> Any:
         """The value cached under ``key``; ``None`` when there is none or the store fails."""
-        return self._attempt(lambda: self.store.get(key), None)
+        return self._attempt(key, lambda: self.store.get(key), None)
 
     def get_many(self, *keys: str) -> list[Any]:
         """The values cached under ``keys``, in order (one round trip to Redis); ``None`` for each missing one."""
         missing: list[Any] = [None] * len(keys)
-        values: list[Any] = self._attempt(lambda: self.store.get_many(*keys), missing)
+        values: list[Any] = self._attempt(keys[0], lambda: self.store.get_many(*keys), missing)
         return values
 
     def set(self, key: str, value: Any, timeout: float | None = None, *, queue: bool = False) -> bool:
@@ -391,7 +398,7 @@ class GuardedCache:
         take is queued and written once it answers.
         """
         try:
-            stored = self._attempt(lambda: self.store.set(key, value, timeout), _MISSED)
+            stored = self._attempt(key, lambda: self.store.set(key, value, timeout), _MISSED)
         except _Unstorable as error:
             logger.debug("%s: %s; not cached.", self.name, error)
             return False
@@ -409,7 +416,7 @@ class GuardedCache:
         value NX PX <milliseconds>``, so a lock whose holder died still expires.
         """
         try:
-            taken: bool = self._attempt(lambda: self.store.add(key, value, timeout), False)
+            taken: bool = self._attempt(key, lambda: self.store.add(key, value, timeout), False)
         except _Unstorable as error:
             logger.debug("%s: %s; not cached.", self.name, error)
             return False
@@ -417,7 +424,7 @@ class GuardedCache:
 
     def delete(self, key: str) -> bool:
         """Forget ``key``; returns whether the store did (``False`` when it failed or rests)."""
-        deleted: bool = self._attempt(lambda: self.store.delete(key), False)
+        deleted: bool = self._attempt(key, lambda: self.store.delete(key), False)
         return deleted
 
     def flush(self) -> int:
@@ -434,7 +441,7 @@ class GuardedCache:
             value, until = entry
             left = until - self._clock()
             if left > 0:
-                stored = self._attempt(functools.partial(self.store.set, key, value, left), _MISSED)
+                stored = self._attempt(key, functools.partial(self.store.set, key, value, left), _MISSED)
                 if stored is _MISSED:
                     return written
                 written += 1
@@ -478,40 +485,42 @@ class GuardedCache:
                     self._flusher = None
                     return
 
-    def _attempt(self, call: Callable[[], Any], default: Any) -> Any:
-        """``call()``, or ``default`` when the store rests or fails; a value JSON cannot hold is raised."""
-        if self._resting():
+    def _attempt(self, key: str, call: Callable[[], Any], default: Any) -> Any:
+        """``call()`` on ``key``, or ``default`` when its shard rests or fails; a value JSON cannot hold is raised."""
+        shard = self.store.shard(key) if self._failing else ""
+        if self._resting(shard):
             return default
         try:
             result = call()
         except _Unstorable:
             raise  # the value's fault: nothing reached the store
         except Exception as error:  # each backend raises its own errors
-            self._failed(error)
+            self._failed(self.store.shard(key), error)
             return default
-        if self._failing:
-            self._recovered()
+        if shard in self._failing:
+            self._recovered(shard)
         return result
 
-    def _resting(self) -> bool:
-        if not self._failing:
+    def _resting(self, shard: str) -> bool:
+        since = self._failing.get(shard)
+        if since is None:
             return False
         now = self._clock()
-        if 0 <= now - self._probed_at < self.retry_interval:
+        if 0 <= now - since < self.retry_interval:
             return True
         with self._lock:
-            if 0 <= now - self._probed_at < self.retry_interval:
-                return True  # another call took this probe
+            since = self._failing.get(shard)
+            if since is None or 0 <= now - since < self.retry_interval:
+                return since is not None  # another call took this probe (or it answered meanwhile)
             # This call probes; the others rest until it answers (or until the next interval, if it hangs).
-            self._probed_at = now
+            self._failing[shard] = now
         return False
 
-    def _failed(self, error: Exception) -> None:
-        # A store that does not answer can cost seconds per call; leave it alone a while.
+    def _failed(self, shard: str, error: Exception) -> None:
+        # A store that does not answer can cost seconds per call; leave it (or that one node) alone a while.
         with self._lock:
             first = not self._failing
-            self._failing = True
-            self._probed_at = self._clock()
+            self._failing[shard] = self._clock()
         if first:
             # What went wrong in words that carry no address nor password: never the error's own text.
             logger.warning(
@@ -522,15 +531,16 @@ class GuardedCache:
                 self.retry_interval,
             )
 
-    def _recovered(self) -> None:
+    def _recovered(self, shard: str) -> None:
         with self._lock:
-            was_failing = self._failing
-            self._failing = False
-            self._dropped = 0
-        if was_failing:
+            self._failing.pop(shard, None)
+            answers = not self._failing
+            if answers:
+                self._dropped = 0
+        if answers:
             logger.info("%s answers again.", self.name)
-            if self._queue:
-                self._wake.set()  # the queue's thread writes at once, not in this request
+        if self._queue:
+            self._wake.set()  # the queue's thread writes at once, not in this request
 
 
 def build_cache(value: Any) -> SharedStore:

@@ -212,8 +212,12 @@ class SessionCheck:
                 return SessionState.ENDED
             shared_age = self._age(known, now)
             if shared_age is not None and shared_age < self.ttl:
+                if local_age is None or local_age > shared_age:
+                    # Kept here too (once per answer): should the shared cache fail, this process
+                    # goes on with it for the rest of its TTL instead of asking the API at once.
+                    local.set(keys.known, known, self.grace)
                 return SessionState.KNOWN
-            if shared.failing:
+            if shared.failing_for(keys.ended):
                 self._stand_in_until = now + self.ttl
             elif not now < self._stand_in_until:
                 # A healthy shared cache is the one truth.
@@ -280,9 +284,9 @@ class SessionCheck:
         if (
             stale
             and shared is not None
-            and not shared.failing
+            and not shared.failing_for(keys.asking)
             and not shared.add(keys.asking, "1", timeout=self.timeout + 1)
-            and not shared.failing
+            and not shared.failing_for(keys.asking)
         ):
             self.stats.stale += 1
             return SessionState.KNOWN
@@ -329,7 +333,7 @@ class SessionCheck:
         if shared is not None:
             shared.set(keys.known, record, timeout=kept)
         # Always kept here too: it stands in when the shared cache is down or comes back empty.
-        self._local.set(keys.known, record, kept)
+        self._local.set(keys.known, record, self.grace)
 
     def _remember_ended(self, session: Session, keys: SessionKeys) -> None:
         # Ended for good: remembered until the token expires, so that no outage revives it; what the

@@ -511,6 +511,17 @@ def test_a_logout_during_a_cluster_failover_reaches_the_other_worker(
         master.kill()  # the master of this session's slot: its replica takes over within seconds
         assert visit(first, token, "/logout")[0] == 302  # during the failover: "ended" is queued
         assert visit(second, token) == (200, None)  # it cannot know yet: its own answer stands in
+
+        # Meanwhile the other masters serve their sessions as ever: the workers still share answers.
+        elsewhere = next(
+            token
+            for session_id, token in (new_session(dev) for _ in range(50))
+            if shape.master_of(f"flask_authrocket:session:{{{session_id}}}:ended") is not master
+        )
+        dev.reset_stats()
+        assert visit(first, elsewhere) == visit(second, elsewhere) == (200, None)
+        assert dev.count(SESSION_LOOKUPS) == 1
+
         shape.fail_over(master)
         eventually(lambda: visit(second, token) == (302, "session_ended"), what="the logout to reach the other worker")
     finally:

@@ -238,20 +238,22 @@ def test_the_queue_of_writes_is_bounded_and_says_so_once(caplog: pytest.LogCaptu
     ]
 
 
-def test_a_queued_write_whose_time_ran_out_is_dropped_unwritten(url: str) -> None:
+def test_a_queued_write_whose_time_ran_out_is_dropped_unwritten(tmp_path: Path) -> None:
     clock = Clock()
-    store = build_cache(url)
-    guarded = GuardedCache(store, name="The test cache", fallback="without it", clock=clock, retry_interval=1)
-    raw = admin(int(url.split(":")[2].split("/")[0]))
-    guarded._failed(ConnectionError("down"))  # the outage, as a failed call leaves the guard
-    assert guarded.set("late", "ended", timeout=5, queue=True) is False
-    assert guarded.set("soon", "ended", timeout=60, queue=True) is False
-    clock.advance(10)
+    with standalone(tmp_path / "redis") as redis_server:
+        url = f"redis://{HOST}:{redis_server.port}/0?socket_timeout=0.25&socket_connect_timeout=0.25"
+        guarded = GuardedCache(build_cache(url), name="The test cache", fallback="without it", clock=clock)
+        redis_server.stop()
+        assert guarded.set("late", "ended", timeout=5, queue=True) is False
+        assert guarded.set("soon", "ended", timeout=60, queue=True) is False
+        redis_server.start()
+        clock.advance(30)  # the retry interval, and more than the first write's time
 
-    assert guarded.flush() == 1
-    assert raw.get("flask_authrocket:late") is None
-    assert raw.get("flask_authrocket:soon") == b'"ended"'
-    assert 0 < raw.pttl("flask_authrocket:soon") <= 50_000  # what was left of its time, not all of it
+        assert guarded.flush() == 1
+        raw = admin(redis_server.port)
+        assert raw.get("flask_authrocket:late") is None
+        assert raw.get("flask_authrocket:soon") == b'"ended"'
+        assert 0 < raw.pttl("flask_authrocket:soon") <= 30_000  # what was left of its time, not all of it
 
 
 def test_a_silent_redis_holds_no_request_when_the_url_bounds_its_waits(
