@@ -16,12 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# Debian packages the tests need: chromium for the browser tests, redis-server for the
-# tests of a cache shared by several workers (the tests start and stop their own server).
+# Debian packages the tests need: chromium for the browser tests; redis-server, redis-sentinel
+# and redis-tools (redis-cli, which creates a cluster) for the tests of a cache shared by several
+# workers, in every shape (the tests start and stop their own servers).
 system-test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v redis-sentinel >/dev/null || missing="$$missing redis-sentinel"; \
+	command -v redis-cli >/dev/null || missing="$$missing redis-tools"; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; fi
 
 system-bench-deps:
@@ -57,10 +60,11 @@ format: install
 bench: install system-bench-deps
 	$(BIN)/python bench/run.py
 
-# About 2.5 minutes of load on 127.0.0.1 while the key set, Redis and the API fail (bench/soak.py);
-# exits 1 naming each target missed.
+# About 3.5 minutes of load on 127.0.0.1 while the key set, Redis (one server, then a Cluster
+# master) and the API fail (bench/soak.py); exits 1 naming each target missed.
 soak: install
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) redis-server; }
+	@command -v redis-cli >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) redis-tools; }
 	$(BIN)/python -m bench.soak
 
 # The docs/ pages and the API reference (autodoc) as HTML, warnings as errors.
