@@ -424,6 +424,21 @@ class Sessions:
         return Pick(self.tokens[user], user, "logged-out" if user in self.logged_out else "stays", "bearer")
 
 
+def managed_config(issuer: TokenIssuer, api: CoreApiStandIn, cache: str) -> dict[str, Any]:
+    """The app's config in the scenarios of managed sessions: the issuer's key, the stand-in API, TTL 2 s, "open"."""
+    return {
+        "AUTHROCKET_JWT_KEY": issuer.public_key_pem(),
+        "LOGINROCKET_URL": UNUSED_LOGINROCKET_URL,
+        "AUTHROCKET_URL": api.url,
+        "AUTHROCKET_API_KEY": "ks_soak_" + secrets.token_hex(16),
+        "AUTHROCKET_HTTP_TIMEOUT": HTTP_TIMEOUT,
+        "AUTHROCKET_MANAGED_SESSIONS": True,
+        "AUTHROCKET_SESSION_CHECK_TTL": SESSION_CHECK_TTL,
+        "AUTHROCKET_SESSION_CHECK_FAILURE": "open",
+        "AUTHROCKET_CACHE": cache,
+    }
+
+
 def soak_sessions(logs: Path, seconds: float) -> list[str]:
     """Issue 13's scenario; returns the targets it missed."""
     scale = seconds / 40
@@ -442,18 +457,7 @@ def soak_sessions(logs: Path, seconds: float) -> list[str]:
         redis = RedisServer(redis_logs)
         stack.callback(redis.stop)
         redis.start()
-        config: dict[str, Any] = {
-            "AUTHROCKET_JWT_KEY": issuer.public_key_pem(),
-            "LOGINROCKET_URL": UNUSED_LOGINROCKET_URL,
-            "AUTHROCKET_URL": api.url,
-            "AUTHROCKET_API_KEY": "ks_soak_" + secrets.token_hex(16),
-            "AUTHROCKET_HTTP_TIMEOUT": HTTP_TIMEOUT,
-            "AUTHROCKET_MANAGED_SESSIONS": True,
-            "AUTHROCKET_SESSION_CHECK_TTL": SESSION_CHECK_TTL,
-            "AUTHROCKET_SESSION_CHECK_FAILURE": "open",
-            "AUTHROCKET_CACHE": redis.url,
-        }
-        app = Gunicorn(config, logs, "sessions", workers=WORKERS, threads=THREADS)
+        app = Gunicorn(managed_config(issuer, api, redis.url), logs, "sessions", workers=WORKERS, threads=THREADS)
         stack.callback(app.stop)
 
         quiet_seconds = QUIET_SECONDS * scale

@@ -170,10 +170,10 @@ def soak_cluster(logs: Path, seconds: float) -> list[str]:
         CLIENTS,
         HTTP_TIMEOUT,
         THREADS,
-        UNUSED_LOGINROCKET_URL,
         WORKERS,
         Targets,
         describe_load,
+        managed_config,
         run_timeline,
     )
 
@@ -207,17 +207,8 @@ def soak_cluster(logs: Path, seconds: float) -> list[str]:
         victim = home(users[0])
         on_victim = [user for user in users if home(user) == victim]
         chosen = (on_victim + [user for user in users if user not in on_victim])[: LOGOUTS_BEFORE + LOGOUTS_DURING]
-        config: dict[str, Any] = {
-            "AUTHROCKET_JWT_KEY": issuer.public_key_pem(),
-            "LOGINROCKET_URL": UNUSED_LOGINROCKET_URL,
-            "AUTHROCKET_URL": api.url,
-            "AUTHROCKET_API_KEY": "ks_soak_" + secrets.token_hex(16),
-            "AUTHROCKET_HTTP_TIMEOUT": HTTP_TIMEOUT,
-            "AUTHROCKET_MANAGED_SESSIONS": True,
-            "AUTHROCKET_SESSION_CHECK_TTL": SESSION_CHECK_TTL,
-            "AUTHROCKET_SESSION_CHECK_FAILURE": "open",
-            "AUTHROCKET_CACHE": cluster.url,
-        }
+        config = managed_config(issuer, api, cluster.url)
+        assert config["AUTHROCKET_SESSION_CHECK_TTL"] == SESSION_CHECK_TTL  # the ideal below counts with it
         app = Gunicorn(config, logs, "cluster", workers=WORKERS, threads=THREADS)
         stack.callback(app.stop)
 

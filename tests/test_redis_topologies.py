@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import redis
 from cachelib import RedisCache
+from click.testing import Result
 from devserver import DevApi
 from flask import Flask, g
 from flask.testing import FlaskClient
@@ -39,12 +40,13 @@ from redis_servers import (
     standalone,
     tls_server,
 )
+from test_managed_sessions import SESSION_LOOKUPS, new_session
+from test_managed_sessions import managed_app as managed_app  # the fixture: an app of the development realm
 
 from flask_authrocket.cache import RedisStore, build_cache
 from flask_authrocket.redis_topology import ACL_CLUSTER_RULES, ACL_RULES, SOCKET_TIMEOUT
 
 AppFactory = Callable[..., Flask]
-SESSION_LOOKUPS = "GET /v2/sessions/<session_ref>"
 #: Short waits for the clients the tests build themselves (rule: never a long timeout in a test).
 BOUNDED: dict[str, Any] = {"socket_timeout": 1, "socket_connect_timeout": 1, "retry": Retry(NoBackoff(), 0)}
 
@@ -99,28 +101,10 @@ def cluster(folder: Path) -> Iterator[Cluster]:
 # -- two workers on one cache ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def managed_app(dev: DevApi, make_app: AppFactory) -> AppFactory:
-    def build(**config: Any) -> Flask:
-        settings = {
-            "LOGINROCKET_URL": dev.root,
-            "AUTHROCKET_URL": dev.url,
-            "AUTHROCKET_API_KEY": dev.api_key,
-            "AUTHROCKET_MANAGED_SESSIONS": True,
-            "AUTHROCKET_HTTP_TIMEOUT": 2,
-            **config,
-        }
-        return make_app(**settings)
-
-    return build
-
-
-def new_session(dev: DevApi) -> tuple[str, str]:
-    """A session made through the API, as LoginRocket makes one at login: its id and token."""
-    with dev.client() as api:
-        record = api.sessions.create(user_id="usr_ada")
-    assert record.id and record.token
-    return record.id, record.token
+def check(make_app: AppFactory, cache: Any) -> Result:
+    """``flask authrocket check`` on an app whose ``AUTHROCKET_CACHE`` is ``cache``."""
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=cache)
+    return app.test_cli_runner().invoke(args=["authrocket", "check"])
 
 
 def visit(app: Flask, token: str, path: str = "/private") -> tuple[int, str | None]:
@@ -312,9 +296,8 @@ def test_check_fails_on_a_certificate_it_does_not_trust_and_says_to_set_ssl_ca_c
     make_app: AppFactory, tls: tuple[RedisProcess, TlsFiles]
 ) -> None:
     server, files = tls
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=f"rediss://{HOST}:{server.port}/0")
 
-    result = app.test_cli_runner().invoke(args=["authrocket", "check"])
+    result = check(make_app, f"rediss://{HOST}:{server.port}/0")
 
     assert result.exit_code == 1
     assert "FAIL  AUTHROCKET_CACHE (Redis) failed at write with expiry (SET PX): certificate verify failed" in (
@@ -322,10 +305,7 @@ def test_check_fails_on_a_certificate_it_does_not_trust_and_says_to_set_ssl_ca_c
     )
     assert "Fix: set ssl_ca_certs=/path/to/ca.pem in the rediss:// URL" in result.output
 
-    trusted = make_app(
-        AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=f"rediss://{HOST}:{server.port}/0?ssl_ca_certs={files.ca}"
-    )
-    fine = trusted.test_cli_runner().invoke(args=["authrocket", "check"])
+    fine = check(make_app, f"rediss://{HOST}:{server.port}/0?ssl_ca_certs={files.ca}")
     assert "OK    AUTHROCKET_CACHE (Redis) answered every operation the extension uses" in fine.output
 
 
@@ -346,14 +326,11 @@ def test_single_sign_out_with_an_acl_user_limited_to_the_documented_commands(
 def test_check_passes_with_the_documented_acl_and_names_a_command_the_acl_refuses(
     make_app: AppFactory, acl: RedisProcess, folder: Path
 ) -> None:
-    url = f"redis://authrocket:{ACL_PASSWORD}@{HOST}:{acl.port}/0"
-    fine = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=url).test_cli_runner()
-    assert "OK    AUTHROCKET_CACHE (Redis) answered every operation" in fine.invoke(args=["authrocket", "check"]).output
+    fine = check(make_app, f"redis://authrocket:{ACL_PASSWORD}@{HOST}:{acl.port}/0")
+    assert "OK    AUTHROCKET_CACHE (Redis) answered every operation" in fine.output
 
     with standalone(folder / "acl-without-mget", *acl_user(ACL_RULES.replace(" +mget", ""))) as server:
-        url = f"redis://authrocket:{ACL_PASSWORD}@{HOST}:{server.port}/0"
-        app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=url)
-        result = app.test_cli_runner().invoke(args=["authrocket", "check"])
+        result = check(make_app, f"redis://authrocket:{ACL_PASSWORD}@{HOST}:{server.port}/0")
 
     assert result.exit_code == 1
     assert (
@@ -408,9 +385,7 @@ def test_single_sign_out_on_a_cluster_with_an_acl_user_limited_to_the_documented
 
 
 def test_check_uses_every_master_of_a_cluster(make_app: AppFactory, cluster: Cluster) -> None:
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=cluster.url)
-
-    result = app.test_cli_runner().invoke(args=["authrocket", "check"])
+    result = check(make_app, cluster.url)
 
     assert result.exit_code == 0, result.output
     assert re.search(
@@ -422,9 +397,7 @@ def test_check_uses_every_master_of_a_cluster(make_app: AppFactory, cluster: Clu
 
 
 def test_check_fails_on_a_cluster_reached_through_a_plain_client(make_app: AppFactory, cluster: Cluster) -> None:
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=f"redis://{HOST}:{cluster.nodes[0].port}/0")
-
-    result = app.test_cli_runner().invoke(args=["authrocket", "check"])
+    result = check(make_app, f"redis://{HOST}:{cluster.nodes[0].port}/0")
 
     assert result.exit_code == 1
     assert "MOVED: this Redis is a node of a Cluster, reached through a client that is not a cluster client" in (
@@ -438,9 +411,8 @@ def test_check_fails_on_crossslot_when_a_key_prefix_breaks_the_hash_tags(
 ) -> None:
     # "{}" is an empty hash tag: Redis then hashes each whole key, and one session's keys land in two slots.
     client = RedisCluster(startup_nodes=[ClusterNode(HOST, cluster.nodes[0].port)], socket_timeout=1)
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=RedisCache(client, key_prefix="{}myapp:"))
 
-    result = app.test_cli_runner().invoke(args=["authrocket", "check"])
+    result = check(make_app, RedisCache(client, key_prefix="{}myapp:"))
 
     assert result.exit_code == 1
     assert (
@@ -459,22 +431,27 @@ def test_a_client_without_socket_timeout_is_warned_about_at_init_app_and_fails_c
 ) -> None:
     client = redis.Redis(host=HOST, port=plain.port, socket_timeout=None, retry=Retry(NoBackoff(), 0))
     with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
-        app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=RedisCache(client) if wrapped else client)
+        result = check(make_app, RedisCache(client) if wrapped else client)
 
     warnings = [record.getMessage() for record in caplog.records if record.name == "flask_authrocket"]
-    assert len(warnings) == 1
+    assert len(warnings) == 1  # at init_app
     assert warnings[0].startswith("AUTHROCKET_CACHE is a redis-py client without socket_timeout: a Redis that stops")
-    result = app.test_cli_runner().invoke(args=["authrocket", "check"])
     assert result.exit_code == 1
     assert "FAIL  AUTHROCKET_CACHE is a redis-py client without socket_timeout" in result.output
-
-    bounded = make_app(
-        AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=redis.Redis(host=HOST, port=plain.port, **BOUNDED)
-    )
-    assert bounded.test_cli_runner().invoke(args=["authrocket", "check"]).exit_code == 0
+    assert check(make_app, redis.Redis(host=HOST, port=plain.port, **BOUNDED)).exit_code == 0
 
 
 # -- failovers: a logout made while the master is down reaches every worker once it is back -------------------
+
+
+def two_workers_that_know_a_session(dev: DevApi, managed_app: AppFactory, url: str) -> tuple[Flask, Flask, str, str]:
+    """Two workers on ``url``, a session the second asked the API about (it keeps the answer itself too) and the
+    first read from the shared cache: the apps, the session's id and its token."""
+    first, second = (managed_app(AUTHROCKET_CACHE=url) for _ in range(2))
+    session_id, token = new_session(dev)
+    assert visit(second, token) == (200, None)
+    assert visit(first, token) == (200, None)
+    return first, second, session_id, token
 
 
 def test_a_logout_during_a_sentinel_failover_reaches_the_other_worker(
@@ -482,10 +459,7 @@ def test_a_logout_during_a_sentinel_failover_reaches_the_other_worker(
 ) -> None:
     shape = SentinelSet(tmp_path / "sentinels")
     try:
-        first, second = (managed_app(AUTHROCKET_CACHE=shape.url) for _ in range(2))
-        _, token = new_session(dev)
-        assert visit(second, token) == (200, None)  # it asks the API, and keeps the answer itself too
-        assert visit(first, token) == (200, None)  # from the shared cache
+        first, second, _, token = two_workers_that_know_a_session(dev, managed_app, shape.url)
 
         shape.master.kill()  # a crash: the sentinels notice within a second, then promote the replica
         assert visit(first, token, "/logout")[0] == 302  # during the failover: "ended" is queued
@@ -502,10 +476,7 @@ def test_a_logout_during_a_cluster_failover_reaches_the_other_worker(
 ) -> None:
     shape = Cluster(tmp_path / "cluster")
     try:
-        first, second = (managed_app(AUTHROCKET_CACHE=shape.url) for _ in range(2))
-        session_id, token = new_session(dev)
-        assert visit(second, token) == (200, None)  # it asks the API, and keeps the answer itself too
-        assert visit(first, token) == (200, None)  # from the shared cache
+        first, second, session_id, token = two_workers_that_know_a_session(dev, managed_app, shape.url)
         master = shape.master_of(f"flask_authrocket:session:{{{session_id}}}:ended")
 
         master.kill()  # the master of this session's slot: its replica takes over within seconds
