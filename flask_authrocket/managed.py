@@ -42,6 +42,7 @@ Ground floor: no Flask here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -412,12 +413,20 @@ def session_keys(session: Session) -> SessionKeys:
     (``session-token:{<sha256>}:...``). Two keys, so that writing "known" can
     never replace "ended".
     """
-    if session.id and _PLAIN_ID.fullmatch(session.id):
-        stem = f"session:{{{session.id}}}"
-    elif session.id:
-        stem = "session-id:{" + hashlib.sha256(session.id.encode()).hexdigest() + "}"
-    else:
-        stem = "session-token:{" + hashlib.sha256(session.token.encode()).hexdigest() + "}"
+    if session.id:
+        return _keys_of_id(session.id)
+    return _keys_of("session-token:{" + hashlib.sha256(session.token.encode()).hexdigest() + "}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys_of_id(session_id: str) -> SessionKeys:
+    # Asked on every request that sends a token: remembered for the sessions active lately.
+    if _PLAIN_ID.fullmatch(session_id):
+        return _keys_of(f"session:{{{session_id}}}")
+    return _keys_of("session-id:{" + hashlib.sha256(session_id.encode()).hexdigest() + "}")
+
+
+def _keys_of(stem: str) -> SessionKeys:
     return SessionKeys(f"{stem}:ended", f"{stem}:known", f"{stem}:asking")
 
 

@@ -117,7 +117,9 @@ class RedisProcess:
                 return
             if "in use" not in self.log.read_text(errors="replace"):
                 break
-            self.port = 0  # taken meanwhile by someone else: another port
+            self.port = 0  # taken meanwhile by someone else: another port (and another cluster bus port)
+            if "--cluster-port" in self.options:
+                self.options[self.options.index("--cluster-port") + 1] = str(_free_port())
         pytest.fail(f"redis did not start:\n{self.log.read_text(errors='replace')[-2000:]}")
 
     def _up_or_exited(self) -> str | None:
