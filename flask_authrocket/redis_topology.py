@@ -371,7 +371,8 @@ _ACL_FIX = (
     f"grant the Redis ACL user the extension's commands and keys: ACL SETUSER <user> {ACL_RULES} "
     "(on a Cluster, also +command +cluster|slots; docs/deployment.md lists them)."
 )
-_NOPERM_COMMAND = re.compile(r"permissions? to (?:run|access) the '([^']{1,40})' (?:command|key)", re.IGNORECASE)
+# The command's name only as Redis spells commands: what a server says is outside text, and goes to a terminal.
+_NOPERM_COMMAND = re.compile(r"permissions? to (?:run|access) the '([A-Za-z0-9|_.-]{1,40})' (?:command|key)", re.I)
 _VERIFY_REASON = re.compile(r"certificate verify failed: ([^()\]]{1,120})", re.IGNORECASE)
 
 

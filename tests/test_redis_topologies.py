@@ -222,6 +222,28 @@ def test_a_clusters_client_built_from_a_url_waits_briefly_too(cluster: Cluster) 
     assert store.client.retry.get_retries() == 1  # at once, after the topology refresh a dead node causes
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.exceptions.NoPermissionError("this user has no permissions to run the 'mget\x1b[2J' command"),
+        redis.exceptions.ConnectionError(
+            "Error 1 connecting to h:1. [SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+            "verify failed: bad\x1b]0;owned\x07 chain (_ssl.c:1006)."
+        ),
+        redis.exceptions.ResponseError("WRONGPASS invalid username-password pair or user is disabled. hunter2-secret"),
+        redis.exceptions.ConnectionError("Error 111 connecting to redis://:hunter2-secret@10.0.0.1:6379."),
+    ],
+)
+def test_what_a_server_says_reaches_a_log_line_only_as_a_known_phrase(error: Exception) -> None:
+    from flask_authrocket.redis_topology import explain_error
+
+    explained = explain_error(error)
+
+    for text in (explained.short, explained.fix):
+        assert text.isprintable()
+        assert "hunter2-secret" not in text and "\x1b" not in text and "owned" not in text
+
+
 # -- one server: by URL, by Unix socket, by object -------------------------------------------------
 
 
