@@ -16,13 +16,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# Debian packages the tests need: chromium for the browser tests, redis-server for the
-# tests of a cache shared by several workers, nginx for docs/deployment.md's site (the tests
-# start and stop their own servers; RUNLEVEL=1 keeps Debian from starting nginx's service).
+# Debian packages the tests need: chromium for the browser tests; redis-server, redis-sentinel
+# and redis-tools (redis-cli, which creates a cluster) for the tests of a cache shared by several
+# workers, in every shape; nginx for docs/deployment.md's site (the tests start and stop their
+# own servers; RUNLEVEL=1 keeps Debian from starting nginx's service).
 system-test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v redis-sentinel >/dev/null || missing="$$missing redis-sentinel"; \
+	command -v redis-cli >/dev/null || missing="$$missing redis-tools"; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && RUNLEVEL=1 $(APT_INSTALL) $$missing; fi
 
@@ -59,10 +62,11 @@ format: install
 bench: install system-bench-deps
 	$(BIN)/python bench/run.py
 
-# About 2.5 minutes of load on 127.0.0.1 while the key set, Redis and the API fail (bench/soak.py);
-# exits 1 naming each target missed.
+# About 3.5 minutes of load on 127.0.0.1 while the key set, Redis (one server, then a Cluster
+# master) and the API fail (bench/soak.py); exits 1 naming each target missed.
 soak: install
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) redis-server; }
+	@command -v redis-cli >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) redis-tools; }
 	$(BIN)/python -m bench.soak
 
 # The docs/ pages and the API reference (autodoc) as HTML, warnings as errors.

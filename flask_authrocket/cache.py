@@ -1,35 +1,39 @@
-"""The cache that managed sessions and the API client share, and the guard that keeps a failing one harmless.
+"""The shared store of managed sessions and the API client, and the guard that keeps a failing one harmless.
 
-``AUTHROCKET_CACHE`` becomes a cachelib cache here (:func:`build_cache`), and
-each user of it wraps it in a :class:`GuardedCache`: a cache that fails (Redis
-down, or hanging) is logged once, left alone for a while (the API client's for
-:data:`CACHE_RETRY_INTERVAL` seconds; managed sessions let one request probe it
-every second), and never turns a request into a 500.
+``AUTHROCKET_CACHE`` becomes a :class:`SharedStore` (:func:`build_cache`): Redis in
+any topology (:mod:`flask_authrocket.redis_topology`), by URL or client, is a
+:class:`RedisStore` that speaks redis-py directly, one command per operation (a
+cachelib ``RedisCache`` is taken apart into its client and prefix); any other
+cachelib cache (the in-process default, ``FileSystemCache`` for the workers of one
+host) is a :class:`CachelibStore`. That is where cachelib keeps its place.
 
-A shared cache holds JSON, never pickles (:class:`JsonSerializer`): cachelib's
-caches unpickle what they read, so anyone who could write to the Redis would
-run code in the app. What is not JSON is a miss. :class:`InProcessCache` is a
-small bounded cache of the process's own, for what must not wait for a shared
-cache that is down.
+Each user wraps the store in a :class:`GuardedCache`: a store that fails is logged
+once, by what went wrong (a certificate, an ACL, a Cluster reached the wrong way),
+left alone for a while, and never turns a request into a 500; writes that must not
+be lost (a logout's "ended") wait in a bounded queue until it answers.
 
-Ground floor: no Flask here. cachelib is imported only when a cache is built,
-so ``import flask_authrocket`` does not load it.
+A shared store holds JSON, never pickles (:class:`JsonSerializer`): cachelib's caches
+unpickle what they read, so anyone who could write to the Redis would run code in the
+app. What is not JSON is a miss. Ground floor, no Flask; neither cachelib nor redis-py
+is imported until a store of theirs is built.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import ConfigurationError
-from .logs import logger, redact_url
-from .lru import BoundedLRU
+from .logs import logger
+from .lru import InProcessCache as InProcessCache  # where it lived before lru.py took it in
+from .redis_topology import client_factory, client_kind, client_warnings, explain_error
 
 if TYPE_CHECKING:
     from cachelib import BaseCache
@@ -37,9 +41,14 @@ if TYPE_CHECKING:
 
 #: Seconds a cache that failed is left alone before it is tried again (the default of :class:`GuardedCache`).
 CACHE_RETRY_INTERVAL = 30.0
+#: What every key the extension writes to a shared Redis starts with.
+KEY_PREFIX = "flask_authrocket:"
+#: Seconds a value written without a timeout is kept (cachelib's default too).
+DEFAULT_TIMEOUT = 300
+#: The most writes a :class:`GuardedCache` holds while its store fails; beyond it, the oldest is dropped.
+QUEUE_SIZE = 10_000
 
-#: The attribute :func:`build_cache` sets on the cache it makes when ``AUTHROCKET_CACHE`` is unset.
-_PROCESS_ONLY = "_flask_authrocket_process_only"
+_MISSED = object()  # what GuardedCache._attempt answers when the store rests or failed
 
 
 class _Unstorable(TypeError):
@@ -47,15 +56,12 @@ class _Unstorable(TypeError):
 
 
 class JsonSerializer:
-    """A cachelib serializer that writes JSON and reads nothing else: no value it reads can run code.
+    """A serializer that writes JSON and reads nothing else: no value it reads can run code.
 
-    It replaces the pickles of cachelib's own serializers in every cache the
-    extension shares with other processes (:func:`without_pickles`). A value
-    that is not JSON (a pickle written by an older version, or planted by
-    someone who can write to the cache) reads as ``None``, a miss, and is
-    logged once. Integers are stored as plain digits, as cachelib's
-    ``inc``/``dec`` expect.
-    """
+    How :class:`RedisStore` writes, and what replaces cachelib's pickles in every
+    cachelib cache shared with other processes (:func:`without_pickles`). A value
+    that is not JSON (a pickle of an older version, or planted) reads as ``None``,
+    a miss, logged once."""
 
     def __init__(self) -> None:
         self._warned = False
@@ -94,14 +100,11 @@ class JsonSerializer:
 def without_pickles(cache: BaseCache) -> BaseCache:
     """``cache``, or a copy of it that stores JSON: what the extension reads back from it cannot run code.
 
-    A ``SimpleCache`` lives in the process and nobody else writes to it: it is
-    used as it is. Any other cachelib cache with a ``serializer`` (Redis,
-    Valkey, file system, MongoDB, DynamoDB, uWSGI) is copied with a
-    :class:`JsonSerializer`; the copy shares the connection, and the app's
-    own object keeps its serializer for the app's own uses. A cache without a
-    ``serializer`` (cachelib's ``MemcachedCache``, whose client library
-    pickles by itself) is used as it is: do not share one with anyone who
-    should not run code in the app.
+    A ``SimpleCache`` lives in the process, nobody else writes to it: used as it is.
+    Any other cachelib cache with a ``serializer`` is copied with a
+    :class:`JsonSerializer` (the copy shares the connection; the app's own object
+    keeps its serializer). One without (``MemcachedCache``) is used as it is by the
+    API client; ``AUTHROCKET_CACHE`` refuses it (:func:`build_cache`).
     """
     from cachelib import SimpleCache
 
@@ -113,22 +116,213 @@ def without_pickles(cache: BaseCache) -> BaseCache:
     return safe
 
 
+class SharedStore(Protocol):
+    """What the extension asks of a store: JSON values under keys, kept for a time; a short lock.
+
+    Timeouts are seconds (fractions kept where the store can: Redis keeps
+    milliseconds); ``None`` is :data:`DEFAULT_TIMEOUT`. Errors of the backend
+    propagate: :class:`GuardedCache` is what turns them into misses.
+    """
+
+    #: What it is, for log lines and ``check``: ``"Redis"``, ``"RedisCluster"``, ``"Sentinel"``, ``"SimpleCache"`` ...
+    kind: str
+    #: Whether nobody but this process can reach it (the in-process default).
+    process_only: bool
+
+    def get(self, key: str) -> Any:
+        """The value under ``key``; ``None`` when there is none."""
+        ...
+
+    def get_many(self, *keys: str) -> list[Any]:
+        """The values under ``keys``, in order, in one command: the keys of one session, which share a hash slot."""
+        ...
+
+    def set(self, key: str, value: Any, timeout: float | None = None) -> bool:
+        """Keep ``value`` under ``key`` for ``timeout`` seconds; whether the store took it."""
+        ...
+
+    def add(self, key: str, value: Any, timeout: float) -> bool:
+        """Keep ``value`` under ``key`` for ``timeout`` seconds unless the key holds one: whether this call took it."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Forget ``key``; whether there was a value."""
+        ...
+
+    def shard(self, key: str) -> str:
+        """Which part of the store serves ``key`` (a Cluster's node), ``""`` for the whole: the guard rests per part."""
+        ...
+
+
+class RedisStore:
+    """A :class:`SharedStore` on redis-py: one Redis, TLS, a Unix socket, sentinels' master, or a Cluster.
+
+    Give the ``client`` the app built, or ``connect``, a function that builds
+    it on first use (:func:`~flask_authrocket.redis_topology.client_factory`):
+    a ``RedisCluster`` connects when it is made, and a worker should make its
+    own. A ``connect`` that fails raises at that use, and is tried again at the
+    next. Every operation is one command on one key, except :meth:`get_many`
+    (``MGET``), whose keys the extension names with one hash tag: each works on
+    a Cluster. Values are JSON; keys get ``prefix``.
+    """
+
+    process_only = False
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        connect: Callable[[], Any] | None = None,
+        prefix: str = KEY_PREFIX,
+        kind: str | None = None,
+    ) -> None:
+        if (client is None) == (connect is None):
+            raise ValueError("give exactly one of client and connect")
+        self._client = client
+        self._connect = connect
+        self.prefix = prefix
+        self.kind = kind or client_kind(client) or type(client).__name__
+        #: What in a client the app built can hold a request (:func:`~flask_authrocket.redis_topology.client_warnings`).
+        self.advice: list[str] = client_warnings(client) if client is not None else []
+        self._serializer = JsonSerializer()
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client, built on first use when the store was given ``connect``."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = cast(Callable[[], Any], self._connect)()
+                client = self._client
+        return client
+
+    def get(self, key: str) -> Any:
+        """The value under ``key`` (``GET``); ``None`` when there is none or it is not JSON."""
+        return self._serializer.loads(self.client.get(self.prefix + key))
+
+    def get_many(self, *keys: str) -> list[Any]:
+        """The values under ``keys`` (one ``MGET``: on a Cluster, the keys must share a hash tag)."""
+        values = self.client.mget([self.prefix + key for key in keys])
+        return [self._serializer.loads(value) for value in values]
+
+    def set(self, key: str, value: Any, timeout: float | None = None) -> bool:
+        """``SET key value PX <milliseconds>``: kept for ``timeout`` seconds (``None``: :data:`DEFAULT_TIMEOUT`)."""
+        data = self._serializer.dumps(value)
+        return bool(self.client.set(self.prefix + key, data, px=_milliseconds(timeout)))
+
+    def add(self, key: str, value: Any, timeout: float) -> bool:
+        """``SET key value NX PX <milliseconds>``: a lock whose holder may die, since it expires by itself."""
+        data = self._serializer.dumps(value)
+        return bool(self.client.set(self.prefix + key, data, nx=True, px=_milliseconds(timeout)))
+
+    def delete(self, key: str) -> bool:
+        """``DEL key``."""
+        return bool(self.client.delete(self.prefix + key))
+
+    def shard(self, key: str) -> str:
+        """The Cluster node that serves ``key`` as the client knows it now (no network); ``""`` for other Redis.
+
+        A master that dies takes only its own slots' keys out of use; after a
+        failover, its slots' new node is a shard that has not failed.
+        """
+        client = self._client
+        if self.kind != "RedisCluster" or client is None:
+            return ""
+        try:
+            return str(client.get_node_from_key(self.prefix + key).name)
+        except Exception:  # no slot map yet, a slot not covered: the whole store is the shard
+            return ""
+
+
+def _milliseconds(timeout: float | None) -> int:
+    return max(1, math.ceil((DEFAULT_TIMEOUT if timeout is None else timeout) * 1000))
+
+
+class CachelibStore:
+    """A :class:`SharedStore` on a cachelib cache that is not Redis (``SimpleCache``, ``FileSystemCache`` ...).
+
+    It stores JSON through :func:`without_pickles`. cachelib counts whole
+    seconds, so timeouts are rounded up (a lock lasts at least a second).
+    ``process_only`` marks the in-process cache :func:`build_cache` makes for
+    an unset ``AUTHROCKET_CACHE``.
+    """
+
+    def __init__(self, cache: BaseCache, *, process_only: bool = False) -> None:
+        #: The cachelib cache used (a JSON copy of the one given, when that one pickles).
+        self.cache = without_pickles(cache)
+        self.kind = type(cache).__name__
+        self.process_only = process_only
+
+    def get(self, key: str) -> Any:
+        """The value under ``key``; ``None`` when there is none."""
+        return self.cache.get(key)
+
+    def get_many(self, *keys: str) -> list[Any]:
+        """The values under ``keys``, in order."""
+        return list(self.cache.get_many(*keys))
+
+    def set(self, key: str, value: Any, timeout: float | None = None) -> bool:
+        """Keep ``value`` for ``timeout`` seconds, rounded up (``None``: the cache's default)."""
+        return bool(self.cache.set(key, value, timeout=None if timeout is None else _whole_seconds(timeout)))
+
+    def add(self, key: str, value: Any, timeout: float) -> bool:
+        """Keep ``value`` unless ``key`` holds one, for ``timeout`` seconds rounded up."""
+        return bool(self.cache.add(key, value, timeout=_whole_seconds(timeout)))
+
+    def delete(self, key: str) -> bool:
+        """Forget ``key``."""
+        return bool(self.cache.delete(key))
+
+    def shard(self, key: str) -> str:
+        """``""``: one cache, one part."""
+        return ""
+
+
+def _whole_seconds(timeout: float) -> int:
+    return max(1, math.ceil(timeout))  # 0 would be "forever" to cachelib
+
+
+def as_store(cache: SharedStore | BaseCache) -> SharedStore:
+    """``cache`` as a :class:`SharedStore`: a store as it is; a cachelib ``RedisCache`` as a :class:`RedisStore`
+    on its redis-py client and key prefix; any other cachelib cache in a :class:`CachelibStore`."""
+    if not _is_cachelib(cache):
+        return cast("SharedStore", cache)
+    client = getattr(cache, "_write_client", None)
+    if client_kind(client) is not None:  # cachelib's RedisCache: its client, spoken to directly
+        prefix = getattr(cache, "key_prefix", "")  # a string, or (cachelib 0.11+) maybe a function
+        return RedisStore(client, prefix=str(prefix() if callable(prefix) else prefix or ""))
+    return CachelibStore(cast("BaseCache", cache))
+
+
+def _is_cachelib(value: Any) -> bool:
+    cachelib = sys.modules.get("cachelib")  # nobody made a cachelib cache without importing cachelib
+    return cachelib is not None and isinstance(value, cachelib.BaseCache)
+
+
 class GuardedCache:
-    """A cachelib cache whose failures are an empty cache for a while, logged once, never raised.
+    """A shared store whose failures are an empty cache for a while, logged once, never raised.
 
-    ``name`` and ``fallback`` word the log lines: ``"<name> failed
-    (<ErrorType>); <fallback> for the next 30 s."`` when an outage starts and
-    ``"<name> answers again."`` when it ends. While the cache rests after a
-    failure, :meth:`get` answers ``None`` and :meth:`set`, :meth:`add` and
-    :meth:`delete` answer ``False`` without calling it. Once every
-    ``retry_interval`` seconds (default :data:`CACHE_RETRY_INTERVAL`) one call,
-    and only one, probes it: a Redis that hangs costs one timeout per interval,
-    not one per request, and a Redis that is back is used from the first call
-    that finds it answering. ``clock`` is a monotonic clock in seconds, for
-    tests of the interval.
+    ``name`` and ``fallback`` word the log lines: ``"<name> failed (<what went
+    wrong>); <fallback> for the next 30 s."`` when an outage starts (the error's
+    type, or what to fix when that is known: ``ssl_ca_certs`` for a certificate not
+    trusted, the command an ACL refused) and ``"<name> answers again."`` when it
+    ends. While the store rests after a failure, :meth:`get` answers ``None`` and
+    :meth:`set`, :meth:`add` and :meth:`delete` answer ``False`` without calling it.
+    Once every ``retry_interval`` seconds (default :data:`CACHE_RETRY_INTERVAL`) one
+    call, and only one, probes it: a Redis that hangs costs one timeout per interval,
+    not one per request. On a Cluster each node rests on its own
+    (:meth:`SharedStore.shard`): a dead master takes only its slots out of use.
+    ``clock`` is a clock in seconds, for tests; one that steps back ends a rest early.
 
-    A shared cache is used through :func:`without_pickles` (it stores JSON,
-    and reads anything else as a miss); :attr:`cache` is what is used.
+    A write made with ``queue=True`` while the store fails waits in a queue of at
+    most ``queue_size`` writes (beyond it the oldest is dropped, logged), each until
+    its own expiry, and is written once the store answers: at once when a call finds
+    it answering again, or by a thread of this object's that tries every
+    ``retry_interval`` seconds while writes wait. ``cache`` is a
+    :class:`SharedStore` or a cachelib cache (:func:`as_store`); :attr:`store` is
+    what is used.
 
     >>> guarded = GuardedCache(SimpleCache(), name="The API client's cache",
     ...                        fallback="calling the API without it")  # doctest: +SKIP
@@ -138,276 +332,268 @@ class GuardedCache:
 
     def __init__(
         self,
-        cache: BaseCache,
+        cache: SharedStore | BaseCache,
         *,
         name: str,
         fallback: str,
         retry_interval: float = CACHE_RETRY_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        queue_size: int = QUEUE_SIZE,
     ) -> None:
-        self.cache = without_pickles(cache)
+        self.store = as_store(cache)
         self.name = name
         self.fallback = fallback
         self.retry_interval = retry_interval
+        self.queue_size = queue_size
         self._clock = clock
-        self._failing = False
-        self._retry_at = 0.0
+        #: The failing shards of the store (``""``: all of it), each with when it failed or was last probed.
+        self._failing: dict[str, float] = {}
         self._lock = threading.Lock()  # so that an outage seen by many threads at once is logged once
+        self._queue: dict[str, tuple[Any, float]] = {}  # key: (value, until when it is worth writing)
+        self._queue_lock = threading.Lock()
+        self._dropped = 0
+        self._flusher: threading.Thread | None = None
+        self._wake = threading.Event()
 
     @property
     def failing(self) -> bool:
-        """Whether the last call to the cache failed (it is left alone until its retry time)."""
-        return self._failing
+        """Whether a call to the store (or to a shard of it) failed lately: left alone until its retry time."""
+        return bool(self._failing)
+
+    def failing_for(self, key: str) -> bool:
+        """Whether the shard serving ``key`` (all of a store that is not a Cluster) failed lately."""
+        return bool(self._failing) and self.store.shard(key) in self._failing
 
     @property
     def process_only(self) -> bool:
-        """Whether the cache is the in-process one :func:`build_cache` made for an unset ``AUTHROCKET_CACHE``.
+        """Whether the store is the in-process one :func:`build_cache` made for an unset ``AUTHROCKET_CACHE``.
 
-        Nobody else reads or writes that cache, so a user of it may as well keep
-        what it stores in an :class:`InProcessCache` of its own (no pickling, no
-        lock on a read).
+        Nobody else reads or writes that store, so a user of it may as well keep
+        what it stores in an :class:`InProcessCache` of its own.
         """
-        return bool(getattr(self.cache, _PROCESS_ONLY, False))
+        return self.store.process_only
+
+    @property
+    def queued(self) -> int:
+        """How many writes wait for the store to answer again."""
+        return len(self._queue)
 
     def get(self, key: str) -> Any:
-        """The value cached under ``key``; ``None`` when there is none or the cache fails."""
-        return self._attempt(lambda: self.cache.get(key), None)
+        """The value cached under ``key``; ``None`` when there is none or the store fails."""
+        return self._attempt(key, lambda: self.store.get(key), None)
 
     def get_many(self, *keys: str) -> list[Any]:
         """The values cached under ``keys``, in order (one round trip to Redis); ``None`` for each missing one."""
         missing: list[Any] = [None] * len(keys)
-        values: list[Any] = self._attempt(lambda: list(self.cache.get_many(*keys)), missing)
+        values: list[Any] = self._attempt(keys[0], lambda: self.store.get_many(*keys), missing)
         return values
 
-    def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
-        """Cache ``value`` under ``key`` for ``timeout`` seconds (``None``: the cache's default).
+    def set(self, key: str, value: Any, timeout: float | None = None, *, queue: bool = False) -> bool:
+        """Cache ``value`` under ``key`` for ``timeout`` seconds (``None``: the store's default).
 
-        Returns whether the cache took it: ``False`` when it failed or rests,
-        or when a shared cache was given a value JSON cannot hold.
+        Returns whether the store took it: ``False`` when it failed or rests,
+        or when a shared store was given a value JSON cannot hold. With
+        ``queue=True`` (and a timeout), a write the failing store could not
+        take is queued and written once it answers.
         """
-        cache = self.cache
         try:
-            stored: bool = self._attempt(lambda: store(cache, key, value, timeout), False)
+            stored = self._attempt(key, lambda: self.store.set(key, value, timeout), _MISSED)
         except _Unstorable as error:
             logger.debug("%s: %s; not cached.", self.name, error)
             return False
-        return stored
+        if stored is _MISSED:
+            if queue and timeout is not None:
+                self._enqueue(key, value, timeout)
+            return False
+        return bool(stored)
 
     def add(self, key: str, value: Any, timeout: float) -> bool:
         """Cache ``value`` under ``key`` for ``timeout`` seconds unless the key holds a value: a short-lived lock.
 
         Returns whether this call took the key (``False`` when another holds
-        it, or when the cache fails or rests). On a cachelib ``RedisCache`` it
-        is one ``SET key value NX PX <milliseconds>``, so a lock whose holder
-        died still expires; other caches use their ``add`` with the timeout
-        rounded up to whole seconds.
+        it, or when the store fails or rests). On Redis it is one ``SET key
+        value NX PX <milliseconds>``, so a lock whose holder died still expires.
         """
-        cache = self.cache
-        redis = _redis_parts(cache)
-        if redis is not None:
-            # cachelib's RedisCache.add is SETNX then EXPIRE: a worker that dies between the two
-            # leaves a lock that never expires. One SET NX PX cannot.
-            write_client, prefix, serializer = redis
-            milliseconds = max(1, int(timeout * 1000))
-            data = serializer.dumps(value)
-
-            def call() -> bool:
-                return bool(write_client.set(prefix() + key, data, nx=True, px=milliseconds))
-
-        else:
-
-            def call() -> bool:
-                return bool(cache.add(key, value, timeout=max(1, math.ceil(timeout))))
-
         try:
-            taken: bool = self._attempt(call, False)
+            taken: bool = self._attempt(key, lambda: self.store.add(key, value, timeout), False)
         except _Unstorable as error:
             logger.debug("%s: %s; not cached.", self.name, error)
             return False
         return taken
 
     def delete(self, key: str) -> bool:
-        """Forget ``key``; returns whether the cache did (``False`` when it failed or rests)."""
-        deleted: bool = self._attempt(lambda: bool(self.cache.delete(key)), False)
+        """Forget ``key``; returns whether the store did (``False`` when it failed or rests)."""
+        deleted: bool = self._attempt(key, lambda: self.store.delete(key), False)
         return deleted
 
-    def _attempt(self, call: Callable[[], Any], default: Any) -> Any:
-        """``call()``, or ``default`` when the cache rests or fails; a value JSON cannot hold is raised."""
-        if self._resting():
+    def flush(self) -> int:
+        """Write the queued writes, oldest first, until one fails; returns how many were written.
+
+        A write whose time ran out while it waited is dropped unwritten.
+        """
+        written = 0
+        while True:
+            with self._queue_lock:
+                if not self._queue:
+                    break
+                key, entry = next(iter(self._queue.items()))
+            value, until = entry
+            left = until - self._clock()
+            if left > 0:
+                stored = self._attempt(key, functools.partial(self.store.set, key, value, left), _MISSED)
+                if stored is _MISSED:
+                    return written
+                written += 1
+            with self._queue_lock:
+                if self._queue.get(key) is entry:  # unless queued again meanwhile
+                    del self._queue[key]
+        if written:
+            logger.info("%s: %d write(s) made during its outage written now.", self.name, written)
+        return written
+
+    def _enqueue(self, key: str, value: Any, timeout: float) -> None:
+        with self._queue_lock:
+            self._queue.pop(key, None)
+            self._queue[key] = (value, self._clock() + timeout)
+            dropped = 0
+            while len(self._queue) > self.queue_size:
+                del self._queue[next(iter(self._queue))]
+                dropped += 1
+            self._dropped += dropped
+            if dropped and self._dropped == dropped:
+                logger.warning(
+                    "%s: more than %d writes wait for it to answer; the oldest are dropped (their logouts reach "
+                    "the other workers only when their cached answers expire).",
+                    self.name,
+                    self.queue_size,
+                )
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(
+                    target=self._flush_while_queued, name="flask-authrocket-cache-queue", daemon=True
+                )
+                self._flusher.start()
+
+    def _flush_while_queued(self) -> None:
+        # A process that gets no request after the store is back still writes what it queued.
+        while True:
+            self._wake.wait(max(self.retry_interval, 0.05))
+            self._wake.clear()
+            self.flush()
+            with self._queue_lock:
+                if not self._queue:
+                    self._flusher = None
+                    return
+
+    def _attempt(self, key: str, call: Callable[[], Any], default: Any) -> Any:
+        """``call()`` on ``key``, or ``default`` when its shard rests or fails; a value JSON cannot hold is raised."""
+        shard = self.store.shard(key) if self._failing else ""
+        if self._resting(shard):
             return default
         try:
             result = call()
         except _Unstorable:
-            raise  # the value's fault: nothing reached the cache
-        except Exception as error:  # cachelib lets the backend's own errors through
-            self._failed(error)
+            raise  # the value's fault: nothing reached the store
+        except Exception as error:  # each backend raises its own errors
+            self._failed(self.store.shard(key), error)
             return default
-        if self._failing:
-            self._recovered()
+        if shard in self._failing:
+            self._recovered(shard)
         return result
 
-    def _resting(self) -> bool:
-        if not self._failing:
+    def _resting(self, shard: str) -> bool:
+        since = self._failing.get(shard)
+        if since is None:
             return False
         now = self._clock()
-        if now < self._retry_at:
+        if 0 <= now - since < self.retry_interval:
             return True
         with self._lock:
-            if now < self._retry_at:
-                return True  # another call took this probe
+            since = self._failing.get(shard)
+            if since is None or 0 <= now - since < self.retry_interval:
+                return since is not None  # another call took this probe (or it answered meanwhile)
             # This call probes; the others rest until it answers (or until the next interval, if it hangs).
-            self._retry_at = now + self.retry_interval
+            self._failing[shard] = now
         return False
 
-    def _failed(self, error: Exception) -> None:
-        # A cache that does not answer can cost seconds per call (redis-py retries); leave it alone a while.
+    def _failed(self, shard: str, error: Exception) -> None:
+        # A store that does not answer can cost seconds per call; leave it (or that one node) alone a while.
         with self._lock:
             first = not self._failing
-            self._failing = True
-            self._retry_at = self._clock() + self.retry_interval
+            self._failing[shard] = self._clock()
         if first:
-            # The error's type only: a backend's message may carry its URL.
+            # What went wrong in words that carry no address nor password: never the error's own text.
             logger.warning(
                 "%s failed (%s); %s for the next %g s.",
                 self.name,
-                type(error).__name__,
+                explain_error(error).short,
                 self.fallback,
                 self.retry_interval,
             )
 
-    def _recovered(self) -> None:
+    def _recovered(self, shard: str) -> None:
         with self._lock:
-            was_failing = self._failing
-            self._failing = False
-        if was_failing:
+            self._failing.pop(shard, None)
+            answers = not self._failing
+            if answers:
+                self._dropped = 0
+        if answers:
             logger.info("%s answers again.", self.name)
+        if self._queue:
+            self._wake.set()  # the queue's thread writes at once, not in this request
 
 
-class InProcessCache:
-    """A small cache of this process's own: at most ``size`` entries, each kept for its ``timeout``.
+def build_cache(value: Any) -> SharedStore:
+    """The store ``AUTHROCKET_CACHE`` names: a Redis URL, a redis-py client, a cachelib cache, or ``None``.
 
-    Managed sessions keep their logouts here, and the API's answers while the
-    shared cache is down, so an outage of Redis costs one API call per session
-    per TTL per process, not one per request. The least recently used entry
-    makes room for a new one (:class:`~flask_authrocket.lru.BoundedLRU`, whose
-    docstring says how it is thread-safe, free-threaded Python included);
-    ``clock`` is a monotonic clock in seconds, for tests.
+    * ``None``: a new in-process ``SimpleCache`` of this app alone (marked
+      :attr:`~SharedStore.process_only`);
+    * a URL (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``,
+      ``redis+cluster://``, their ``valkey`` spellings: see
+      :mod:`flask_authrocket.redis_topology`): a :class:`RedisStore` whose
+      client is built on first use, with short timeouts and no retry backoff;
+    * a redis-py ``Redis`` (a sentinel's ``master_for(...)`` is one) or
+      ``RedisCluster``: a :class:`RedisStore` on it. What in it can hold a
+      request (no ``socket_timeout``) is logged as a warning, and failed by
+      ``flask authrocket check``;
+    * a cachelib ``RedisCache``: a :class:`RedisStore` on its redis-py client,
+      with its key prefix; any other cachelib cache but ``MemcachedCache``
+      (which pickles): a :class:`CachelibStore`;
+    * a :class:`SharedStore` already built: as it is.
+
+    Raises :class:`~flask_authrocket.ConfigurationError` naming
+    ``AUTHROCKET_CACHE`` for anything else (a URL shown without its password).
     """
-
-    def __init__(self, size: int = 10_000, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if size < 1:
-            raise ValueError(f"size must be at least 1, not {size!r}")
-        self.size = size
-        self._clock = clock
-        self._entries: BoundedLRU[str, tuple[float, Any]] = BoundedLRU(size)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: str) -> Any:
-        """The value kept under ``key``; ``None`` when there is none or its time is over."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires_at, value = entry
-        if self._clock() >= expires_at:
-            self._entries.discard(key, entry)  # unless renewed meanwhile
-            return None
-        return value
-
-    def set(self, key: str, value: Any, timeout: float) -> None:
-        """Keep ``value`` under ``key`` for ``timeout`` seconds."""
-        self._entries.put(key, (self._clock() + timeout, value))
-
-
-def build_cache(value: Any) -> BaseCache:
-    """The cache ``AUTHROCKET_CACHE`` names: a cachelib cache, a ``redis://`` URL, or ``None``.
-
-    ``None`` makes a new in-process ``SimpleCache`` of this app alone (marked
-    so, see :attr:`GuardedCache.process_only`); a cachelib cache is used as it
-    is; a ``redis://`` or ``rediss://`` URL makes :func:`redis_cache`.
-    Raises :class:`~flask_authrocket.ConfigurationError` for anything else.
-    """
-    from cachelib import BaseCache, SimpleCache
-
     if value is None:
-        own = SimpleCache(threshold=10_000)
-        setattr(own, _PROCESS_ONLY, True)  # nobody else can reach it: managed sessions skip it
-        return own
-    if isinstance(value, BaseCache):
+        from cachelib import SimpleCache
+
+        return CachelibStore(SimpleCache(threshold=10_000), process_only=True)
+    if isinstance(value, str):
+        kind, connect = client_factory(value)
+        return RedisStore(connect=connect, kind=kind)
+    if isinstance(value, (RedisStore, CachelibStore)):
         return value
-    if isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss"):
-        return redis_cache(value)
-    # A string may be another kind of URL with a password in it: shown without its secrets.
-    shown = redact_url(value) if isinstance(value, str) else type(value).__name__
+    if type(value).__module__.startswith("redis.asyncio"):
+        raise ConfigurationError(
+            f"AUTHROCKET_CACHE is an asyncio client ({type(value).__name__}); the extension runs in Flask's "
+            "request threads: give a redis.Redis or redis.cluster.RedisCluster, or a redis:// URL."
+        )
+    if client_kind(value) is not None:
+        return _given(RedisStore(value))
+    if _is_cachelib(value):
+        if getattr(value, "serializer", None) is None:
+            raise ConfigurationError(
+                f"AUTHROCKET_CACHE is a cachelib {type(value).__name__}, whose client library pickles what it "
+                "stores: whoever can write to it could run code in the app. Use Redis (a redis:// URL)."
+            )
+        store = as_store(value)
+        return _given(store) if isinstance(store, RedisStore) else store
     raise ConfigurationError(
-        "AUTHROCKET_CACHE must be a cachelib cache (e.g. cachelib.RedisCache(...)), a redis:// URL "
-        f"or None, not {shown!r}."
+        "AUTHROCKET_CACHE must be a Redis URL (redis://, rediss://, unix://, redis+sentinel://, redis+cluster://), "
+        f"a redis-py client, a cachelib cache or None, not a {type(value).__name__}."
     )
 
 
-def redis_cache(url: str) -> BaseCache:
-    """A cachelib ``RedisCache`` for ``url`` (``redis://[:password@]host[:port][/db]``).
-
-    Keys are prefixed with ``flask_authrocket:`` so the extension can share a
-    Redis database with other users; values are JSON (:class:`JsonSerializer`),
-    never pickles. Needs the ``redis`` package
-    (``pip install flask-authrocket[redis]``). Raises
-    :class:`~flask_authrocket.ConfigurationError` (without the password) for a
-    URL redis cannot use.
-    """
-    try:
-        import redis
-    except ImportError:
-        raise ConfigurationError(
-            "AUTHROCKET_CACHE is a redis:// URL but the redis package is not installed; "
-            "pip install 'flask-authrocket[redis]'."
-        ) from None
-    from cachelib import RedisCache
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    # Fail fast: a cache that does not answer is skipped, never waited for.
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
-        database = urlsplit(url).path.strip("/")
-        if database and not database.isdigit():
-            raise ValueError(f"the database {database!r} is not a number")
-    except ValueError as error:
-        raise ConfigurationError(
-            f"AUTHROCKET_CACHE {redact_url(url)!r} is not a usable redis:// URL ({redact_url(str(error))}); "
-            "expected redis://[:password@]host[:port][/db]."
-        ) from None
-    cache = RedisCache(client, key_prefix="flask_authrocket:")
-    # Whoever can write to this Redis must not be able to run code in the app: JSON, not pickles.
-    cast(Any, cache).serializer = JsonSerializer()
-    return cache
-
-
-def _redis_parts(cache: BaseCache) -> tuple[Any, Callable[[], str], Any] | None:
-    """A cachelib ``RedisCache``'s redis-py client, key prefix and serializer; ``None`` for other caches."""
-    write_client = getattr(cache, "_write_client", None)
-    serializer = getattr(cache, "serializer", None)
-    if write_client is None or serializer is None or not hasattr(cache, "_normalize_timeout"):
-        return None
-    prefix = getattr(cache, "_get_prefix", None)  # cachelib 0.11 and later
-    if prefix is None:
-        if not isinstance(getattr(cache, "key_prefix", None), str):
-            return None
-        prefix = lambda: cast(Any, cache).key_prefix  # noqa: E731 - cachelib 0.10 keeps a plain string
-    return write_client, prefix, serializer
-
-
-def store(cache: BaseCache, key: str, value: Any, timeout: int | None = None) -> bool:
-    """``cache.set(key, value, timeout=timeout)``, except that a cachelib ``RedisCache`` is written
-    through redis-py with ``SET ... EX``: cachelib before 0.15 calls ``SETEX``, which redis-py 8
-    deprecates (a warning on every write, an error under ``-W error``). Errors propagate."""
-    redis = _redis_parts(cache)
-    if redis is None:
-        return bool(cache.set(key, value, timeout=timeout))
-    write_client, prefix, serializer = redis
-    seconds = cast(Any, cache)._normalize_timeout(timeout)  # None: the cache's default; -1: no expiry
-    data = serializer.dumps(value)
-    if seconds == -1:
-        return bool(write_client.set(prefix() + key, data))
-    return bool(write_client.set(prefix() + key, data, ex=seconds))
+def _given(store: RedisStore) -> RedisStore:
+    for advice in store.advice:
+        logger.warning("%s", advice)
+    return store

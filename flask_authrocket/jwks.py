@@ -184,7 +184,10 @@ class JwksClient:
       may cause a fetch once :data:`NEW_KEY_FLOOR` seconds have passed since
       the last one; until then it is *unavailable* (cookie kept, 503 on guarded
       views), not invalid. A withdrawn key (its token issued before the last
-      fetch, its kid not in the set) stays ``unknown_kid``.
+      fetch, its kid not in the set) stays ``unknown_kid``. "Not older" allows
+      ``leeway`` seconds (``AUTHROCKET_LEEWAY``): LoginRocket's clock and this
+      host's may differ by that much, and a host a little fast must not take a
+      fresh key's token for a withdrawn one.
     * Concurrent requests that miss at the same moment wait for one fetch, for
       at most ``timeout`` seconds: then they are *unavailable*. Requests that
       hold a merely stale key do not wait: they use it while one request
@@ -215,6 +218,7 @@ class JwksClient:
         min_interval: float = 30,
         timeout: float = 5,
         max_stale: float = DEFAULT_MAX_STALE,
+        leeway: float = 0,
         session: requests.Session | None = None,
         ca_bundle: str | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -226,6 +230,9 @@ class JwksClient:
         self.max_stale = max_stale
         self.min_interval = min_interval
         self.timeout = timeout
+        #: Seconds of clock skew between LoginRocket and this host allowed when a token's ``iat`` is
+        #: compared with the last fetch (a fresh key's token against a withdrawn key's).
+        self.leeway = leeway
         self._http = session  # built on the first fetch: importing requests costs every worker's boot
         self.ca_bundle = ca_bundle
         self._clock = clock
@@ -305,10 +312,16 @@ class JwksClient:
         return self._attempted_at is None or now - self._attempted_at >= interval
 
     def _issued_since_fetch(self, token: str | None) -> bool:
-        """Whether ``token`` says it was issued no earlier than the set we hold was fetched (to the second)."""
+        """Whether ``token`` says it was issued no earlier than the set we hold was fetched (to the second).
+
+        With ``leeway`` seconds to spare: ``iat`` is LoginRocket's clock, the fetch time this
+        host's, and a host running fast would otherwise date a fresh token before the fetch.
+        """
         fetched_wall = self._fetched_wall
         issued_at = _unverified_iat(token)
-        return fetched_wall is not None and issued_at is not None and issued_at >= math.floor(fetched_wall)
+        return (
+            fetched_wall is not None and issued_at is not None and issued_at + self.leeway >= math.floor(fetched_wall)
+        )
 
     def _refresh_for(self, kid: str, known: VerificationKey | None, token: str | None) -> VerificationKey:
         # A request holding a stale key never waits for another's fetch; one without a key

@@ -27,10 +27,11 @@ Nothing here depends on the GIL for correctness; only the cost of a hit differs 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Generic, TypeVar
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
-__all__ = ["BoundedLRU"]
+__all__ = ["BoundedLRU", "InProcessCache"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -117,3 +118,40 @@ class BoundedLRU(Generic[K, V]):
         """The keys, oldest first (a copy: safe while others write)."""
         with self._lock:
             return iter(list(self._entries))
+
+
+class InProcessCache:
+    """A small cache of this process's own: at most ``size`` entries, each kept for its ``timeout``.
+
+    Managed sessions keep their logouts here, and the API's answers while the
+    shared cache is down, so an outage of Redis costs one API call per session
+    per TTL per process, not one per request. The least recently used entry
+    makes room for a new one (:class:`~flask_authrocket.lru.BoundedLRU`, whose
+    docstring says how it is thread-safe, free-threaded Python included);
+    ``clock`` is a clock in seconds, for tests.
+    """
+
+    def __init__(self, size: int = 10_000, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size!r}")
+        self.size = size
+        self._clock = clock
+        self._entries: BoundedLRU[str, tuple[float, Any]] = BoundedLRU(size)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Any:
+        """The value kept under ``key``; ``None`` when there is none or its time is over."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at, value = entry
+        if self._clock() >= expires_at:
+            self._entries.discard(key, entry)  # unless renewed meanwhile
+            return None
+        return value
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        """Keep ``value`` under ``key`` for ``timeout`` seconds."""
+        self._entries.put(key, (self._clock() + timeout, value))

@@ -9,15 +9,18 @@ single sign-out.
 The load is one look-up per active session per ``ttl`` for the whole
 deployment, when the workers share a cache (Redis):
 
-* The answer is cached for ``ttl`` seconds under the session's id. Logging out
-  through this app writes "ended" there, so every worker sharing it sees the
-  logout at once. "Ended" and "known" live under different keys
-  (:func:`cache_keys`) and "ended" wins: a check that asked the API before a
+* Each answer is stored with the time it was asked for, under the session's
+  id (:func:`session_keys`), and each app reading it applies its *own*
+  ``ttl``, ``grace`` and ``failure``: apps sharing one cache never inherit
+  each other's lifetimes. Logging out through this app writes "ended" there,
+  so every worker sharing it sees the logout at once. "Ended" and "known" live
+  under different keys and "ended" wins: a check that asked the API before a
   logout and hears "known" after it cannot undo the logout.
-* When an answer expires, one request asks: in each process the others wait for
-  its answer (single flight, bounded by the HTTP timeout), and across workers a
-  short-lived lock in the shared cache (``SET NX PX``) lets one worker ask while
-  the others keep the answer of a moment ago.
+* When an answer is older than the app's ``ttl``, one request asks: in each
+  process the others wait for its answer (single flight, bounded by the HTTP
+  timeout), and across workers a short-lived lock in the shared cache
+  (``SET NX PX``) lets one worker ask while the others keep the answer of a
+  moment ago.
 * An answer outlives its ``ttl`` as a *stale* answer: "ended" until the token
   expires (an ended session never comes back), "known" for ``grace`` seconds.
   When the API cannot answer, a session last known ended stays ended, and one
@@ -28,24 +31,32 @@ deployment, when the workers share a cache (Redis):
 * While the shared cache is down, each process keeps the answers itself, and one
   request probes the cache every :data:`CACHE_PROBE_INTERVAL` seconds: an outage
   of Redis costs one look-up per session per ``ttl`` per process, and a Redis
-  that is back is used at once.
+  that is back is used at once. A logout made meanwhile is queued and written
+  to the shared cache once it answers, so it reaches the other workers then.
+
+All keys of one session carry its id as a Redis hash tag (``{kss_...}``): the
+one command that reads two of them works on a Redis Cluster.
 
 Ground floor: no Flask here.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .cache import GuardedCache, InProcessCache
+from .cache import GuardedCache, SharedStore
 from .errors import ApiError, ApiUnavailable, RecordNotFound
 from .logs import logger
+from .lru import InProcessCache
 from .models import Session
 
 if TYPE_CHECKING:
@@ -63,6 +74,10 @@ CACHE_PROBE_INTERVAL = 1.0
 
 #: ``grace`` left unset is this many TTLs.
 GRACE_TTLS = 3
+
+#: Seconds a "known" answer is kept in the shared cache (or until the token expires, if sooner), whatever
+#: the writer's own TTL: long enough for any app's grace period, since each reader applies its own.
+ANSWER_KEPT = 86_400
 
 _KNOWN = "known"
 _ENDED = "ended"
@@ -119,35 +134,37 @@ class SessionCheck:
     """Checks verified sessions against the Core API, with a shared cache.
 
     ``sessions`` is ``AuthRocketClient.sessions`` (anything with ``find`` and
-    ``delete``); ``cache`` any cachelib cache (a shared one is used through
-    JSON, never pickles: :func:`~flask_authrocket.cache.without_pickles`; the
-    in-process one :func:`~flask_authrocket.cache.build_cache` makes for an
-    unset ``AUTHROCKET_CACHE`` is skipped, the answers kept in this object).
-    ``ttl`` is how long an answer counts as fresh, ``grace`` how long a "known"
-    answer may stand in when the API cannot answer (``None``: ``3 * ttl``),
-    ``failure`` (``"open"`` or ``"closed"``) what a session with no answer at
-    all counts for then. ``timeout`` is the API call's own bound (the HTTP
-    timeout): requests waiting for another's look-up wait no longer than that.
-    ``local_size`` bounds the process's own copy of the answers; ``clock`` is
-    a monotonic clock in seconds, for tests. :attr:`stats` counts what it did.
+    ``delete``); ``cache`` the shared store (a
+    :class:`~flask_authrocket.cache.SharedStore`, or any cachelib cache, used
+    through JSON, never pickles; the in-process one
+    :func:`~flask_authrocket.cache.build_cache` makes for an unset
+    ``AUTHROCKET_CACHE`` is skipped, the answers kept in this object). ``ttl``
+    is how old an answer may be and still count as fresh *for this check*,
+    ``grace`` how old a "known" answer may be and stand in when the API cannot
+    answer (``None``: ``3 * ttl``), ``failure`` (``"open"`` or ``"closed"``)
+    what a session with no answer at all counts for then: answers written by
+    checks with other settings are read with these. ``timeout`` is the API
+    call's own bound (the HTTP timeout): requests waiting for another's look-up
+    wait no longer than that. ``local_size`` bounds the process's own copy of
+    the answers; ``clock`` is a wall clock in seconds (answers are dated with
+    it, and read by other hosts), for tests. :attr:`stats` counts what it did.
     """
 
     def __init__(
         self,
         sessions: SessionLookup,
-        cache: BaseCache,
+        cache: SharedStore | BaseCache,
         *,
         ttl: float,
         failure: str = "open",
         grace: float | None = None,
         timeout: float = 5.0,
         local_size: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if failure not in ("open", "closed"):
             raise ValueError(f"failure must be 'open' or 'closed', not {failure!r}")
         self.sessions = sessions
-        self.cache = cache
         # A cache that fails (Redis down) is an empty cache, logged once: never a 500.
         guarded = GuardedCache(
             cache,
@@ -156,6 +173,7 @@ class SessionCheck:
             retry_interval=CACHE_PROBE_INTERVAL,
             clock=clock,
         )
+        self.cache = guarded.store
         #: The shared cache; ``None`` when it is this app's own in-process cache: the answers
         #: then live only in ``_local``, the cheapest place to read them.
         self._shared: GuardedCache | None = None if guarded.process_only else guarded
@@ -177,29 +195,38 @@ class SessionCheck:
         self._flights: dict[str, _Flight] = {}
 
     def state(self, session: Session) -> SessionState:
-        """Whether ``session`` is still known to the API (asked at most once per ``ttl``)."""
-        known_key, ended_key = cache_keys(session)
+        """Whether ``session`` is still known to the API (asked once its answer is older than ``ttl``)."""
+        keys = session_keys(session)
         local = self._local
-        if local.get(ended_key) == _ENDED:
+        if _answered_at(local.get(keys.ended), _ENDED) is not None:
             return SessionState.ENDED  # logged out through this process, or ended for good
+        now = self._clock()
+        local_age = self._age(local.get(keys.known), now)
         shared = self._shared
+        shared_age = None
         if shared is not None:
-            ended, known = shared.get_many(ended_key, known_key)
-            # Anything but the two words (a value written by someone else) is a miss.
-            if ended == _ENDED:
+            ended, known = shared.get_many(keys.ended, keys.known)
+            # Anything but an answer of ours (a value written by someone else) is a miss.
+            if _answered_at(ended, _ENDED) is not None:
+                self._local.set(keys.ended, ended, self._ended_timeout(session))  # holds through an outage
                 return SessionState.ENDED
-            if known == _KNOWN:
+            shared_age = self._age(known, now)
+            if shared_age is not None and shared_age < self.ttl:
+                if local_age is None or local_age > shared_age:
+                    # Kept here too (once per answer): should the shared cache fail, this process
+                    # goes on with it for the rest of its TTL instead of asking the API at once.
+                    local.set(keys.known, known, self.grace)
                 return SessionState.KNOWN
-            if shared.failing:
-                self._stand_in_until = self._clock() + self.ttl
-            elif self._clock() >= self._stand_in_until:
-                return self._ask(session, ended_key)  # a healthy shared cache is the one truth
+            if shared.failing_for(keys.ended):
+                self._stand_in_until = now + self.ttl
+            elif not now < self._stand_in_until:
+                # A healthy shared cache is the one truth.
+                return self._ask(session, keys, self._stale(shared_age, local_age))
         # The shared cache is down, or came back less than a TTL ago (perhaps empty): this
-        # process's own answer, fetched at most a TTL ago, stands in. It expires with the shared
-        # copy written with it, so it never outlives that by more than a TTL.
-        if local.get(known_key) == _KNOWN:
+        # process's own answer, fetched at most a TTL ago, stands in.
+        if local_age is not None and local_age < self.ttl:
             return SessionState.KNOWN
-        return self._ask(session, ended_key)
+        return self._ask(session, keys, self._stale(shared_age, local_age))
 
     def end(self, session: Session) -> None:
         """Log ``session`` out everywhere: delete it through the API and mark it ended in the cache.
@@ -207,9 +234,10 @@ class SessionCheck:
         The cache is marked first, so the workers sharing it see the logout
         even when the API call fails (which is logged, not raised). This
         process also keeps the mark itself, so the logout holds here through an
-        outage of the shared cache and after it.
+        outage of the shared cache and after it; a mark the shared cache could
+        not take is queued and written once it answers.
         """
-        self._remember_ended(session, cache_keys(session)[1])
+        self._remember_ended(session, session_keys(session))
         if not session.id:
             return
         try:
@@ -221,14 +249,13 @@ class SessionCheck:
 
     # -- asking the API ----------------------------------------------------------------------
 
-    def _ask(self, session: Session, name: str) -> SessionState:
+    def _ask(self, session: Session, keys: SessionKeys, stale: bool) -> SessionState:
         """The API's answer for a session with no fresh one; one request per session per process asks."""
-        stale = self._stale(name)
         with self._lock:
-            flight = self._flights.get(name)
+            flight = self._flights.get(keys.ended)
             leader = flight is None
             if flight is None:
-                flight = self._flights[name] = _Flight()
+                flight = self._flights[keys.ended] = _Flight()
         if not leader:
             if stale:
                 self.stats.stale += 1
@@ -239,16 +266,16 @@ class SessionCheck:
                 return flight.state
             return self._without_answer(stale)
         try:
-            flight.state = self._look_up(session, name, stale)
+            flight.state = self._look_up(session, keys, stale)
         finally:
             flight.done.set()
             with self._lock:
-                del self._flights[name]
+                del self._flights[keys.ended]
         return flight.state
 
-    def _look_up(self, session: Session, name: str, stale: bool) -> SessionState:
+    def _look_up(self, session: Session, keys: SessionKeys, stale: bool) -> SessionState:
         unreachable_at = self._unreachable_at
-        if unreachable_at is not None and self._clock() - unreachable_at < UNREACHABLE_RETRY_INTERVAL:
+        if unreachable_at is not None and 0 <= self._clock() - unreachable_at < UNREACHABLE_RETRY_INTERVAL:
             return self._without_answer(stale)  # do not make every request wait for an API that does not answer
         shared = self._shared
         # One worker asks for everyone; the lock lasts as long as its call may, so a worker that
@@ -257,14 +284,15 @@ class SessionCheck:
         if (
             stale
             and shared is not None
-            and not shared.failing
-            and not shared.add(name + ":asking", "1", timeout=self.timeout + 1)
-            and not shared.failing
+            and not shared.failing_for(keys.asking)
+            and not shared.add(keys.asking, "1", timeout=self.timeout + 1)
+            and not shared.failing_for(keys.asking)
         ):
             self.stats.stale += 1
             return SessionState.KNOWN
         with self._lock:
             self.stats.lookups += 1
+        asked_at = self._clock()
         try:
             found = self.sessions.find(session.token)
         except RecordNotFound:
@@ -277,38 +305,48 @@ class SessionCheck:
         self._unreachable_at = None
         self._recovered()
         if found is None:
-            self._remember_ended(session, name)
+            self._remember_ended(session, keys)
             return SessionState.ENDED
-        self._remember_known(name)
+        self._remember_known(session, keys, asked_at)
         return SessionState.KNOWN
 
-    def _stale(self, name: str) -> bool:
-        """Whether the session was confirmed alive within ``grace`` (by any worker, or by this process)."""
-        alive_key = name + ":alive"
-        shared = self._shared
-        if shared is not None and shared.get(alive_key) == _KNOWN:
-            return True
-        return bool(self._local.get(alive_key) == _KNOWN)
+    def _age(self, record: Any, now: float) -> float | None:
+        """How old a "known" answer is by this check's clock; ``None`` for no answer.
 
-    def _remember_known(self, name: str) -> None:
-        known_key, alive_key = name + ":known", name + ":alive"
-        ttl, grace = int(self.ttl), int(self.grace)
+        An answer dated in the future (another host's clock runs ahead) counts as
+        just given, unless it is more than a TTL ahead: then it is no answer.
+        """
+        at = _answered_at(record, _KNOWN)
+        if at is None or at - now > self.ttl:
+            return None
+        return max(0.0, now - at)
+
+    def _stale(self, *ages: float | None) -> bool:
+        """Whether any answer at hand confirmed the session alive within ``grace`` (by any worker, or by this one)."""
+        return any(age is not None and age < self.grace for age in ages)
+
+    def _remember_known(self, session: Session, keys: SessionKeys, asked_at: float) -> None:
+        record = {"answer": _KNOWN, "at": asked_at}
+        # Kept long enough for any app's grace period: each reader decides by the answer's age.
+        kept = max(1.0, min(max(ANSWER_KEPT, self.grace), session.expires_at - time.time()))
         shared = self._shared
         if shared is not None:
-            shared.set(known_key, _KNOWN, timeout=ttl)
-            shared.set(alive_key, _KNOWN, timeout=grace)
-        # Always kept here too, for the same times: it stands in when the shared cache is down
-        # or comes back empty, and is never older than the shared copy written with it.
-        self._local.set(known_key, _KNOWN, self.ttl)
-        self._local.set(alive_key, _KNOWN, self.grace)
+            shared.set(keys.known, record, timeout=kept)
+        # Always kept here too: it stands in when the shared cache is down or comes back empty.
+        self._local.set(keys.known, record, self.grace)
 
-    def _remember_ended(self, session: Session, name: str) -> None:
-        # Ended for good: remembered until the token expires, so that no outage revives it.
-        timeout = max(int(self.ttl), int(session.expires_at - time.time()))
+    def _remember_ended(self, session: Session, keys: SessionKeys) -> None:
+        # Ended for good: remembered until the token expires, so that no outage revives it; what the
+        # shared cache cannot take now is queued and written when it answers.
+        record = {"answer": _ENDED, "at": self._clock()}
+        timeout = self._ended_timeout(session)
         shared = self._shared
         if shared is not None:
-            shared.set(name, _ENDED, timeout=timeout)
-        self._local.set(name, _ENDED, timeout)
+            shared.set(keys.ended, record, timeout=timeout, queue=True)
+        self._local.set(keys.ended, record, timeout)
+
+    def _ended_timeout(self, session: Session) -> float:
+        return max(float(self.ttl), session.expires_at - time.time())
 
     # -- when the API cannot answer ------------------------------------------------------------
 
@@ -347,17 +385,55 @@ class SessionCheck:
             logger.info("Managed sessions: the AuthRocket API answers again.")
 
 
-def cache_keys(session: Session) -> tuple[str, str]:
-    """The cache keys of a session's answers: "known" under the first, "ended" under the second.
+class SessionKeys(NamedTuple):
+    """The cache keys of one session's answers (after the store's ``flask_authrocket:`` prefix)."""
 
-    Named by the session's id, else by a digest of its token (never the token
-    itself). Two keys, so that writing "known" can never replace "ended". The
-    second is also the stem of the session's other keys: ``<stem>:alive`` (the
-    stale "known", kept for the grace period) and ``<stem>:asking`` (the lock
-    of the worker asking the API).
+    #: ``{"answer": "ended", "at": ...}``: logged out, kept until the token expires.
+    ended: str
+    #: ``{"answer": "known", "at": ...}``: the API knew the session when it was asked at ``at``.
+    known: str
+    #: The lock of the worker asking the API right now (``SET NX PX``).
+    asking: str
+
+
+#: A session id that can be a hash tag and a readable key as it is (AuthRocket's are ``kss_...``).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+
+
+def session_keys(session: Session) -> SessionKeys:
+    """The keys of a session's answers: ``session:{<session id>}:ended``, ``:known`` and ``:asking``.
+
+    The id in braces is a Redis hash tag: every key of a session lives in the
+    same slot of a Cluster, so reading "ended" and "known" together (``MGET``)
+    works there, and an operator finds a session's keys by its id. An id that
+    could not be a tag as it is (braces, spaces, over 128 characters) is
+    replaced by its SHA-256 (``session-id:{<sha256>}:...``); a token without a
+    session id is named by the digest of the token, never the token
+    (``session-token:{<sha256>}:...``). Two keys, so that writing "known" can
+    never replace "ended".
     """
     if session.id:
-        name = f"session:{session.id}"
-    else:
-        name = "session-token:" + hashlib.sha256(session.token.encode()).hexdigest()
-    return f"{name}:known", name
+        return _keys_of_id(session.id)
+    return _keys_of("session-token:{" + hashlib.sha256(session.token.encode()).hexdigest() + "}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys_of_id(session_id: str) -> SessionKeys:
+    # Asked on every request that sends a token: remembered for the sessions active lately.
+    if _PLAIN_ID.fullmatch(session_id):
+        return _keys_of(f"session:{{{session_id}}}")
+    return _keys_of("session-id:{" + hashlib.sha256(session_id.encode()).hexdigest() + "}")
+
+
+def _keys_of(stem: str) -> SessionKeys:
+    return SessionKeys(f"{stem}:ended", f"{stem}:known", f"{stem}:asking")
+
+
+def _answered_at(record: Any, answer: str) -> float | None:
+    """When ``record`` (as read from a cache) says the API gave ``answer``; ``None`` when it says nothing of it."""
+    if not isinstance(record, dict) or record.get("answer") != answer:
+        return None
+    at = record.get("at")
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
+        return None
+    return float(at)

@@ -22,15 +22,12 @@ import math
 import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
-from .cache import build_cache
+from .cache import SharedStore, build_cache
 from .errors import ConfigurationError
 from .fetch import ApiUri, ca_bundle_problem, parse_api_uri, url_problem
 from .logs import logger, redact_url
-
-if TYPE_CHECKING:
-    from cachelib import BaseCache
 
 T = TypeVar("T")
 
@@ -215,7 +212,7 @@ def _route_or_none(key: str, value: Any) -> str | None:
     return value
 
 
-def _cache(key: str, value: Any) -> BaseCache:
+def _cache(key: str, value: Any) -> SharedStore:
     return build_cache(value)
 
 
@@ -329,7 +326,7 @@ class Settings:
     session_check_failure = Setting("AUTHROCKET_SESSION_CHECK_FAILURE", "open", _one_of("open", "closed"))
     #: Seconds a session confirmed alive keeps working while the API cannot answer; None: 3 TTLs.
     session_check_grace = Setting("AUTHROCKET_SESSION_CHECK_GRACE", None, _or_none(_seconds(0)))
-    #: The cachelib cache shared by session checks and API GETs (``SimpleCache`` by default).
+    #: The store shared by session checks and API GETs: Redis in any topology, or in-process by default.
     cache = Setting("AUTHROCKET_CACHE", None, _cache, show=_show_cache)
     #: A PEM file of CA certificates for key fetches and API calls (a TLS-inspecting proxy's).
     ca_bundle = Setting("AUTHROCKET_CA_BUNDLE", None, _ca_bundle)

@@ -203,7 +203,9 @@ class TokenVerifier:
         (PEM or bare base64). When given, it is the only key.
     :param loginrocket_url: used, when there is no ``jwt_key``, to fetch RS256
         keys from ``<origin>/connect/jwks``.
-    :param leeway: seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``.
+    :param leeway: seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``, and
+        between LoginRocket's clock and this host's when a token of an unknown key is
+        dated against the last key-set fetch (:class:`~flask_authrocket.jwks.JwksClient`).
     :param within: when set, reject tokens issued longer than this many seconds
         ago; the default for :meth:`verify`, which may be given its own.
     :param jwks_ttl: seconds a fetched key set is trusted before a refresh.
@@ -249,6 +251,7 @@ class TokenVerifier:
                 timeout=http_timeout,
                 max_stale=jwks_max_stale,
                 ca_bundle=ca_bundle,
+                leeway=leeway,
             )
         else:
             raise ConfigurationError(

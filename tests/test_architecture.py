@@ -36,6 +36,8 @@ GROUND_FLOOR = frozenset(
         "lru",
         "client",
         "cache",
+        "cache_probe",
+        "redis_topology",
         "managed",
         "settings",
         "cookie",

@@ -286,7 +286,7 @@ def test_a_redis_cache_built_by_the_user_is_read_through_json_and_left_as_it_was
     assert guarded.set("session:kss_2", "known", timeout=60) is True
     assert redis_server.client().get("myapp:session:kss_2") == b'"known"'
     assert not isinstance(users_cache.serializer, JsonSerializer)  # the app's own object, for its own uses, unchanged
-    assert guarded.cache is not users_cache
+    assert guarded.store.prefix == "myapp:"  # its client and prefix, spoken to through redis-py directly
 
 
 def test_a_file_system_cache_is_json_too(tmp_path: Path) -> None:
@@ -315,7 +315,7 @@ def test_the_in_process_cache_is_untouched_by_the_json_rule() -> None:
     backend = SimpleCache()
     guarded = guard(backend)
 
-    assert guarded.cache is backend  # nobody else writes to it: it keeps any value
+    assert guarded.store.cache is backend  # nobody else writes to it: it keeps any value
     assert guarded.set("odd", {1, 2}) is True
     assert guarded.get("odd") == {1, 2}
 

@@ -9,11 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from cachelib import RedisCache, SimpleCache
+from cachelib import SimpleCache
 from flask import Flask
 from helpers import HS_SECRET, LOGINROCKET_URL, add_demo_routes, token_for
 
 from flask_authrocket import AuthRocket, ConfigurationError
+from flask_authrocket.cache import RedisStore
 from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.settings import DEFAULTS, ENVIRONMENT_KEYS, SETTINGS, Settings, setting, unknown_settings
 
@@ -411,7 +412,7 @@ def test_cache_defaults_to_an_in_process_cache_of_each_app():
     with first.app_context():
         cache = authrocket.settings.cache
     with second.app_context():
-        assert isinstance(cache, SimpleCache)
+        assert isinstance(cache.cache, SimpleCache) and cache.process_only
         assert authrocket.settings.cache is not cache
 
 
@@ -420,7 +421,7 @@ def test_a_given_cachelib_cache_is_used_as_it_is():
     app = new_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=cache)
     authrocket = AuthRocket(app)
     with app.app_context():
-        assert authrocket.settings.cache is cache
+        assert authrocket.settings.cache.cache is cache
 
 
 def test_a_redis_url_makes_a_redis_cache_with_a_prefix():
@@ -428,10 +429,10 @@ def test_a_redis_url_makes_a_redis_cache_with_a_prefix():
     authrocket = AuthRocket(app)  # connecting is lazy: no server needed to configure it
     with app.app_context():
         cache = authrocket.settings.cache
-    assert isinstance(cache, RedisCache)
-    assert cache.key_prefix == "flask_authrocket:"
-    assert cache._write_client.connection_pool.connection_kwargs["port"] == 6399
-    assert cache._write_client.connection_pool.connection_kwargs["db"] == 3
+    assert isinstance(cache, RedisStore)
+    assert cache.prefix == "flask_authrocket:"
+    assert cache.client.connection_pool.connection_kwargs["port"] == 6399
+    assert cache.client.connection_pool.connection_kwargs["db"] == 3
 
 
 @pytest.mark.parametrize("url", ["redis://:secret@cache:notaport/0", "redis://cache:6379/notadb"])

@@ -6,6 +6,7 @@ import base64
 import datetime
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -740,6 +741,26 @@ def test_a_key_published_just_after_a_fetch_is_fetched_for_a_token_issued_since(
     clock.advance(NEW_KEY_FLOOR)  # far inside AUTHROCKET_JWKS_MIN_INTERVAL (30 s)
 
     assert outcome(verifier.verify(token_for(other_rsa_issuer))) == "accepted"
+    assert jwks_server.fetches == 2
+
+
+@pytest.mark.parametrize("leeway", [None, 10])
+def test_a_host_two_seconds_fast_accepts_a_fresh_keys_token_within_the_leeway(
+    jwks_server, rsa_issuer, other_rsa_issuer, leeway
+):
+    # This host's clock runs 2 s ahead of LoginRocket's: a token issued just after our fetch
+    # carries an iat 2 s before the fetch as this host dates it.
+    before = math.floor(time.time())
+    clock = Clock()
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url, **({} if leeway is None else {"leeway": leeway}))
+    verifier.keys = JwksClient(jwks_server.url, clock=clock, leeway=verifier.keys.leeway)
+    assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
+    jwks_server.keys.append(other_rsa_issuer)  # published a moment after our fetch
+    fresh = other_rsa_issuer.issue(login_claims(ADA, issued_at=before - 2, expires_in=3600))
+    clock.advance(NEW_KEY_FLOOR)
+
+    assert verifier.keys.leeway == (5 if leeway is None else leeway)  # AUTHROCKET_LEEWAY's default, passed on
+    assert outcome(verifier.verify(fresh)) == "accepted"  # not unknown_kid, its cookie not cleared
     assert jwks_server.fetches == 2
 
 

@@ -12,6 +12,7 @@ skipped, never a 500.
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import threading
@@ -504,7 +505,7 @@ def test_a_logout_is_remembered_until_the_token_expires_not_only_for_the_ttl(
     client.set_cookie("arToken", token)
     client.get("/logout")
 
-    entry = cache._cache["session:" + session_id]
+    entry = cache._cache["session:{" + session_id + "}:ended"]
     assert entry[0] - time.time() > 60  # cachelib keeps (expiry, value): far beyond the 1 s TTL
 
 
@@ -597,7 +598,7 @@ def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
                 pages.append((page.status_code, g.authrocket.rejection.reason))
 
     assert pages == [(302, "session_ended"), (302, "session_ended")]
-    assert shared.get(f"session:{session_id}") == "ended"
+    assert shared.get(f"session:{{{session_id}}}:ended")["answer"] == "ended"
 
 
 # The shared cache down, or written by someone else ---------------------------------------------
@@ -663,9 +664,9 @@ def test_a_pickle_planted_under_a_sessions_keys_never_runs_and_never_revives_it(
     end_session_in_the_api(dev, session_id)
     # Every key the extension could read for this session holds a pickle: one that runs code when
     # unpickled, or one that says "known" to revive the session that was logged out.
-    value = planted_pickle(marker) if planted == "code" else b"!" + pickle.dumps("known")
+    value = planted_pickle(marker) if planted == "code" else b"!" + pickle.dumps({"answer": "known", "at": time.time()})
     raw = redis_server.client()
-    for key in (f"flask_authrocket:session:{session_id}", f"flask_authrocket:session:{session_id}:known"):
+    for key in (f"flask_authrocket:session:{{{session_id}}}:ended", f"flask_authrocket:session:{{{session_id}}}:known"):
         raw.set(key, value)
     client = app.test_client()
     client.set_cookie("arToken", token)
@@ -722,7 +723,8 @@ def test_when_a_shared_answer_expires_one_worker_asks_while_the_others_keep_the_
         asking = SessionCheck(dev.client(url=api_url, retries=0).sessions, build_cache(redis_server.url), ttl=300)
         waiting = checks_of(dev, build_cache(redis_server.url), 1, ttl=300)[0]
         assert waiting.state(session) == SessionState.KNOWN
-        redis_server.client().delete(f"flask_authrocket:session:{session_id}:known")  # the TTL is over
+        stale = json.dumps({"answer": "known", "at": time.time() - 301})  # asked for longer ago than the TTL
+        redis_server.client().set(f"flask_authrocket:session:{{{session_id}}}:known", stale)
         dev.reset_stats()
 
         first: list[SessionState] = []
@@ -738,7 +740,8 @@ def test_when_a_shared_answer_expires_one_worker_asks_while_the_others_keep_the_
     assert dev.count(SESSION_LOOKUPS) == 1
     assert (asking.stats.lookups, waiting.stats.lookups) == (1, 1)  # the other's one is the first, before the TTL
     assert waiting.stats.stale == 5
-    assert redis_server.client().get(f"flask_authrocket:session:{session_id}:known") == b'"known"'
+    known = redis_server.client().get(f"flask_authrocket:session:{{{session_id}}}:known")
+    assert json.loads(known or "null")["answer"] == "known"
 
 
 def test_a_recovered_shared_cache_is_used_again_within_a_second(dev: DevApi, redis_server: RedisServer) -> None:
@@ -754,7 +757,8 @@ def test_a_recovered_shared_cache_is_used_again_within_a_second(dev: DevApi, red
     clock.advance(1)  # one probe a second, not one every 30 s
     assert check.state(second) == SessionState.KNOWN
 
-    assert redis_server.client().get(f"flask_authrocket:session:{second_id}:known") == b'"known"'
+    known = redis_server.client().get(f"flask_authrocket:session:{{{second_id}}}:known")
+    assert json.loads(known or "null")["answer"] == "known"
 
 
 def test_after_redis_comes_back_empty_a_process_keeps_its_own_answers_for_their_ttl(
@@ -778,7 +782,8 @@ def test_after_redis_comes_back_empty_a_process_keeps_its_own_answers_for_their_
 
     assert back == again == [SessionState.KNOWN] * 3
     assert dev.count(SESSION_LOOKUPS) == 2
-    assert redis_server.client().get(f"flask_authrocket:session:{session.id}:known") == b'"known"'
+    known = redis_server.client().get(f"flask_authrocket:session:{{{session.id}}}:known")
+    assert json.loads(known or "null")["answer"] == "known"
 
 
 @pytest.mark.parametrize("failure", ["open", "closed"])
@@ -813,7 +818,7 @@ def test_a_session_ended_in_the_shared_cache_stays_ended_beyond_the_ttl_in_every
     first, second = checks_of(dev, build_cache(redis_server.url), 2, ttl=2)
     assert first.state(session) == SessionState.ENDED
 
-    ttl = redis_server.client().ttl(f"flask_authrocket:session:{session_id}")
+    ttl = redis_server.client().ttl(f"flask_authrocket:session:{{{session_id}}}:ended")
     second.sessions = dev.client(url=refused_url + "v2", retries=0).sessions
 
     assert ttl > 60  # until the token expires, not for the 2 s TTL

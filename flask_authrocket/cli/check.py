@@ -11,7 +11,6 @@ app's own client, and the cache with one throwaway key.
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -350,36 +349,32 @@ def _check_names(report: _Report, app: Flask, settings: Settings) -> None:
 
 
 def _check_cache(report: _Report, app: Flask, settings: Settings) -> None:
-    from ..cache import store, without_pickles  # cachelib: loaded by the settings already
+    from ..cache_probe import probe_cache
 
-    cache = without_pickles(settings.cache)  # JSON, as the app stores it
-    key = f"check:{secrets.token_hex(8)}"  # a Redis URL's cache adds the flask_authrocket: prefix
-    value = {"probe": key}
-    started = time.monotonic()
-    try:
-        stored = store(cache, key, value, timeout=60)
-        read = cache.get(key)
-        cache.delete(key)
-    except Exception as exc:  # cachelib lets each backend's own errors through
+    found = probe_cache(settings.cache)  # the app's own store: its topology, user, TLS and client
+    shown = f"AUTHROCKET_CACHE ({found.kind})"
+    if found.error is not None:
         report.problem(
-            f"AUTHROCKET_CACHE failed a set and a get ({_without_cache_password(exc, app)}).",
-            "check that the cache (Redis?) runs and this app can reach it (host, port and password in "
-            "AUTHROCKET_CACHE). While it fails, each worker keeps its own answers: a logout reaches the others late.",
+            f"{shown} failed at {found.failed}: {_without_cache_password(found.error.short, app)}.",
+            found.error.fix
+            + " While it fails, each worker keeps its own answers: a logout reaches the others only when it answers.",
         )
-        return
-    if not stored or read != value:
-        report.problem(
-            f"AUTHROCKET_CACHE took a value but did not give it back ({'refused' if not stored else 'lost'}).",
-            "check the cache: is it full, read-only, or evicting at once?",
+    else:
+        report.ok(
+            f"{shown} answered every operation the extension uses in {found.milliseconds} ms: "
+            + ", ".join(found.done)
+            + "."
         )
-        return
-    milliseconds = round((time.monotonic() - started) * 1000)
-    report.ok(f"AUTHROCKET_CACHE answered a set and a get in {milliseconds} ms ({type(settings.cache).__name__}).")
+    for advice in found.advice:
+        if "socket_timeout" in advice:
+            report.problem(advice, "build the client with socket_timeout and socket_connect_timeout (seconds).")
+        else:
+            report.warning(advice, "build the client with retry=Retry(NoBackoff(), 0).")
 
 
-def _without_cache_password(exc: Exception, app: Flask) -> str:
-    """``"ConnectionError: ..."``, cut short, without the password of a redis:// URL in AUTHROCKET_CACHE."""
-    text = f"{type(exc).__name__}: {exc}"[:300]
+def _without_cache_password(text: str, app: Flask) -> str:
+    """``text``, cut short, without the password of a Redis URL in AUTHROCKET_CACHE."""
+    text = text[:300]
     configured = app.config.get("AUTHROCKET_CACHE")
     if isinstance(configured, str):
         parts = urlsplit(configured)

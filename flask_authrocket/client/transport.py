@@ -66,7 +66,7 @@ import requests
 from cachelib import BaseCache, SimpleCache
 from requests.structures import CaseInsensitiveDict
 
-from ..cache import GuardedCache
+from ..cache import GuardedCache, SharedStore
 from ..errors import ApiError, ApiUnavailable, ConfigurationError, RecordNotFound
 from ..fetch import ApiUri, Deadline, ca_bundle_problem, new_session, parse_api_uri, tls_verify, url_problem
 from ..logs import logger, redact_url
@@ -153,7 +153,9 @@ class Transport:
     :param locale: sent as ``Accept-Language`` (the language of the API's error messages).
     :param timeout: seconds one call may take in all, from the connect to the answer's last byte
         (each retry has its own).
-    :param cache: a cachelib cache for ``cache=`` calls (default: a new in-process ``SimpleCache``).
+    :param cache: where ``cache=`` calls keep their answers: a cachelib cache (default: a new in-process
+        ``SimpleCache``; a ``RedisCache`` is spoken to through its redis-py client) or a
+        :class:`~flask_authrocket.cache.SharedStore` (``AUTHROCKET_CACHE``'s, in the extension).
     :param retries: how many times an idempotent call is retried (see the module's notes).
     :param backoff: seconds before the first retry, doubled for each next one.
     :param session: a :class:`requests.Session` to share (default: one of its own, pooling connections).
@@ -180,7 +182,7 @@ class Transport:
         service: str | None = None,
         locale: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        cache: BaseCache | None = None,
+        cache: BaseCache | SharedStore | None = None,
         retries: int = 2,
         backoff: float = 0.5,
         session: requests.Session | None = None,
@@ -210,7 +212,7 @@ class Transport:
         self.retries = retries
         self.backoff = float(backoff)
         self.max_answer_bytes = max_answer_bytes
-        self.cache: BaseCache = cache if cache is not None else SimpleCache()
+        self.cache: BaseCache | SharedStore = cache if cache is not None else SimpleCache()
         self._http = session or new_session(ca_bundle)
         self._not_the_api_warned_at: float | None = None
         self._verify: bool | str = ca_bundle or tls_verify(self._http)
