@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from .cache import GuardedCache, SharedStore
 from .errors import ApiError, ApiUnavailable, RecordNotFound
 from .logs import logger
-from .lru import InProcessCache
+from .lru import BoundedLRU, InProcessCache
 from .models import Session
 
 if TYPE_CHECKING:
@@ -180,6 +180,10 @@ class SessionCheck:
         #: This process's own copy of every answer it fetched, and of its logouts: read first for
         #: "ended", and in place of the shared cache while that is down or has lost its data.
         self._local = InProcessCache(local_size, clock=clock)
+        #: Without a shared cache, the moment each session's "known" answer stops being fresh for
+        #: this app (by ``clock``): a request of a session answered lately is one dict lookup and
+        #: one comparison. With a shared cache every request reads it, where other workers' logouts are.
+        self._fresh: BoundedLRU[str, float] | None = BoundedLRU(local_size) if self._shared is None else None
         self._clock = clock
         self.ttl = ttl
         self.grace = max(float(ttl), GRACE_TTLS * ttl if grace is None else grace)
@@ -196,6 +200,11 @@ class SessionCheck:
 
     def state(self, session: Session) -> SessionState:
         """Whether ``session`` is still known to the API (asked once its answer is older than ``ttl``)."""
+        fresh = self._fresh
+        if fresh is not None:
+            until = fresh.peek(session.id or session.token)
+            if until is not None and self._clock() < until:
+                return SessionState.KNOWN
         keys = session_keys(session)
         local = self._local
         if _answered_at(local.get(keys.ended), _ENDED) is not None:
@@ -334,6 +343,13 @@ class SessionCheck:
             shared.set(keys.known, record, timeout=kept)
         # Always kept here too: it stands in when the shared cache is down or comes back empty.
         self._local.set(keys.known, record, self.grace)
+        fresh = self._fresh
+        if fresh is not None:
+            key = session.id or session.token
+            fresh.put(key, asked_at + self.ttl)
+            # "Ended" wins: a logout through this process while the API was being asked.
+            if _answered_at(self._local.get(keys.ended), _ENDED) is not None:
+                fresh.discard(key)
 
     def _remember_ended(self, session: Session, keys: SessionKeys) -> None:
         # Ended for good: remembered until the token expires, so that no outage revives it; what the
@@ -344,6 +360,8 @@ class SessionCheck:
         if shared is not None:
             shared.set(keys.ended, record, timeout=timeout, queue=True)
         self._local.set(keys.ended, record, timeout)
+        if self._fresh is not None:  # after the mark: a "known" put meanwhile sees it and goes
+            self._fresh.discard(session.id or session.token)
 
     def _ended_timeout(self, session: Session) -> float:
         return max(float(self.ttl), session.expires_at - time.time())

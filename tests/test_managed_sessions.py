@@ -601,6 +601,64 @@ def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
     assert shared.get(f"session:{{{session_id}}}:ended")["answer"] == "ended"
 
 
+def test_in_process_an_answer_arriving_after_a_logout_does_not_undo_it(dev: DevApi, managed_app: AppFactory) -> None:
+    # Without a shared cache, a session's fresh "known" answer is one dict lookup away. A logout
+    # made through the check while a look-up is in flight (an app calling end() itself: a request
+    # of the same process would wait for that look-up) must still win over the answer that
+    # arrives after it. Failing "closed", the tab's 200 can only be the API's "known".
+    _, token = new_session(dev)
+    with held_api(dev) as (api, api_url):
+        app = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_SESSION_CHECK_FAILURE="closed")
+        with app.app_context():
+            check = app.extensions["authrocket"].session_check
+        in_flight: dict[str, int] = {}
+
+        def open_a_page() -> None:
+            tab = app.test_client()
+            tab.set_cookie("arToken", token)
+            in_flight["status"] = tab.get("/private").status_code
+
+        tab = threading.Thread(target=open_a_page)
+        tab.start()
+        assert api.asked.wait(10)  # the API said "known"; the answer is on its way back
+        check.end(verified(dev, token))
+        api.released.set()
+        tab.join(10)
+
+        client = app.test_client()
+        client.set_cookie("arToken", token)
+        with client:
+            page = client.get("/private")
+            reason = g.authrocket.rejection.reason
+
+    assert in_flight == {"status": 200}  # asked before the logout, answered after it
+    assert (page.status_code, reason) == (302, "session_ended")
+
+
+def test_in_process_a_known_answer_is_served_for_the_ttl_and_a_logout_ends_it_at_once(
+    dev: DevApi, managed_app: AppFactory
+) -> None:
+    clock = Clock(time.monotonic())
+    _, token = new_session(dev)
+    app = managed_app()
+    with app.app_context():
+        check = app.extensions["authrocket"].session_check
+    check._clock = clock  # the check's own clock: "fresh for the TTL" is measured on it
+    client = app.test_client()
+    client.set_cookie("arToken", token)
+
+    for _ in range(3):
+        assert client.get("/private").status_code == 200
+    asked = dev.count(SESSION_LOOKUPS)
+    clock.advance(check.ttl + 1)
+    assert client.get("/private").status_code == 200
+    assert (asked, dev.count(SESSION_LOOKUPS)) == (1, 2)
+
+    assert client.get("/logout").status_code == 302
+    client.set_cookie("arToken", token)  # the browser kept a copy
+    assert client.get("/private").status_code == 302  # at once, though its answer was fresh
+
+
 # The shared cache down, or written by someone else ---------------------------------------------
 
 
