@@ -20,9 +20,11 @@ import contextlib
 import gc
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -33,8 +35,9 @@ from flask_authrocket.testing import JwksTestServer
 
 #: The in-process share a logged-in request may cost the extension, in microseconds (issue 23).
 TARGET_MICROSECONDS = 8.0
-#: The configurations measured in process (managed sessions need the Core API: ``bench/run.py``).
-KINDS = ("hs256", "rs256", "jwks")
+#: The configurations measured in process; ``managed`` checks sessions through a development
+#: LoginRocket's Core API served by this process, the answer kept in the default in-process cache.
+KINDS = ("hs256", "rs256", "jwks", "managed")
 PATH = "/hello"
 SECRET = "bench-secret-of-the-realm-0123456789abcdef0123"
 COOKIE = "arToken"
@@ -96,7 +99,8 @@ def configurations(kinds: Sequence[str]) -> Iterator[dict[str, tuple[Flask, str]
     hs = TokenIssuer(secret=SECRET)
     rsa = TokenIssuer(private_key=generate_rsa_key(), kid="bench-1")
     claims = login_claims({"id": "usr_bench", "email": "bench@example.com"}, [])
-    with JwksTestServer(rsa) as server:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(JwksTestServer(rsa))
         built: dict[str, tuple[Flask, str]] = {}
         for kind in kinds:
             if kind == "hs256":
@@ -107,6 +111,18 @@ def configurations(kinds: Sequence[str]) -> Iterator[dict[str, tuple[Flask, str]
                 built[kind] = (guarded_app(static_rsa), rsa.issue(claims))
             elif kind == "jwks":
                 built[kind] = (guarded_app({"LOGINROCKET_URL": server.url}), rsa.issue(claims))
+            elif kind == "managed":
+                from bench.run import dev_loginrocket  # the benchmark's own quiet development LoginRocket
+
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="authrocket-inprocess-"))
+                dev = stack.enter_context(dev_loginrocket(Path(folder)))
+                config = {
+                    "LOGINROCKET_URL": dev.root,
+                    "AUTHROCKET_URL": dev.api_url,
+                    "AUTHROCKET_API_KEY": dev.api_key,
+                    "AUTHROCKET_MANAGED_SESSIONS": True,
+                }
+                built[kind] = (guarded_app(config), dev.new_token("usr_ada"))
             else:
                 raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
         for app, token in built.values():
@@ -134,6 +150,7 @@ def environ_for(token: str) -> dict[str, Any]:
 
 
 def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+    # Managed sessions' token belongs to the development LoginRocket's demo user: any 200 will do.
     if not status.startswith("200"):
         raise RuntimeError(f"the benchmark's request answered {status}")
 
