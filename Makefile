@@ -60,7 +60,7 @@ format: install
 	$(BIN)/ruff check --fix flask_authrocket tests examples bench noxfile.py
 
 bench: install system-bench-deps
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 # About 3.5 minutes of load on 127.0.0.1 while the key set, Redis (one server, then a Cluster
 # master) and the API fail (bench/soak.py); exits 1 naming each target missed.
