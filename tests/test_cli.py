@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from cachelib import RedisCache
 from click.testing import CliRunner, Result
@@ -24,6 +25,8 @@ from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
 from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, free_port, token_for
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from test_cache import RedisServer
 
 from flask_authrocket import AuthRocket
@@ -356,9 +359,12 @@ def test_check_names_each_misspelt_setting_with_its_suggestion(
 
 def test_check_fails_when_the_cache_does_not_answer(make_app: Callable[..., Flask]) -> None:
     port = free_port()  # nothing listens there
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=RedisCache(host="127.0.0.1", port=port))
+    # The app's own client, as a user may pass one; without redis-py's retries and their backoff.
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, retry=Retry(NoBackoff(), 0))
+    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=RedisCache(client))
 
     result = run(app, "check")
+    client.close()
 
     assert result.exit_code == 1
     assert "FAIL  AUTHROCKET_CACHE failed a set and a get (ConnectionError" in result.output
