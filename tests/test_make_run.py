@@ -24,6 +24,9 @@ from helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
+#: The end of examples.run's own banner: its last line of text, then the closing rule. The
+#: development LoginRocket it starts prints a "Press Ctrl-C" of its own, earlier.
+BANNER_END = re.compile(r"Press Ctrl-C to stop both\.\n=+\n")
 
 
 def _listening(port: int) -> bool:
@@ -67,11 +70,11 @@ def running(tmp_path: Path) -> Iterator[Running]:
 
 
 def _wait_for_banner(process: subprocess.Popen[bytes], output: Path) -> str:
-    """The output up to the end of the banner (its "Press Ctrl-C" line), within START_TIMEOUT."""
+    """The output up to the end of the banner (:data:`BANNER_END`), within START_TIMEOUT."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:
         text = output.read_text()
-        if "Press Ctrl-C" in text:
+        if BANNER_END.search(text):
             return text
         time.sleep(0.05)
     pytest.fail("examples.run did not print its banner:\n" + output.read_text())
