@@ -108,8 +108,21 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
         time.sleep(0.01)
 
 
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses every connection while the block runs.
+
+    A socket is bound to it and never listens: no other socket can take the port meanwhile (no
+    bind, not even an outgoing connection's), as one could take a port found free and let go.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        yield port
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now (anyone may take it next)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

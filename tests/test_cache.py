@@ -21,7 +21,7 @@ import pytest
 import redis
 from cachelib import FileSystemCache, RedisCache, SimpleCache
 from devserver import DevApi
-from helpers import free_port, wait_until
+from helpers import free_port, refused_port, wait_until
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -206,12 +206,13 @@ def test_a_cache_that_answers_again_is_used_again_and_that_is_logged_once(logs: 
 def test_a_refused_redis_is_an_empty_cache_and_its_message_stays_out_of_the_log(
     logs: pytest.LogCaptureFixture,
 ) -> None:
-    client = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
-    guarded = guard(RedisCache(client))
+    with refused_port() as port:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+        guarded = guard(RedisCache(client))
 
-    assert guarded.set("answer", 42) is False
-    assert guarded.get("answer") is None
-    client.close()
+        assert guarded.set("answer", 42) is False
+        assert guarded.get("answer") is None
+        client.close()
 
     assert logged(logs) == [
         ("WARNING", "The test cache failed (ConnectionError); answering without it for the next 30 s.")

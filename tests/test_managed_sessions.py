@@ -27,7 +27,7 @@ from cachelib import SimpleCache
 from devserver import DevApi
 from flask import Flask, Response, g, request
 from flask.testing import FlaskClient
-from helpers import Clock, free_port, serving, wait_until
+from helpers import Clock, refused_port, serving, wait_until
 from test_cache import RedisServer, planted_pickle
 
 from flask_authrocket.cache import build_cache
@@ -80,9 +80,10 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def refused_redis_url() -> str:
-    """A redis:// URL on a loopback port where nothing listens."""
-    return f"redis://127.0.0.1:{free_port()}/0"
+def refused_redis_url() -> Iterator[str]:
+    """A redis:// URL on a loopback port where nothing listens for the whole test."""
+    with refused_port() as port:
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 def new_session(dev: DevApi, user_id: str = "usr_ada") -> tuple[str, str]:
