@@ -121,12 +121,22 @@ def refused_port() -> Iterator[int]:
         yield port
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (anyone may take it next)."""
+@contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port on 127.0.0.1 kept, while the block runs, for a server another process starts on it.
+
+    For servers that cannot listen on port 0 and say which port they got. As with
+    :func:`refused_port`, a bound socket that never listens holds the port, but with
+    ``SO_REUSEADDR``: on Linux a server binding this very port with ``SO_REUSEADDR`` too
+    (redis-server, werkzeug and gunicorn do) may then listen on it, while the kernel hands it to
+    no one else (no port-0 bind, no outgoing connection). Until the server listens, and after
+    it stops, connections are refused; no other program can take the port in between.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
-        return port
+        yield port
 
 
 @contextmanager

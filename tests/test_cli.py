@@ -383,12 +383,12 @@ def test_check_never_shows_the_cache_password_when_it_fails(make_app: Callable[.
 
 def test_check_probes_a_redis_cache_and_leaves_nothing_behind(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
-    server.start()
     try:
+        server.start()
         result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=server.url), "check")
         left = server.client().keys("*")
     finally:
-        server.stop()
+        server.close()
 
     assert result.exit_code == 0, result.output
     assert re.search(r"OK    AUTHROCKET_CACHE answered a set and a get in \d+ ms \(RedisCache\)\.", result.output)

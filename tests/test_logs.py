@@ -21,7 +21,7 @@ import pytest
 import requests
 from flask import Flask
 from gunicorn.glogging import SafeAtoms
-from helpers import HS_SECRET, free_port, serving, token_for, wait_until
+from helpers import HS_SECRET, serving, token_for, wait_until
 
 from flask_authrocket import ConfigurationError
 from flask_authrocket.issuer import TokenIssuer
@@ -121,7 +121,7 @@ def gunicorn_with_the_docs_config(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (tmp_path / "gunicorn.conf.py").write_text(gunicorn_conf_from_the_docs())
     (tmp_path / "served.py").write_text(APP_MODULE)
     access_log = tmp_path / "access.log"
-    port = free_port()
+    error_log = tmp_path / "error.log"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -132,36 +132,39 @@ def gunicorn_with_the_docs_config(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             "--chdir",
             str(tmp_path),
             "-b",
-            f"127.0.0.1:{port}",
+            "127.0.0.1:0",  # a free port, named in its log
             "-w",
             "1",
             "--access-logfile",
             str(access_log),
             "--access-logformat",
             '"%(r)s" %(s)s q=%(q)s auth=%({authorization}i)s',
+            "--error-logfile",
+            str(error_log),
             "served:app",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         cwd=tmp_path,
     )
-    url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else "gunicorn exited"
-            try:
-                requests.get(url + "up", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)
+        while not (listening := re.search(r"Listening at: (http://127\.0\.0\.1:[1-9][0-9]*)", read(error_log))):
+            assert server.poll() is None, "gunicorn exited:\n" + read(error_log)
+            assert time.monotonic() < deadline, "gunicorn did not start:\n" + read(error_log)
+            time.sleep(0.05)
+        url = listening.group(1) + "/"
+        # The arbiter listens before its worker boots; the first request waits until the worker answers.
+        requests.get(url + "up", timeout=30)
         yield url, access_log
     finally:
         server.terminate()
         server.wait(30)
-        if server.stderr:
-            server.stderr.close()
+
+
+def read(path: Path) -> str:
+    """The text of ``path``, or "" while nobody wrote it."""
+    return path.read_text() if path.exists() else ""
 
 
 def test_gunicorn_access_log_has_no_token(

@@ -72,11 +72,11 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A real redis-server for this test (which it may stop), stopped after it."""
     server = RedisServer(tmp_path / "redis")
     server.folder.mkdir()
-    server.start()
     try:
+        server.start()
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import free_port, serving
+from helpers import reserved_port, serving
 
 from flask_authrocket.dev import create_app as create_loginrocket
 
@@ -59,17 +59,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is missing: run `make test`, which installs it (apt-get install redis-server).")
-    port = free_port()
     folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop(process)
+    with reserved_port() as port:
+        options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen([server, *options, "--dir", str(folder)], stdout=subprocess.DEVNULL)
+        try:
+            wait_for_port(port, process)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            stop(process)
 
 
 @dataclass
@@ -80,17 +78,18 @@ class Realm:
 
 @pytest.fixture
 def realm(tmp_path: Path) -> Iterator[Realm]:
-    """The development LoginRocket (in a thread) that knows both apps' Login URLs."""
-    app_urls = (f"http://127.0.0.1:{free_port()}/", f"http://127.0.0.1:{free_port()}/")
-    loginrocket = create_loginrocket(
-        {
-            "DEV_LOGINROCKET_LOGIN_URLS": list(app_urls),
-            "DEV_LOGINROCKET_INSTANCE_PATH": str(tmp_path / "loginrocket"),
-            "DEV_LOGINROCKET_API_KEY": API_KEY,
-        }
-    )
-    with serving(loginrocket) as url:
-        yield Realm(url, app_urls)
+    """The development LoginRocket (in a thread) that knows both apps' Login URLs (their ports reserved)."""
+    with reserved_port() as first, reserved_port() as second:
+        app_urls = (f"http://127.0.0.1:{first}/", f"http://127.0.0.1:{second}/")
+        loginrocket = create_loginrocket(
+            {
+                "DEV_LOGINROCKET_LOGIN_URLS": list(app_urls),
+                "DEV_LOGINROCKET_INSTANCE_PATH": str(tmp_path / "loginrocket"),
+                "DEV_LOGINROCKET_API_KEY": API_KEY,
+            }
+        )
+        with serving(loginrocket) as url:
+            yield Realm(url, app_urls)
 
 
 def start_example(realm: Realm, number: int, instance: Path, cache: str | None) -> subprocess.Popen[bytes]:
