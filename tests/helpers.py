@@ -140,13 +140,15 @@ def reserved_port() -> Iterator[int]:
 
 
 @contextmanager
-def serving(app: Any, port: int = 0) -> Iterator[str]:
-    """Serve the WSGI ``app`` on 127.0.0.1 (a free port unless ``port`` is given) while the block runs; its URL.
+def serving(app: Any) -> Iterator[str]:
+    """Serve the WSGI ``app`` on a free port of 127.0.0.1 while the block runs; its URL.
 
-    The server checks for shutdown every 0.05 s, so leaving the block returns at once.
+    The server checks for shutdown every 10 ms, so leaving the block returns at once. (A test
+    leaves it just after its last request, so leaving waits nearly a whole interval; the suite
+    leaves such blocks a few hundred times.)
     """
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/"
