@@ -33,8 +33,9 @@ system-bench-deps:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) wrk; }
 
 # The docs are built first: a broken reference or docstring fails the run, as any test would.
+# pytest-xdist runs the tests on every core (-n auto): each test is safe beside any other.
 test: install system-test-deps docs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 e2e: install system-test-deps
 	$(BIN)/python -m pytest -m e2e

@@ -25,8 +25,9 @@ import nox
 #: The supported Pythons: the classifiers in pyproject.toml and the README list the same.
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 MINIMUMS = "tests/constraints-minimum.txt"
-#: The suite without the browser tests (those run in `make test` and `make e2e`).
-PYTEST_ARGS = ["-m", "not e2e", "-q", "-p", "no:cacheprovider"]
+#: The suite without the browser tests (those run in `make test` and `make e2e`), on every core
+#: as `make test` runs it (pytest-xdist).
+PYTEST_ARGS = ["-m", "not e2e", "-q", "-p", "no:cacheprovider", "-n", "auto"]
 
 nox.options.envdir = ".matrix"
 nox.options.reuse_venv = "yes"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from devserver import DevApi, serve_dev_api
 from flask import Flask
-from helpers import HS_SECRET, LOGINROCKET_URL, add_demo_routes, free_port
+from helpers import HS_SECRET, LOGINROCKET_URL, add_demo_routes, refused_port
 from sqlite_connections import OpenedConnections
 
 from flask_authrocket import AuthRocket
@@ -52,9 +52,10 @@ def other_jwks_server(other_rsa_issuer: TokenIssuer) -> Iterator[JwksTestServer]
 
 
 @pytest.fixture
-def refused_url() -> str:
-    """A loopback URL on which nothing listens: connections are refused at once."""
-    return f"http://127.0.0.1:{free_port()}/"
+def refused_url() -> Iterator[str]:
+    """A loopback URL on which nothing listens for the whole test: connections are refused at once."""
+    with refused_port() as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Tests import these names (``from helpers import ADA, token_for``); fixtures live
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -112,22 +113,44 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
         time.sleep(0.01)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses every connection while the block runs.
+
+    A socket is bound to it and never listens: no other socket can take the port meanwhile (no
+    bind, not even an outgoing connection's), as one could take a port found free and let go.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
-        return port
+        yield port
 
 
 @contextmanager
-def serving(app: Any, port: int = 0, *, ssl_context: tuple[str, str] | None = None) -> Iterator[str]:
-    """Serve the WSGI ``app`` on 127.0.0.1 (a free port unless ``port`` is given) while the block runs; its URL.
+def reserved_port() -> Iterator[int]:
+    """A port on 127.0.0.1 kept, while the block runs, for a server another process starts on it.
 
-    With ``ssl_context`` (a certificate file and its key file) it serves https. The server checks
-    for shutdown every 0.05 s, so leaving the block returns at once.
+    For servers that cannot listen on port 0 and say which port they got. As with
+    :func:`refused_port`, a bound socket that never listens holds the port, but with
+    ``SO_REUSEADDR``: on Linux a server binding this very port with ``SO_REUSEADDR`` too
+    (redis-server, werkzeug and gunicorn do) may then listen on it, while the kernel hands it to
+    no one else (no port-0 bind, no outgoing connection). Until the server listens, and after
+    it stops, connections are refused; no other program can take the port in between.
     """
-    with serving_forever(make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)) as url:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        yield port
+
+
+@contextmanager
+def serving(app: Any, *, ssl_context: tuple[str, str] | None = None) -> Iterator[str]:
+    """Serve the WSGI ``app`` on a free port of 127.0.0.1 while the block runs; its URL.
+
+    With ``ssl_context`` (a certificate file and its key file) it serves https.
+    """
+    with serving_forever(make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_context)) as url:
         yield url
 
 
@@ -135,10 +158,11 @@ def serving(app: Any, port: int = 0, *, ssl_context: tuple[str, str] | None = No
 def serving_forever(server: Any) -> Iterator[str]:
     """Run a ``socketserver`` HTTP server bound on 127.0.0.1 in a thread while the block runs; its URL.
 
-    Its URL is https when the server wraps its socket in TLS. It checks for shutdown every 0.05 s,
-    so leaving the block returns at once.
+    Its URL is https when the server wraps its socket in TLS. It checks for shutdown every 10 ms,
+    so leaving the block returns at once. (A test leaves it just after its last request, so
+    leaving waits nearly a whole interval; the suite leaves such blocks a few hundred times.)
     """
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         scheme = "https" if getattr(server, "ssl_context", None) is not None else "http"
@@ -154,15 +178,28 @@ def gunicorn_serving(folder: Path, module: str, config: str, *args: str) -> Iter
     """gunicorn (one sync worker) on a free loopback port, serving ``app`` of the module text ``module``
     with the ``gunicorn.conf.py`` text ``config`` and the extra command-line ``args``; its URL.
 
-    Both files are written to ``folder``; gunicorn stops when the block ends.
+    Both files are written to ``folder``; gunicorn binds port 0 and names the port it got in its
+    error log (``folder/gunicorn.error.log``), so no other program can take it first. It stops when
+    the block ends.
     """
     (folder / "gunicorn.conf.py").write_text(config)
     (folder / "served.py").write_text(module)
-    url = f"http://127.0.0.1:{free_port()}/"
+    error_log = folder / "gunicorn.error.log"
     command = [sys.executable, "-m", "gunicorn", "-c", str(folder / "gunicorn.conf.py"), "--chdir", str(folder)]
-    command += ["-b", url.removeprefix("http://").rstrip("/"), "-w", "1", *args, "served:app"]
-    with running(command, "gunicorn", lambda: requests.get(url + "up", timeout=2), cwd=folder):
-        yield url
+    command += ["-b", "127.0.0.1:0", "-w", "1", "--error-logfile", str(error_log), *args, "served:app"]
+    found: list[str] = []
+
+    def listening() -> None:
+        text = error_log.read_text() if error_log.exists() else ""
+        port = re.search(r"Listening at: http://127\.0\.0\.1:([1-9][0-9]*)", text)
+        if port is None:
+            raise requests.ConnectionError("gunicorn is not listening yet")
+        found[:] = [f"http://127.0.0.1:{port.group(1)}/"]
+        # The arbiter listens before its worker boots; the first request waits until the worker answers.
+        requests.get(found[0] + "up", timeout=30)
+
+    with running(command, "gunicorn", listening, cwd=folder):
+        yield found[0]
 
 
 @contextmanager

@@ -21,11 +21,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from cachelib import SimpleCache
-from helpers import free_port, serving
 from werkzeug.serving import make_server
 
 from examples.app import create_app as create_example
@@ -68,43 +68,48 @@ class Stack:
 
 
 class _Server:
-    def __init__(self, app: object) -> None:
-        self.httpd = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
-        self.port = self.httpd.server_port
+    """A threaded server on a free loopback port, listening from the start.
+
+    Its WSGI ``app`` may be given once its URL is known: an app and its LoginRocket each name the
+    other's URL, so one of them is built after the other listens.
+    """
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app
+        self.httpd = make_server("127.0.0.1", 0, self._call_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
+
+    def _call_app(self, environ: Any, start_response: Any) -> Any:
+        return self.app(environ, start_response)
 
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 
 
-def _loginrocket_for(folder: Path) -> tuple[int, str, _Server, str]:
-    """A port for the app, its URL, and a development LoginRocket serving that URL: (port, url, server, its url)."""
-    app_port = free_port()
-    app_url = f"http://127.0.0.1:{app_port}/"
+def _app_and_loginrocket(folder: Path) -> tuple[_Server, _Server]:
+    """A server for the app (its ``app`` still to be given) and a development LoginRocket that knows its URL."""
+    app = _Server()
     loginrocket = _Server(
         create_loginrocket(
-            {"DEV_LOGINROCKET_LOGIN_URLS": [app_url], "DEV_LOGINROCKET_INSTANCE_PATH": str(folder / "loginrocket")}
+            {"DEV_LOGINROCKET_LOGIN_URLS": [app.url], "DEV_LOGINROCKET_INSTANCE_PATH": str(folder / "loginrocket")}
         )
     )
-    return app_port, app_url, loginrocket, f"http://127.0.0.1:{loginrocket.port}/"
+    return app, loginrocket
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("e2e")
-    app_port, app_url, loginrocket, loginrocket_url = _loginrocket_for(root)
-    example_app = create_example({"LOGINROCKET_URL": loginrocket_url, "INSTANCE_PATH": str(root / "example")})
-    example = make_server("127.0.0.1", app_port, example_app, threaded=True)
-    thread = threading.Thread(target=example.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    example, loginrocket = _app_and_loginrocket(root)
+    example.app = create_example({"LOGINROCKET_URL": loginrocket.url, "INSTANCE_PATH": str(root / "example")})
     screenshots = root / "screenshots"
     screenshots.mkdir()
-    result = Stack(app_url, loginrocket_url, screenshots)
+    result = Stack(example.url, loginrocket.url, screenshots)
     yield result
-    example.shutdown()
-    example.server_close()
+    example.close()
     loginrocket.close()
     print(f"\nBrowser screenshots: {screenshots}")
 
@@ -335,8 +340,8 @@ def two_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoApps]:
     login cookie differently, as two apps on one domain would.
     """
     root = tmp_path_factory.mktemp("two-apps")
-    ports = (free_port(), free_port())
-    urls = [f"http://127.0.0.1:{port}/" for port in ports]
+    servers = (_Server(), _Server())
+    urls = [server.url for server in servers]
     loginrocket = _Server(
         create_loginrocket(
             {
@@ -346,11 +351,10 @@ def two_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoApps]:
             }
         )
     )
-    loginrocket_url = f"http://127.0.0.1:{loginrocket.port}/"
-    servers = []
+    loginrocket_url = loginrocket.url
     shared_cache = SimpleCache()
-    for number, port in enumerate(ports):
-        app = create_example(
+    for number, server in enumerate(servers):
+        server.app = create_example(
             {
                 "LOGINROCKET_URL": loginrocket_url,
                 "AUTHROCKET_URL": loginrocket_url + "v2",
@@ -361,13 +365,9 @@ def two_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoApps]:
                 "INSTANCE_PATH": str(root / f"example-{number}"),
             }
         )
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
     yield TwoApps(loginrocket_url, *urls)
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.close()
     loginrocket.close()
 
 
@@ -401,8 +401,9 @@ def test_a_rejected_login_token_ends_on_a_401_page_not_in_a_redirect_loop(page, 
     Before, the guarded page sent the browser back to LoginRocket, which sent it back with a new
     token, until Chromium gave up with ERR_TOO_MANY_REDIRECTS.
     """
-    app_port, app_url, loginrocket, loginrocket_url = _loginrocket_for(tmp_path)
-    misconfigured = create_example(
+    example, loginrocket = _app_and_loginrocket(tmp_path)
+    app_url, loginrocket_url = example.url, loginrocket.url
+    example.app = create_example(
         {
             "LOGINROCKET_URL": loginrocket_url,
             "AUTHROCKET_JWT_KEY": "jsk_a_secret_of_another_realm_0123456789abcdef",
@@ -412,19 +413,19 @@ def test_a_rejected_login_token_ends_on_a_401_page_not_in_a_redirect_loop(page, 
     redirects: list[str] = []
     page.on("response", lambda response: redirects.append(response.url) if response.status == 302 else None)
     try:
-        with serving(misconfigured, app_port):
-            page.goto(app_url + "dashboard/")
-            _log_in_as(page, Stack(app_url, loginrocket_url, tmp_path), "Ada Lovelace")
+        page.goto(app_url + "dashboard/")
+        _log_in_as(page, Stack(app_url, loginrocket_url, tmp_path), "Ada Lovelace")
 
-            expect(page.locator("h1")).to_have_text("Login failed")
-            assert page.url.startswith(app_url + "dashboard/")
-            expect(page.get_by_text("The token's algorithm does not match the key.")).to_be_visible()
-            again = page.get_by_role("link", name="Log in again")
-            href = again.get_attribute("href")
-            assert href is not None and href.startswith(loginrocket_url + "login?redirect_uri=")
-            assert "token" not in href
-            answer = page.request.get(page.url)  # the same URL again, in the page's context
+        expect(page.locator("h1")).to_have_text("Login failed")
+        assert page.url.startswith(app_url + "dashboard/")
+        expect(page.get_by_text("The token's algorithm does not match the key.")).to_be_visible()
+        again = page.get_by_role("link", name="Log in again")
+        href = again.get_attribute("href")
+        assert href is not None and href.startswith(loginrocket_url + "login?redirect_uri=")
+        assert "token" not in href
+        answer = page.request.get(page.url)  # the same URL again, in the page's context
     finally:
+        example.close()
         loginrocket.close()
 
     assert answer.status == 401

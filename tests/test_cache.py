@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 import redis
 from cachelib import FileSystemCache, RedisCache, SimpleCache
 from devserver import DevApi
-from helpers import free_port, wait_until
+from helpers import refused_port, reserved_port, wait_until
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -70,10 +71,15 @@ class Clock:
 
 
 class RedisServer:
-    """A real redis-server on a free loopback port, which a test can stop (as in an outage) and start again."""
+    """A real redis-server on a reserved loopback port, which a test can stop (as in an outage) and start again.
+
+    The port stays reserved until :meth:`close`: while the server is stopped, connections are
+    refused and no other program can take the port, so :meth:`start` gets it back.
+    """
 
     def __init__(self, folder: Path) -> None:
-        self.port = free_port()
+        self._reservation = ExitStack()
+        self.port = self._reservation.enter_context(reserved_port())
         self.folder = folder
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -95,6 +101,13 @@ class RedisServer:
             self.process.wait(timeout=10)
         self.process = None
 
+    def close(self) -> None:
+        """Stop the server and give its port back."""
+        try:
+            self.stop()
+        finally:
+            self._reservation.close()
+
     def client(self) -> redis.Redis:
         """A plain redis-py client: what anyone who can reach this Redis can do with it."""
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, retry=Retry(NoBackoff(), 0))
@@ -109,11 +122,11 @@ class RedisServer:
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A real redis-server for this test, stopped after it."""
     server = RedisServer(tmp_path)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 class Planted:
@@ -206,12 +219,13 @@ def test_a_cache_that_answers_again_is_used_again_and_that_is_logged_once(logs: 
 def test_a_refused_redis_is_an_empty_cache_and_its_message_stays_out_of_the_log(
     logs: pytest.LogCaptureFixture,
 ) -> None:
-    client = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
-    guarded = guard(RedisCache(client))
+    with refused_port() as port:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+        guarded = guard(RedisCache(client))
 
-    assert guarded.set("answer", 42) is False
-    assert guarded.get("answer") is None
-    client.close()
+        assert guarded.set("answer", 42) is False
+        assert guarded.get("answer") is None
+        client.close()
 
     assert logged(logs) == [
         ("WARNING", "The test cache failed (ConnectionError); answering without it for the next 30 s.")

@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from click.testing import CliRunner, Result
 from devserver import DevApi, serve_dev_api
 from flask import Flask
 from flask.cli import ScriptInfo
-from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, free_port, serving_forever, token_for
+from helpers import ACME, ADA, HS_SECRET, NOT_A_KEY_SET, refused_port, serving_forever, token_for
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from test_cache import RedisServer
 
 from flask_authrocket import AuthRocket
@@ -429,10 +432,13 @@ def test_check_names_each_misspelt_setting_with_its_suggestion(
 
 
 def test_check_fails_when_the_cache_does_not_answer(make_app: Callable[..., Flask]) -> None:
-    port = free_port()  # nothing listens there
-    app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=f"redis://127.0.0.1:{port}/0")
+    with refused_port() as port:  # nothing listens there
+        # The app's own client, as a user may pass one; without redis-py's retries and their backoff.
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, retry=Retry(NoBackoff(), 0))
+        app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=client)
 
-    result = run(app, "check")
+        result = run(app, "check")
+        client.close()
 
     assert result.exit_code == 1
     assert "FAIL  AUTHROCKET_CACHE (Redis) failed at write with expiry (SET PX): ConnectionError." in result.output
@@ -440,8 +446,9 @@ def test_check_fails_when_the_cache_does_not_answer(make_app: Callable[..., Flas
 
 
 def test_check_never_shows_the_cache_password_when_it_fails(make_app: Callable[..., Flask]) -> None:
-    url = f"redis://:Hunter2Secret@127.0.0.1:{free_port()}/0"
-    result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=url), "check")
+    with refused_port() as port:
+        url = f"redis://:Hunter2Secret@127.0.0.1:{port}/0"
+        result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=url), "check")
 
     assert result.exit_code == 1
     assert "FAIL  AUTHROCKET_CACHE (Redis) failed at write with expiry" in result.output
@@ -450,12 +457,12 @@ def test_check_never_shows_the_cache_password_when_it_fails(make_app: Callable[.
 
 def test_check_probes_a_redis_cache_and_leaves_nothing_behind(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
-    server.start()
     try:
+        server.start()
         result = run(make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=server.url), "check")
         left = server.client().keys("*")
     finally:
-        server.stop()
+        server.close()
 
     assert result.exit_code == 0, result.output
     assert re.search(

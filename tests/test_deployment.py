@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from helpers import HS_SECRET, free_port, gunicorn_serving, running, token_for, wait_until
+from helpers import HS_SECRET, gunicorn_serving, reserved_port, running, token_for, wait_until
 
 from flask_authrocket.issuer import TokenIssuer
 
@@ -115,11 +115,15 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     (gunicorn_conf,) = [block for block in blocks("python") if block.startswith("# gunicorn.conf.py")]
     (site,) = blocks("nginx")
     certificate, key = write_certificate(tmp_path)
-    https_port, http_port = free_port(), free_port()
     module = APP_MODULE.replace("PRODUCTION_SETTINGS", production)
     gunicorn_log = ["--access-logfile", str(tmp_path / "gunicorn.access.log")]
 
-    with gunicorn_serving(tmp_path, module, gunicorn_conf, *gunicorn_log) as upstream:
+    # nginx listens with SO_REUSEADDR on the ports held for it: nobody else can take them first.
+    with (
+        reserved_port() as https_port,
+        reserved_port() as http_port,
+        gunicorn_serving(tmp_path, module, gunicorn_conf, *gunicorn_log) as upstream,
+    ):
         replacements = {
             "server 127.0.0.1:8000;": f"server {upstream.removeprefix('http://').rstrip('/')};",
             "listen 80;": f"listen 127.0.0.1:{http_port};",

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 import requests
 from devserver import DevApi, serve_dev_api
-from helpers import free_port
 
 from flask_authrocket import ConfigurationError
 from flask_authrocket.dev import create_app
@@ -111,8 +110,8 @@ def test_remote_clients_are_refused_in_json(tmp_path: Path, signing_key_pem: byt
 
 
 def test_the_command_takes_an_api_key_logs_the_api_settings_and_hides_tokens(tmp_path: Path) -> None:
-    port = free_port()
-    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--data-dir", str(tmp_path / "cli")]
+    # Port 0: the server takes a free port and names it in its log.
+    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", "0", "--data-dir", str(tmp_path / "cli")]
     command += ["--api-key", "ks_from_the_command_line"]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=environment) as process:
@@ -121,7 +120,9 @@ def test_the_command_takes_an_api_key_logs_the_api_settings_and_hides_tokens(tmp
         reader.start()
         try:
             started = _wait_for_line(lines, "Core API for your app", timeout=30)
-            url = f"http://127.0.0.1:{port}/"
+            named = re.search(r"AUTHROCKET_URL=(http://127\.0\.0\.1:[1-9][0-9]*/)v2 ", started)
+            assert named, started
+            url = named.group(1)
             settings = f"AUTHROCKET_URL={url}v2 AUTHROCKET_API_KEY=ks_from_the_command_line AUTHROCKET_REALM=rl_dev"
             assert settings in started
             _wait_until_listening(url)

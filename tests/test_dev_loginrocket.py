@@ -28,7 +28,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import free_port, serving
+from helpers import serving
 from werkzeug.test import TestResponse
 
 from flask_authrocket.dev import create_app
@@ -799,22 +799,22 @@ def test_allowed_hosts_and_the_bound_address_are_answered_too(make_dev: Callable
 
 
 def test_the_command_answers_the_hosts_given_after_allow_remote(tmp_path: Path) -> None:
-    port = free_port()
-    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", str(port), "--data-dir", str(tmp_path / "i")]
-    server = subprocess.Popen(
-        [*command, "--allow-remote", "devbox.test"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}/connect/jwks"
+    # Port 0: the server takes a free port, listens, then names it in its log.
+    command = [sys.executable, "-m", "flask_authrocket.dev", "--port", "0", "--data-dir", str(tmp_path / "i")]
+    log = tmp_path / "log.txt"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [*command, "--allow-remote", "devbox.test"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=sink
+        )
     try:
         deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, "the development LoginRocket exited"
-            try:
-                plain = requests.get(url, timeout=5)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "the development LoginRocket did not start"
-                time.sleep(0.1)
+        while not (named_url := re.search(r"LOGINROCKET_URL=http://127\.0\.0\.1:([1-9][0-9]*)/ ", log.read_text())):
+            assert server.poll() is None, "the development LoginRocket exited:\n" + log.read_text()
+            assert time.monotonic() < deadline, "the development LoginRocket did not start:\n" + log.read_text()
+            time.sleep(0.05)
+        port = int(named_url.group(1))
+        url = f"http://127.0.0.1:{port}/connect/jwks"
+        plain = requests.get(url, timeout=5)
         named = requests.get(url, headers={"Host": f"devbox.test:{port}"}, timeout=5)
         rebound = requests.get(url, headers={"Host": f"evil.example:{port}"}, timeout=5)
     finally:

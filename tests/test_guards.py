@@ -790,7 +790,7 @@ def test_unreachable_keys_render_public_views_logged_out_and_keep_the_cookie(unr
 
 def test_hanging_loginrocket_is_503_within_the_timeout(make_app, jwks_server):
     jwks_server.hang()
-    app = make_app(LOGINROCKET_URL=jwks_server.url, AUTHROCKET_HTTP_TIMEOUT=0.5)
+    app = make_app(LOGINROCKET_URL=jwks_server.url, AUTHROCKET_HTTP_TIMEOUT=0.25)
     client = app.test_client()
     client.set_cookie("arToken", make_token(ADA, [ACME]))
 
@@ -801,7 +801,7 @@ def test_hanging_loginrocket_is_503_within_the_timeout(make_app, jwks_server):
     assert answer.status_code == 503
     assert "Retry-After" in answer.headers
     assert "Set-Cookie" not in answer.headers
-    assert elapsed < 3
+    assert elapsed < 10  # a hang bound: the server would hold the fetch for ever
     assert jwks_server.fetches == 1
 
 

@@ -487,14 +487,14 @@ def test_sixteen_first_requests_at_once_share_one_fetch(jwks_server, rsa_issuer,
 
 def test_requests_holding_a_stale_key_do_not_wait_for_another_requests_refresh(jwks_server, rsa_issuer):
     clock = Clock()
-    verifier = verifier_on(jwks_server, clock, timeout=3)
+    verifier = verifier_on(jwks_server, clock, timeout=30)  # nothing waits for it: recover() ends the hang
     assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
     jwks_server.hang()
     clock.advance(3600 + 1)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         refreshing = pool.submit(verifier.verify, token_for(rsa_issuer))
-        wait_until(lambda: jwks_server.fetches == 2)  # that request's refresh is now hanging, for up to 3 s
+        wait_until(lambda: jwks_server.fetches == 2)  # that request's refresh is now hanging, until recover()
 
         assert outcome(verifier.verify(token_for(rsa_issuer))) == "accepted"
         assert not refreshing.done()
@@ -576,26 +576,26 @@ def test_still_trusted_follows_the_key_set(jwks_server, other_rsa_issuer):
 
 
 def test_a_refused_connection_leaves_the_token_unchecked_not_invalid(refused_url, rsa_issuer):
-    verifier = TokenVerifier(loginrocket_url=refused_url, http_timeout=0.5)
+    verifier = TokenVerifier(loginrocket_url=refused_url, http_timeout=30)
 
     started = time.monotonic()
     result = verifier.verify(token_for(rsa_issuer))
 
     assert outcome(result) == "unavailable"
     assert result.unavailable is True
-    assert time.monotonic() - started < 0.5 + 1
+    assert time.monotonic() - started < 10  # refused at once: nothing waits for the 30 s timeout
 
 
 def test_a_server_that_never_answers_is_given_up_after_the_http_timeout(jwks_server, rsa_issuer):
     jwks_server.hang()
-    verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=0.5)
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=0.25)
 
     started = time.monotonic()
     result = verifier.verify(token_for(rsa_issuer))
 
     assert outcome(result) == "unavailable"
     assert result.unavailable is True
-    assert time.monotonic() - started < 0.5 + 1
+    assert time.monotonic() - started < 10  # a hang bound: the server would hold the fetch for ever
     assert jwks_server.fetches == 1
 
 
@@ -839,7 +839,7 @@ def test_a_flood_of_unknown_kids_claiming_fresh_iats_fetches_once_per_floor(
 
 
 def test_a_request_waiting_on_a_fetch_that_does_not_end_gives_up_at_the_timeout(jwks_server, rsa_issuer):
-    verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=0.5)
+    verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=0.25)
     in_flight = verifier.keys._lock  # what a fetch under way holds (the fetch itself is bounded too)
 
     results: list[Any] = []
@@ -847,7 +847,7 @@ def test_a_request_waiting_on_a_fetch_that_does_not_end_gives_up_at_the_timeout(
 
     with in_flight:
         waiting.start()
-        waiting.join(timeout=0.5 + 2)  # a hang bound: it ends instead of waiting for the lock
+        waiting.join(timeout=10)  # a hang bound: it ends instead of waiting for the lock, held for ever
         assert not waiting.is_alive()
 
     assert outcome(results[0]) == "unavailable"

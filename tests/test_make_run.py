@@ -20,10 +20,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import free_port
+from helpers import reserved_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
+#: The end of examples.run's own banner: its last line of text, then the closing rule. The
+#: development LoginRocket it starts prints a "Press Ctrl-C" of its own, earlier.
+BANNER_END = re.compile(r"Press Ctrl-C to stop both\.\n=+\n")
 
 
 def _listening(port: int) -> bool:
@@ -41,38 +44,39 @@ class Running:
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Running]:
-    app_port, loginrocket_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "EXAMPLE_PORT": str(app_port),
-        "LOGINROCKET_PORT": str(loginrocket_port),
-        "EXAMPLE_INSTANCE_ROOT": str(tmp_path),
-    }
-    output = tmp_path / "output.txt"
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "examples.run"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
-        yield Running(process, _wait_for_banner(process, output), app_port, loginrocket_port)
-    finally:
-        if process.poll() is None:
-            process.terminate()  # examples.run stops its two servers on SIGTERM
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        assert not _listening(app_port) and not _listening(loginrocket_port), "a server outlived examples.run"
+    # examples.run takes its ports from the environment: they stay reserved until the end, so
+    # no other program takes them before its servers listen, or after they stop.
+    with reserved_port() as app_port, reserved_port() as loginrocket_port:
+        env = {
+            **os.environ,
+            "EXAMPLE_PORT": str(app_port),
+            "LOGINROCKET_PORT": str(loginrocket_port),
+            "EXAMPLE_INSTANCE_ROOT": str(tmp_path),
+        }
+        output = tmp_path / "output.txt"
+        with output.open("w") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "examples.run"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        try:
+            yield Running(process, _wait_for_banner(process, output), app_port, loginrocket_port)
+        finally:
+            if process.poll() is None:
+                process.terminate()  # examples.run stops its two servers on SIGTERM
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=5)
+            assert not _listening(app_port) and not _listening(loginrocket_port), "a server outlived examples.run"
 
 
 def _wait_for_banner(process: subprocess.Popen[bytes], output: Path) -> str:
-    """The output up to the end of the banner (its "Press Ctrl-C to stop both." line), within START_TIMEOUT."""
+    """The output up to the end of the banner (:data:`BANNER_END`), within START_TIMEOUT."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:
         text = output.read_text()
-        # Not just "Press Ctrl-C": the development LoginRocket logs a line of its own that says it first.
-        if "Press Ctrl-C to stop both." in text:
+        if BANNER_END.search(text):
             return text
         time.sleep(0.05)
     pytest.fail("examples.run did not print its banner:\n" + output.read_text())

@@ -28,7 +28,7 @@ from cachelib import SimpleCache
 from devserver import DevApi
 from flask import Flask, Response, g, request
 from flask.testing import FlaskClient
-from helpers import Clock, free_port, serving, wait_until
+from helpers import Clock, refused_port, serving, wait_until
 from test_cache import RedisServer, planted_pickle
 
 from flask_authrocket.cache import build_cache
@@ -73,17 +73,18 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A real redis-server for this test (which it may stop), stopped after it."""
     server = RedisServer(tmp_path / "redis")
     server.folder.mkdir()
-    server.start()
     try:
+        server.start()
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture
-def refused_redis_url() -> str:
-    """A redis:// URL on a loopback port where nothing listens."""
-    return f"redis://127.0.0.1:{free_port()}/0"
+def refused_redis_url() -> Iterator[str]:
+    """A redis:// URL on a loopback port where nothing listens for the whole test."""
+    with refused_port() as port:
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 def new_session(dev: DevApi, user_id: str = "usr_ada") -> tuple[str, str]:
@@ -161,18 +162,25 @@ def test_a_live_session_is_asked_about_once_then_answered_from_the_cache(
 
 
 def test_after_the_ttl_the_api_is_asked_again(dev: DevApi, managed_app: AppFactory) -> None:
-    app = managed_app(AUTHROCKET_SESSION_CHECK_TTL=1)
+    app = managed_app(AUTHROCKET_SESSION_CHECK_TTL=60)
+    with app.app_context():
+        ttl = app.extensions["authrocket"].session_check.ttl
+    assert ttl == 60  # the setting reaches the app's check; below, a check of that TTL on a clock the test moves
+    clock = Clock()
     _, token = new_session(dev)
-    client = app.test_client()
-    dev.reset_stats()
-    log_in(client, token)
-    assert dev.count(SESSION_LOOKUPS) == 1
+    session = verified(dev, token)
+    with dev.client(retries=0) as api:
+        check = SessionCheck(api.sessions, build_cache(None), ttl=ttl, clock=clock)
+        dev.reset_stats()
+        first = check.state(session)
+        clock.advance(59)
+        within = check.state(session)
+        assert dev.count(SESSION_LOOKUPS) == 1
 
-    time.sleep(1.1)
-    again = client.get("/private")
-    then = client.get("/private")
+        clock.advance(2)
+        again, then = check.state(session), check.state(session)
 
-    assert (again.status_code, then.status_code) == (200, 200)
+    assert [first, within, again, then] == [SessionState.KNOWN] * 4
     assert dev.count(SESSION_LOOKUPS) == 2
 
 
@@ -568,8 +576,11 @@ def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
     shared = SimpleCache()
     session_id, token = new_session(dev)
     with held_api(dev) as (api, api_url):
-        app = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_CACHE=shared)
-        other = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_CACHE=shared)  # another worker on the same cache
+        # Two workers on one cache. Failing "closed", a page the API did not answer would be a 503:
+        # the tab's 200 below is the API's "known", arriving after the logout.
+        settings = {"AUTHROCKET_URL": api_url, "AUTHROCKET_CACHE": shared, "AUTHROCKET_SESSION_CHECK_FAILURE": "closed"}
+        app = managed_app(**settings)
+        other = managed_app(**settings)  # another worker on the same cache
         in_flight: dict[str, int] = {}
 
         def open_a_page() -> None:
@@ -580,7 +591,9 @@ def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
         tab = threading.Thread(target=open_a_page)
         tab.start()
         assert api.asked.wait(10)  # the API said "known"; the answer is on its way back
-        browser = app.test_client()
+        # The logout reaches the other worker: in the tab's own, the request would wait for the
+        # look-up in flight (one per session per process) and come after its answer.
+        browser = other.test_client()
         browser.set_cookie("arToken", token)
         logout = browser.get("/logout")
         api.released.set()
@@ -588,7 +601,7 @@ def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
 
         assert logout.status_code == 302
         assert dev.count(SESSION_DELETES) == 1
-        assert in_flight == {"status": 200}  # that page was asked for before the logout
+        assert in_flight == {"status": 200}  # that page was asked for before the logout, and answered after it
         pages = []
         for each in (app, other):
             client = each.test_client()

@@ -1,9 +1,11 @@
 """Outbound calls: each ends at its timeout, follows no redirect, survives any JSON, and goes where its URL says.
 
 Real servers on 127.0.0.1 misbehave on purpose: :class:`JwksTestServer` drips its body
-one byte every half second (``slow_body``) or never answers (``hang``), a small WSGI app
-redirects, another answers JSON nested 100,000 deep. The elapsed-time asserts are hang
-bounds (the call ended instead of waiting for the whole drip), not speed measurements.
+one byte every 50 ms (``slow_body``), so that no single read waits long, or never answers
+(``hang``); a small WSGI app redirects, another answers JSON nested 100,000 deep. The
+elapsed-time asserts are hang bounds, not speed measurements: many times the timeout, so
+that a loaded machine cannot fail them, and far shorter than the whole drip (minutes) or the
+hang (for ever), so that a call bounded only per read does.
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.testing import JwksTestServer
 from flask_authrocket.tokens import TokenVerifier
 
-#: AUTHROCKET_HTTP_TIMEOUT in these tests, and what "ended" allows beyond it.
-TIMEOUT = 1.0
-HANG_BOUND = TIMEOUT + 2
+#: AUTHROCKET_HTTP_TIMEOUT in these tests, and the most a call that ended at it may have taken.
+TIMEOUT = 0.25
+HANG_BOUND = 10.0
+#: Seconds between two bytes of a dripping body: well under TIMEOUT, so no single read times out.
+DRIP = 0.05
+#: The timeout of calls that must get their answer (a redirect, deep JSON): no load makes them time out.
+ANSWER_TIMEOUT = 10.0
 
-#: A body that a server dripping one byte every 0.5 s needs over a minute to send.
-LONG_BODY = json.dumps({"user": {"id": "usr_ada", "padding": "x" * 200}}).encode()
+#: An API answer that takes over two minutes to drip.
+LONG_BODY = json.dumps({"user": {"id": "usr_ada", "padding": "x" * 2500}}).encode()
 #: JSON nested 100,000 deep: about 200 KB, far under any size limit.
 DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 
@@ -47,8 +53,20 @@ def api_server(rsa_issuer: TokenIssuer) -> Iterator[JwksTestServer]:
         yield server
 
 
-def api_client(server: JwksTestServer) -> AuthRocketClient:
-    return AuthRocketClient(url=server.url + "v2", api_key="ks_test", timeout=TIMEOUT, retries=0)
+def drip(server: JwksTestServer, body: bytes) -> None:
+    """Make ``server`` answer ``body``, one byte every :data:`DRIP` seconds: longer than two minutes in all."""
+    assert len(body) * DRIP > 120, "a body that short could drip within HANG_BOUND on a slow machine"
+    server.serve_body(body)
+    server.slow_body(DRIP)
+
+
+def drip_key_set(server: JwksTestServer, issuer: TokenIssuer) -> None:
+    """Make ``server`` drip ``issuer``'s real key set, padded with whitespace (still JSON) to drip for minutes."""
+    drip(server, json.dumps(issuer.jwks()).encode() + b" " * 2000)
+
+
+def api_client(server: JwksTestServer, timeout: float = TIMEOUT) -> AuthRocketClient:
+    return AuthRocketClient(url=server.url + "v2", api_key="ks_test", timeout=timeout, retries=0)
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:
@@ -65,7 +83,7 @@ def timed(call: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def test_a_key_fetch_from_a_server_dripping_its_body_ends_at_the_timeout(jwks_server, rsa_issuer):
-    jwks_server.slow_body(0.5)
+    drip_key_set(jwks_server, rsa_issuer)
     verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=TIMEOUT)
 
     result, elapsed = timed(lambda: verifier.verify(token_for(rsa_issuer)))
@@ -75,23 +93,23 @@ def test_a_key_fetch_from_a_server_dripping_its_body_ends_at_the_timeout(jwks_se
     assert elapsed < HANG_BOUND
 
 
-def test_get_json_is_bounded_in_total_and_says_timeout(jwks_server):
-    jwks_server.slow_body(0.5)
+def test_get_json_is_bounded_in_total_and_says_timeout(jwks_server, rsa_issuer):
+    drip_key_set(jwks_server, rsa_issuer)
     http = new_session()
 
     failure, elapsed = timed(lambda: get_json(http, jwks_server.url + "connect/jwks", timeout=TIMEOUT, max_bytes=65536))
 
     assert isinstance(failure, FetchError)
     assert failure.kind == "timeout"
-    assert str(failure) == f"{jwks_server.url}connect/jwks did not answer within 1 s"
+    assert str(failure) == f"{jwks_server.url}connect/jwks did not answer within 0.25 s"
     assert elapsed < HANG_BOUND
     http.close()
 
 
-def test_a_session_given_by_the_caller_is_bounded_too(jwks_server):
+def test_a_session_given_by_the_caller_is_bounded_too(jwks_server, rsa_issuer):
     import requests
 
-    jwks_server.slow_body(0.5)
+    drip_key_set(jwks_server, rsa_issuer)
     with requests.Session() as http:  # not from new_session(): the body is still read within the deadline
         failure, elapsed = timed(
             lambda: get_json(http, jwks_server.url + "connect/jwks", timeout=TIMEOUT, max_bytes=65536)
@@ -103,7 +121,7 @@ def test_a_session_given_by_the_caller_is_bounded_too(jwks_server):
 
 
 def test_requests_waiting_on_a_dripping_key_fetch_all_end_unavailable_at_the_timeout(jwks_server, rsa_issuer):
-    jwks_server.slow_body(0.5)
+    drip_key_set(jwks_server, rsa_issuer)
     verifier = TokenVerifier(loginrocket_url=jwks_server.url, http_timeout=TIMEOUT)
     tokens = [token_for(rsa_issuer) for _ in range(12)]
     start_together = threading.Barrier(len(tokens))
@@ -122,13 +140,13 @@ def test_requests_waiting_on_a_dripping_key_fetch_all_end_unavailable_at_the_tim
 
 
 def test_an_api_call_to_a_server_dripping_its_body_ends_at_the_timeout(api_server):
-    api_server.slow_body(0.5)
+    drip(api_server, LONG_BODY)
     client = api_client(api_server)
 
     failure, elapsed = timed(lambda: client.request("GET", "users/usr_ada"))
 
     assert isinstance(failure, ApiUnavailable)
-    assert str(failure) == "AuthRocket API GET users/usr_ada: no answer within 1 s."
+    assert str(failure) == "AuthRocket API GET users/usr_ada: no answer within 0.25 s."
     assert failure.status is None
     assert elapsed < HANG_BOUND
     client.close()
@@ -146,23 +164,23 @@ def test_an_api_call_to_a_server_that_never_answers_ends_at_the_timeout(api_serv
 
 
 def test_the_api_still_answers_within_the_timeout(api_server):
-    client = api_client(api_server)
+    client = api_client(api_server, ANSWER_TIMEOUT)  # the total bound leaves a prompt answer alone
     assert client.request("GET", "users/usr_ada") == json.loads(LONG_BODY)
     client.close()
 
 
 @pytest.fixture
-def managed_app(make_app: Callable[..., Flask], jwks_server: JwksTestServer, api_server: JwksTestServer):
-    """Build an app whose keys come from ``jwks_server`` and whose managed sessions ask ``api_server``."""
+def managed_app(make_app: Callable[..., Flask], rsa_issuer: TokenIssuer, api_server: JwksTestServer):
+    """Build an app trusting ``rsa_issuer``'s key (no key fetch) whose managed sessions ask ``api_server``."""
 
-    def build(failure: str) -> Flask:
+    def build(failure: str, timeout: float = TIMEOUT) -> Flask:
         return make_app(
-            LOGINROCKET_URL=jwks_server.url,
+            AUTHROCKET_JWT_KEY=rsa_issuer.public_key_pem(),
             AUTHROCKET_URL=api_server.url + "v2",
             AUTHROCKET_API_KEY="ks_test",
             AUTHROCKET_MANAGED_SESSIONS=True,
             AUTHROCKET_SESSION_CHECK_FAILURE=failure,
-            AUTHROCKET_HTTP_TIMEOUT=TIMEOUT,
+            AUTHROCKET_HTTP_TIMEOUT=timeout,
         )
 
     return build
@@ -172,7 +190,7 @@ def managed_app(make_app: Callable[..., Flask], jwks_server: JwksTestServer, api
 def test_a_session_check_against_a_dripping_api_ends_at_the_timeout_and_applies_the_failure_mode(
     managed_app, api_server, rsa_issuer, failure, status
 ):
-    api_server.slow_body(0.5)
+    drip(api_server, LONG_BODY)
     client = managed_app(failure).test_client()
     client.set_cookie("arToken", token_for(rsa_issuer))
 
@@ -183,9 +201,11 @@ def test_a_session_check_against_a_dripping_api_ends_at_the_timeout_and_applies_
     assert elapsed < HANG_BOUND
 
 
-def test_flask_authrocket_check_ends_at_the_timeout_against_dripping_servers(make_app, jwks_server, api_server):
-    jwks_server.slow_body(0.5)
-    api_server.slow_body(0.5)
+def test_flask_authrocket_check_ends_at_the_timeout_against_dripping_servers(
+    make_app, jwks_server, api_server, rsa_issuer
+):
+    drip_key_set(jwks_server, rsa_issuer)
+    drip(api_server, LONG_BODY)
     app = make_app(
         LOGINROCKET_URL=jwks_server.url,
         AUTHROCKET_URL=api_server.url + "v2",
@@ -196,8 +216,8 @@ def test_flask_authrocket_check_ends_at_the_timeout_against_dripping_servers(mak
     result, elapsed = timed(lambda: app.test_cli_runner().invoke(args=["authrocket", "check"]))
 
     assert result.exit_code == 1
-    assert f"{jwks_server.url}connect/jwks did not answer within 1 s" in result.output
-    assert elapsed < 2 * TIMEOUT + 2  # two calls, one after the other
+    assert f"{jwks_server.url}connect/jwks did not answer within 0.25 s" in result.output
+    assert elapsed < HANG_BOUND  # two calls, one after the other, each ended at the timeout
 
 
 # Item 6: the key-set fetch follows no redirect ------------------------------------------------------
@@ -218,7 +238,7 @@ def redirecting_loginrocket(other_jwks_server: JwksTestServer) -> Iterator[str]:
 def test_a_key_set_redirect_to_another_server_is_a_failed_fetch_logged_with_its_location(
     redirecting_loginrocket, other_jwks_server, other_rsa_issuer, caplog
 ):
-    verifier = TokenVerifier(loginrocket_url=redirecting_loginrocket, http_timeout=TIMEOUT)
+    verifier = TokenVerifier(loginrocket_url=redirecting_loginrocket, http_timeout=ANSWER_TIMEOUT)
 
     with caplog.at_level(logging.WARNING, logger="flask_authrocket"):
         result = verifier.verify(token_for(other_rsa_issuer))
@@ -229,7 +249,7 @@ def test_a_key_set_redirect_to_another_server_is_a_failed_fetch_logged_with_its_
 
 
 def test_keys_behind_a_redirect_never_reach_an_admin_view(make_app, redirecting_loginrocket, other_rsa_issuer):
-    app = make_app(LOGINROCKET_URL=redirecting_loginrocket, AUTHROCKET_HTTP_TIMEOUT=TIMEOUT)
+    app = make_app(LOGINROCKET_URL=redirecting_loginrocket, AUTHROCKET_HTTP_TIMEOUT=ANSWER_TIMEOUT)
     forged = token_for(other_rsa_issuer)
 
     answer = app.test_client().get("/admin", headers={"Authorization": f"Bearer {forged}"})
@@ -252,7 +272,7 @@ def test_flask_authrocket_check_names_the_redirect(make_app, redirecting_loginro
 
 def test_deep_json_from_the_api_is_api_unavailable_not_a_recursion_error(api_server):
     api_server.serve_body(DEEP_JSON)
-    client = api_client(api_server)
+    client = api_client(api_server, ANSWER_TIMEOUT)
 
     with pytest.raises(ApiUnavailable, match="with a body that is not JSON"):
         client.request("GET", "users/usr_ada")
@@ -266,7 +286,7 @@ def test_json_nested_deeper_than_any_api_answer_is_refused(api_server):
     for _ in range(250):
         nested = {"id": "usr_ada", "memberships": [{"id": "mb", "user": nested}]}
     api_server.serve_body(json.dumps({"collection": [nested], "more_results": False}).encode())
-    client = api_client(api_server)
+    client = api_client(api_server, ANSWER_TIMEOUT)
 
     with pytest.raises(ApiError):
         client.users.first()
@@ -278,7 +298,7 @@ def test_deep_json_from_the_api_makes_managed_sessions_apply_their_failure_mode(
     managed_app, api_server, rsa_issuer, failure, status
 ):
     api_server.serve_body(DEEP_JSON)
-    client = managed_app(failure).test_client()
+    client = managed_app(failure, ANSWER_TIMEOUT).test_client()
 
     answer = client.get("/private", headers={"Authorization": f"Bearer {token_for(rsa_issuer)}"})
 
@@ -288,7 +308,7 @@ def test_deep_json_from_the_api_makes_managed_sessions_apply_their_failure_mode(
 def test_deep_json_from_the_key_set_url_is_a_failed_fetch(jwks_server):
     jwks_server.serve_body(DEEP_JSON)
     with pytest.raises(FetchError) as failed:
-        get_json(new_session(), jwks_server.url + "connect/jwks", timeout=TIMEOUT, max_bytes=1 << 20)
+        get_json(new_session(), jwks_server.url + "connect/jwks", timeout=ANSWER_TIMEOUT, max_bytes=1 << 20)
     assert failed.value.kind == "not_json"
 
 

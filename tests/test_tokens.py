@@ -8,8 +8,11 @@ import hmac
 import json
 import logging
 import re
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -906,22 +909,58 @@ def rsa_signed(issuer: TokenIssuer, header: bytes, payload: str | None = None) -
     return f"{signing_input}.{b64url(signature)}"
 
 
-def test_a_first_seen_token_from_a_key_set_is_parsed_by_pyjwt_once(monkeypatch, jwks_server, rsa_issuer):
+def pyjwt_readings(call: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """``call()``'s result, and each of PyJWS's public readers of a token entered meanwhile, in order.
+
+    PyJWT reads a token's three segments in one of two public methods of ``jwt.PyJWS``:
+    ``decode_complete`` (behind ``jwt.decode`` and ``PyJWT.decode``) and
+    ``get_unverified_header``. A profile hook (``sys.setprofile``) sees them entered in this
+    thread; nothing of PyJWT is replaced.
+    """
+    readers = {
+        jwt.PyJWS.decode_complete.__code__: "decode_complete",
+        jwt.PyJWS.get_unverified_header.__code__: "get_unverified_header",
+    }
+    entered: list[str] = []
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code in readers:
+            entered.append(readers[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        result = call()
+    finally:
+        sys.setprofile(previous)
+    return result, entered
+
+
+def test_a_first_seen_token_from_a_key_set_is_parsed_by_pyjwt_once(jwks_server, rsa_issuer):
     # PyJWT's parse checks every character of the three segments in Python: get_unverified_header
     # ran it once for the kid and the decode once more, a third of a first-seen token's cost.
     verifier = TokenVerifier(loginrocket_url=jwks_server.url)
     assert outcome(verifier.verify(rsa_issuer.issue(fresh_claims(sid="kss_warm")))) == "accepted"  # fetches the set
-    parsed: list[object] = []
-    real_load = jwt.api_jws.PyJWS._load
+    first_seen = rsa_issuer.issue(fresh_claims(sid="kss_first_seen"))
 
-    def counted_load(self: jwt.api_jws.PyJWS, token: str | bytes) -> Any:
-        parsed.append(token)
-        return real_load(self, token)
+    result, readings = pyjwt_readings(lambda: verifier.verify(first_seen))
 
-    monkeypatch.setattr(jwt.api_jws.PyJWS, "_load", counted_load)
+    assert outcome(result) == "accepted"
+    assert readings == ["decode_complete"]  # the one decode, with the key its kid chose
 
-    assert outcome(verifier.verify(rsa_issuer.issue(fresh_claims(sid="kss_first_seen")))) == "accepted"
-    assert len(parsed) == 1  # the one decode, with the key its kid chose
+
+def test_pyjwt_readings_sees_a_header_read_and_a_decode(rsa_issuer):
+    # The test above counts through pyjwt_readings: were a reading invisible to it, the test would pass for nothing.
+    token = rsa_issuer.issue(fresh_claims())
+
+    _, readings = pyjwt_readings(
+        lambda: (
+            jwt.get_unverified_header(token),
+            jwt.PyJWT().decode_complete(token, options={"verify_signature": False}),
+        )
+    )
+
+    assert readings == ["get_unverified_header", "decode_complete"]
 
 
 # Odd headers, and the verdict of a key-set verifier when PyJWT's get_unverified_header reads the

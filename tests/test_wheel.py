@@ -1,7 +1,9 @@
 """The built wheel, not the editable tree: what a user installs from the package index.
 
-The wheel is built from this checkout without build isolation and without the network, installed
-into a fresh virtual environment (its dependencies come from the project's own environment through a
+The wheel is built from this checkout's sources without build isolation and without the network
+(from a copy of what the build reads, so that the build's own folders never land in the checkout,
+where two builds at once, under pytest-xdist, would trip over each other), installed into a fresh
+virtual environment (its dependencies come from the project's own environment through a
 path entry, so nothing is downloaded), and used there from outside the checkout: the README
 quickstart runs, `python -m flask_authrocket.dev --help` answers, and the templates and py.typed are
 inside.
@@ -10,6 +12,7 @@ inside.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,10 +24,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+#: What building the wheel reads: the project's metadata, the README it names, the package.
+BUILD_INPUTS = ("pyproject.toml", "README.md", "flask_authrocket")
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # pip builds in the source folder (build/, *.egg-info): a copy of the sources, not the checkout.
+    source = tmp_path_factory.mktemp("source")
+    for name in BUILD_INPUTS:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
@@ -38,7 +50,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "-w",
             out,
-            ROOT,
+            source,
         ],
         check=True,
         timeout=120,
