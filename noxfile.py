@@ -25,9 +25,19 @@ import nox
 #: The supported Pythons: the classifiers in pyproject.toml and the README list the same.
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 MINIMUMS = "tests/constraints-minimum.txt"
-#: The suite without the browser tests (those run in `make test` and `make e2e`), on every core
+#: The suite without the browser tests (those run in `make test` and `make e2e`), two workers per core
 #: as `make test` runs it (pytest-xdist).
-PYTEST_ARGS = ["-m", "not e2e", "-q", "-p", "no:cacheprovider", "-n", "auto"]
+PYTEST_ARGS = [
+    "-m",
+    "not e2e",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-n",
+    str(max(2, 2 * len(os.sched_getaffinity(0)))),
+    "--dist",
+    "worksteal",
+]
 
 nox.options.envdir = ".matrix"
 nox.options.reuse_venv = "yes"

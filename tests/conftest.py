@@ -120,3 +120,20 @@ def sqlite_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenedConnec
     left_open = connections.still_open()
     connections.close_all()
     assert not left_open, f"{len(left_open)} SQLite connection(s) left open: close each one (contextlib.closing)"
+
+
+@pytest.fixture
+def managed_app(dev: DevApi, make_app: Callable[..., Flask]) -> Callable[..., Flask]:
+    """Build an app of the development realm with managed sessions on: keys from /connect/jwks, the API at /v2."""
+
+    def build(**config: Any) -> Flask:
+        settings = {
+            "LOGINROCKET_URL": dev.root,
+            "AUTHROCKET_URL": dev.url,
+            "AUTHROCKET_API_KEY": dev.api_key,
+            "AUTHROCKET_MANAGED_SESSIONS": True,
+            **config,
+        }
+        return make_app(**settings)
+
+    return build

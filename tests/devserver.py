@@ -99,3 +99,15 @@ def serve_dev_api(instance: Path, signing_key_pem: bytes, **config: Any) -> Iter
     app = create_app(config)
     with serving(app) as root:
         yield DevApi(app, root)
+
+
+#: The Core API route managed sessions call, as the development LoginRocket counts it.
+SESSION_LOOKUPS = "GET /v2/sessions/<session_ref>"
+
+
+def new_session(dev: DevApi, user_id: str = "usr_ada") -> tuple[str, str]:
+    """A session created through the API, as LoginRocket creates one at login: its id and a login token."""
+    with dev.client() as api:
+        record = api.sessions.create(user_id=user_id)
+    assert record.id and record.token
+    return record.id, record.token

@@ -28,6 +28,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from devserver import DevApi, new_session
+from flask import Flask, g
+from flask.testing import FlaskClient
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -410,3 +413,28 @@ class Cluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+# -- two workers on one cache ------------------------------------------------------------------------
+
+
+def visit(app: Flask, token: str, path: str = "/private") -> tuple[int, str | None]:
+    """A browser with ``token`` in its cookie asks for ``path``: the status, and why it was refused if it was."""
+    client: FlaskClient = app.test_client()
+    client.set_cookie("arToken", token)
+    with client:
+        answer = client.get(path)
+        rejection = g.authrocket.rejection
+    return answer.status_code, rejection.reason if rejection else None
+
+
+def two_workers_that_know_a_session(
+    dev: DevApi, managed_app: Callable[..., Flask], url: str
+) -> tuple[Flask, Flask, str, str]:
+    """Two workers on ``url``, a session the second asked the API about (it keeps the answer itself too) and the
+    first read from the shared cache: the apps, the session's id and its token."""
+    first, second = (managed_app(AUTHROCKET_CACHE=url) for _ in range(2))
+    session_id, token = new_session(dev)
+    assert visit(second, token) == (200, None)
+    assert visit(first, token) == (200, None)
+    return first, second, session_id, token

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 from cachelib import SimpleCache
-from devserver import DevApi
+from devserver import SESSION_LOOKUPS, DevApi, new_session
 from flask import Flask, Response, g, request
 from flask.testing import FlaskClient
 from helpers import Clock, refused_port, serving, wait_until
@@ -39,27 +39,9 @@ from flask_authrocket.models import Session
 from flask_authrocket.tokens import TokenVerifier
 
 #: The dev API's stats names for looking a session up and ending it.
-SESSION_LOOKUPS = "GET /v2/sessions/<session_ref>"
 SESSION_DELETES = "DELETE /v2/sessions/<session_ref>"
 
 AppFactory = Callable[..., Flask]
-
-
-@pytest.fixture
-def managed_app(dev: DevApi, make_app: AppFactory) -> AppFactory:
-    """Build an app of the development realm with managed sessions on: keys from /connect/jwks, the API at /v2."""
-
-    def build(**config: Any) -> Flask:
-        settings = {
-            "LOGINROCKET_URL": dev.root,
-            "AUTHROCKET_URL": dev.url,
-            "AUTHROCKET_API_KEY": dev.api_key,
-            "AUTHROCKET_MANAGED_SESSIONS": True,
-            **config,
-        }
-        return make_app(**settings)
-
-    return build
 
 
 @pytest.fixture
@@ -85,14 +67,6 @@ def refused_redis_url() -> Iterator[str]:
     """A redis:// URL on a loopback port where nothing listens for the whole test."""
     with refused_port() as port:
         yield f"redis://127.0.0.1:{port}/0"
-
-
-def new_session(dev: DevApi, user_id: str = "usr_ada") -> tuple[str, str]:
-    """A session created through the API, as LoginRocket creates one at login: its id and a login token."""
-    with dev.client() as api:
-        record = api.sessions.create(user_id=user_id)
-    assert record.id and record.token
-    return record.id, record.token
 
 
 def logged_in(dev: DevApi, app: Flask, user_id: str = "usr_ada") -> tuple[FlaskClient, str, str]:

@@ -19,9 +19,8 @@ import pytest
 import redis
 from cachelib import RedisCache
 from click.testing import Result
-from devserver import DevApi
-from flask import Flask, g
-from flask.testing import FlaskClient
+from devserver import SESSION_LOOKUPS, DevApi, new_session
+from flask import Flask
 from helpers import HS_SECRET
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
@@ -36,12 +35,10 @@ from redis_servers import (
     SentinelSet,
     TlsFiles,
     acl_user,
-    eventually,
     standalone,
     tls_server,
+    visit,
 )
-from test_managed_sessions import SESSION_LOOKUPS, new_session
-from test_managed_sessions import managed_app as managed_app  # the fixture: an app of the development realm
 
 from flask_authrocket.cache import RedisStore, build_cache
 from flask_authrocket.redis_topology import ACL_CLUSTER_RULES, ACL_RULES, SOCKET_TIMEOUT
@@ -105,16 +102,6 @@ def check(make_app: AppFactory, cache: Any) -> Result:
     """``flask authrocket check`` on an app whose ``AUTHROCKET_CACHE`` is ``cache``."""
     app = make_app(AUTHROCKET_JWT_KEY=HS_SECRET, AUTHROCKET_CACHE=cache)
     return app.test_cli_runner().invoke(args=["authrocket", "check"])
-
-
-def visit(app: Flask, token: str, path: str = "/private") -> tuple[int, str | None]:
-    """A browser with ``token`` in its cookie asks for ``path``: the status, and why it was refused if it was."""
-    client: FlaskClient = app.test_client()
-    client.set_cookie("arToken", token)
-    with client:
-        answer = client.get(path)
-        rejection = g.authrocket.rejection
-    return answer.status_code, rejection.reason if rejection else None
 
 
 def single_sign_out_holds(dev: DevApi, first: Flask, second: Flask) -> None:
@@ -464,58 +451,3 @@ def test_a_client_without_socket_timeout_is_warned_about_at_init_app_and_fails_c
 
 
 # -- failovers: a logout made while the master is down reaches every worker once it is back -------------------
-
-
-def two_workers_that_know_a_session(dev: DevApi, managed_app: AppFactory, url: str) -> tuple[Flask, Flask, str, str]:
-    """Two workers on ``url``, a session the second asked the API about (it keeps the answer itself too) and the
-    first read from the shared cache: the apps, the session's id and its token."""
-    first, second = (managed_app(AUTHROCKET_CACHE=url) for _ in range(2))
-    session_id, token = new_session(dev)
-    assert visit(second, token) == (200, None)
-    assert visit(first, token) == (200, None)
-    return first, second, session_id, token
-
-
-def test_a_logout_during_a_sentinel_failover_reaches_the_other_worker(
-    dev: DevApi, managed_app: AppFactory, tmp_path: Path
-) -> None:
-    shape = SentinelSet(tmp_path / "sentinels")
-    try:
-        first, second, _, token = two_workers_that_know_a_session(dev, managed_app, shape.url)
-
-        shape.master.kill()  # a crash: the sentinels notice within a second, then promote the replica
-        assert visit(first, token, "/logout")[0] == 302  # during the failover: "ended" is queued
-        assert visit(second, token) == (200, None)  # it cannot know yet: its own answer stands in
-        shape.fail_over()  # (the master is dead already) until every sentinel names the replica
-        # TTL 300 s: the other worker can see the logout only through the shared cache.
-        eventually(lambda: visit(second, token) == (302, "session_ended"), what="the logout to reach the other worker")
-    finally:
-        shape.stop()
-
-
-def test_a_logout_during_a_cluster_failover_reaches_the_other_worker(
-    dev: DevApi, managed_app: AppFactory, tmp_path: Path
-) -> None:
-    shape = Cluster(tmp_path / "cluster")
-    try:
-        first, second, session_id, token = two_workers_that_know_a_session(dev, managed_app, shape.url)
-        master = shape.master_of(f"flask_authrocket:session:{{{session_id}}}:ended")
-
-        master.kill()  # the master of this session's slot: its replica takes over within seconds
-        assert visit(first, token, "/logout")[0] == 302  # during the failover: "ended" is queued
-        assert visit(second, token) == (200, None)  # it cannot know yet: its own answer stands in
-
-        # Meanwhile the other masters serve their sessions as ever: the workers still share answers.
-        elsewhere = next(
-            token
-            for session_id, token in (new_session(dev) for _ in range(50))
-            if shape.master_of(f"flask_authrocket:session:{{{session_id}}}:ended") is not master
-        )
-        dev.reset_stats()
-        assert visit(first, elsewhere) == visit(second, elsewhere) == (200, None)
-        assert dev.count(SESSION_LOOKUPS) == 1
-
-        shape.fail_over(master)
-        eventually(lambda: visit(second, token) == (302, "session_ended"), what="the logout to reach the other worker")
-    finally:
-        shape.stop()

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from typing import Any
 
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from .records import (
     ConflictError,
@@ -37,7 +37,7 @@ from .records import (
     LoginSession,
     UsernameTakenError,
 )
-from .schema import bring_up_to_date, reseed
+from .schema import bring_up_to_date, hash_password, reseed
 
 DATABASE_FILE = "dev_loginrocket.sqlite3"
 
@@ -143,7 +143,7 @@ class Directory:
         user_id = _new_id("usr")
         now = int(time.time())
         # Without a password, the hash of a random one: nobody knows it.
-        password_hash = generate_password_hash(password if password is not None else secrets.token_urlsafe(24))
+        password_hash = hash_password(password if password is not None else secrets.token_urlsafe(24))
         try:
             with self._connect() as db:
                 db.execute(
@@ -187,7 +187,7 @@ class Directory:
         """
         columns = dict(changes)
         if "password" in columns:
-            columns["password_hash"] = generate_password_hash(columns.pop("password"))
+            columns["password_hash"] = hash_password(columns.pop("password"))
         if "custom" in columns:
             columns["custom"] = json.dumps(dict(columns["custom"] or {}))
         if "email_verified" in columns:
