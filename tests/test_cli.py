@@ -981,7 +981,7 @@ def test_token_hints_stay_on_the_reason(make_app: Callable[..., Flask], dev: Dev
         AUTHROCKET_API_KEY=DEV_API_KEY,
         AUTHROCKET_MANAGED_SESSIONS=True,
         AUTHROCKET_SESSION_CHECK_FAILURE="closed",
-        AUTHROCKET_HTTP_TIMEOUT=0.25,
+        AUTHROCKET_HTTP_TIMEOUT=10,  # the refused API fails at once; the development LoginRocket must answer
     )
 
     result = run(app, "token", "--user", "ada@example.com")
