@@ -544,6 +544,27 @@ def held_api(dev: DevApi) -> Iterator[tuple[HeldApi, str]]:
         api.released.set()
 
 
+@contextmanager
+def a_page_in_flight(app: Flask, token: str, api: HeldApi) -> Iterator[dict[str, int]]:
+    """A tab of ``app`` asks for /private with ``token``; the block runs while the API's answer is held
+    back (the API said "known", the answer is on its way back); then the tab's status is in the dict."""
+    in_flight: dict[str, int] = {}
+
+    def open_a_page() -> None:
+        tab = app.test_client()
+        tab.set_cookie("arToken", token)
+        in_flight["status"] = tab.get("/private").status_code
+
+    tab = threading.Thread(target=open_a_page)
+    tab.start()
+    assert api.asked.wait(10)
+    try:
+        yield in_flight
+    finally:
+        api.released.set()
+        tab.join(10)
+
+
 def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
     dev: DevApi, managed_app: AppFactory
 ) -> None:
@@ -555,23 +576,12 @@ def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
         settings = {"AUTHROCKET_URL": api_url, "AUTHROCKET_CACHE": shared, "AUTHROCKET_SESSION_CHECK_FAILURE": "closed"}
         app = managed_app(**settings)
         other = managed_app(**settings)  # another worker on the same cache
-        in_flight: dict[str, int] = {}
-
-        def open_a_page() -> None:
-            tab = app.test_client()
-            tab.set_cookie("arToken", token)
-            in_flight["status"] = tab.get("/private").status_code
-
-        tab = threading.Thread(target=open_a_page)
-        tab.start()
-        assert api.asked.wait(10)  # the API said "known"; the answer is on its way back
-        # The logout reaches the other worker: in the tab's own, the request would wait for the
-        # look-up in flight (one per session per process) and come after its answer.
-        browser = other.test_client()
-        browser.set_cookie("arToken", token)
-        logout = browser.get("/logout")
-        api.released.set()
-        tab.join(10)
+        with a_page_in_flight(app, token, api) as in_flight:
+            # The logout reaches the other worker: in the tab's own, the request would wait for the
+            # look-up in flight (one per session per process) and come after its answer.
+            browser = other.test_client()
+            browser.set_cookie("arToken", token)
+            logout = browser.get("/logout")
 
         assert logout.status_code == 302
         assert dev.count(SESSION_DELETES) == 1
@@ -598,19 +608,8 @@ def test_in_process_an_answer_arriving_after_a_logout_does_not_undo_it(dev: DevA
         app = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_SESSION_CHECK_FAILURE="closed")
         with app.app_context():
             check = app.extensions["authrocket"].session_check
-        in_flight: dict[str, int] = {}
-
-        def open_a_page() -> None:
-            tab = app.test_client()
-            tab.set_cookie("arToken", token)
-            in_flight["status"] = tab.get("/private").status_code
-
-        tab = threading.Thread(target=open_a_page)
-        tab.start()
-        assert api.asked.wait(10)  # the API said "known"; the answer is on its way back
-        check.end(verified(dev, token))
-        api.released.set()
-        tab.join(10)
+        with a_page_in_flight(app, token, api) as in_flight:
+            check.end(verified(dev, token))
 
         client = app.test_client()
         client.set_cookie("arToken", token)

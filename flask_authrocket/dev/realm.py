@@ -44,8 +44,11 @@ class Realm:
     verifier: TokenVerifier = field(repr=False)
     traffic: Traffic = field(default_factory=Traffic, repr=False)
 
-    def token_for(self, user: DirectoryUser, session_id: str) -> str:
+    def token_for(self, user: DirectoryUser, session_id: str, *, issued_at: int | None = None) -> str:
         """A fresh login token for ``user`` in the current AuthRocket format, ``sid`` = ``session_id``.
+
+        ``issued_at`` is its ``iat`` (now by default): a new session's first token is dated with the
+        session, so that the API's ``expires_at`` for the session and the token's ``exp`` agree.
 
         Every membership is an entry of ``orgs``; the org the user picked on
         ``/accounts`` (if any) has ``selected: true``.
@@ -72,6 +75,7 @@ class Realm:
             session_id=session_id,
             realm_id=REALM_ID,
             expires_in=self.token_ttl,
+            issued_at=issued_at,
         )
         if self.issuer.algorithm == "HS256":
             # The length of a configured secret was warned about once, at start.
@@ -82,7 +86,7 @@ class Realm:
     def log_in(self, user: DirectoryUser, request: Mapping[str, Any] | None = None) -> tuple[LoginSession, str]:
         """A new LoginRocket session for ``user`` and a login token for it; ``request`` is kept with the session."""
         session = self.directory.start_session(user.id, request)
-        return session, self.token_for(user, session.id)
+        return session, self.token_for(user, session.id, issued_at=int(session.created_at))
 
     def session_for_token(self, token: str) -> tuple[LoginSession, Session] | None:
         """The live session behind a token of this realm, with the verified token; ``None`` when there is none.
