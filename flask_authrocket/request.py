@@ -10,7 +10,7 @@ guide keep working.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
@@ -543,10 +543,35 @@ def _current_org() -> Org | None:
 
 
 #: The logged-in :class:`User` (falsy when logged out): ``if current_user: ...``.
-current_user: User | None = LocalProxy(_current_user)  # type: ignore[assignment]
+class _LoginProxy(LocalProxy[Any]):
+    """Werkzeug's ``LocalProxy``, with plain attributes read directly: ``current_user.id`` is on hot paths.
+
+    Werkzeug's proxy reaches an attribute of the object it stands for only after a failed lookup
+    (an ``AttributeError`` made and dropped) and two descriptor calls, which cost more than the
+    rest of ``current_user.id``. Here a name that is not a dunder is read from the object at once;
+    dunders (truth, equality, ``repr``, ``__class__`` ...) and the proxy's own names are the
+    ``LocalProxy``'s. What it stands for behaves as before: ``None`` when logged out (reading an
+    attribute raises ``AttributeError``), and outside a request the lookup's ``RuntimeError``.
+    """
+
+    __slots__ = ("_lookup",)
+
+    def __init__(self, lookup: Callable[[], Any]) -> None:
+        super().__init__(lookup)
+        object.__setattr__(self, "_lookup", lookup)  # called directly: werkzeug's own wraps it twice
+
+    def __getattribute__(self, name: str) -> Any:
+        if name[:2] == "__" or name in _PROXY_OWN_NAMES:
+            return super().__getattribute__(name)
+        return getattr(object.__getattribute__(self, "_lookup")(), name)
+
+
+_PROXY_OWN_NAMES = frozenset({"_get_current_object", "_LocalProxy__wrapped", "_lookup"})
+
+current_user: User | None = _LoginProxy(_current_user)  # type: ignore[assignment]
 #: The verified :class:`Session` of this request (falsy when logged out).
-current_session: Session | None = LocalProxy(_current_session)  # type: ignore[assignment]
+current_session: Session | None = _LoginProxy(_current_session)  # type: ignore[assignment]
 #: The selected (or first) :class:`Membership` of the logged-in user.
-current_membership: Membership | None = LocalProxy(_current_membership)  # type: ignore[assignment]
+current_membership: Membership | None = _LoginProxy(_current_membership)  # type: ignore[assignment]
 #: The :class:`Org` (account) of the current membership.
-current_org: Org | None = LocalProxy(_current_org)  # type: ignore[assignment]
+current_org: Org | None = _LoginProxy(_current_org)  # type: ignore[assignment]
