@@ -365,13 +365,12 @@ class AuthRocketRequest(ExpressNames):
         if type(rv) is str and self._cookie_to_store is None and not self._clear_cookie:
             # The view set no header of its own: no need to look for its Vary and Cache-Control.
             response: Response = app.response_class(rv)
-            headers = response.headers
-            if self._login_read:
-                headers.add("Vary", "Cookie, Authorization")
-            elif self._cookie_sent:
-                headers.add("Vary", "Cookie")
-            if self.guarded:
-                headers.add("Cache-Control", "private")
+            vary = "Cookie, Authorization" if self._login_read else "Cookie" if self._cookie_sent else None
+            added = _CONSTANT_HEADERS[vary, self.guarded]
+            if added:
+                # Fixed ASCII of ours: Werkzeug's check of each value for line breaks, on every
+                # logged-in request, would find nothing; Headers keeps its items in this list.
+                response.headers._list.extend(added)
             return response
         return self._finish_response(app.make_response(rv))
 
@@ -388,6 +387,13 @@ class AuthRocketRequest(ExpressNames):
             _vary_and_keep_private(response, vary, private=self.guarded)
         return response
 
+
+#: The headers a guard's own answer gets, by what it varies with and whether it is private.
+_CONSTANT_HEADERS: dict[tuple[str | None, bool], tuple[tuple[str, str], ...]] = {
+    (vary, private): (*((("Vary", vary),) if vary else ()), *((("Cache-Control", "private"),) if private else ()))
+    for vary in ("Cookie, Authorization", "Cookie", None)
+    for private in (True, False)
+}
 
 #: What an answer that read the login state varies with, and one that only received the cookie.
 _VARY_ON_LOGIN = ("Cookie", "Authorization")
