@@ -723,9 +723,15 @@ _LATENCY_LINE = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE
 _TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk_latency(wrk: str, server: Server, *, duration: int, connections: int) -> tuple[float, float]:
-    """p50 and p99 in milliseconds of ``duration`` seconds of ``connections`` clients (wrk ``--latency``)."""
-    command = [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", f"http://{HOST}:{server.port}{PATH}"]
+#: Each client waits this long between its requests: the same offered load on both sides, below what
+#: either serves at most, so the percentiles show waiting (a lock, the cache), not a saturated queue.
+LATENCY_PAUSE_MS = 8
+
+
+def run_wrk_latency(wrk: str, server: Server, *, duration: int, connections: int, script: Path) -> tuple[float, float]:
+    """p50 and p99 in milliseconds of ``duration`` seconds of ``connections`` paced clients (wrk ``--latency``)."""
+    command = [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script)]
+    command.append(f"http://{HOST}:{server.port}{PATH}")
     if server.config.token:
         command[1:1] = ["-H", f"Cookie: {COOKIE_NAME}={server.config.token}"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=False)
@@ -739,16 +745,21 @@ def run_wrk_latency(wrk: str, server: Server, *, duration: int, connections: int
 def measure_latency(wrk: str, bare: Server, managed: Server, arguments: argparse.Namespace) -> list[str]:
     """p50 and p99 of bare Flask and of managed sessions on Redis, interleaved; returns the misses."""
     print(
-        f"\nLatency with {LATENCY_CLIENTS} concurrent clients (gunicorn {LATENCY_WORKERS} workers x "
-        f"{LATENCY_THREADS} threads each side; managed sessions on Redis, TTL {SHORT_SESSION_CHECK_TTL} s, "
-        f"so that answers expire and are asked for again during the run) ...",
+        f"\nLatency with {LATENCY_CLIENTS} concurrent clients, each pausing {LATENCY_PAUSE_MS} ms between "
+        f"requests (gunicorn {LATENCY_WORKERS} workers x {LATENCY_THREADS} threads each side; managed "
+        f"sessions on Redis, TTL {SHORT_SESSION_CHECK_TTL} s, so that answers expire and are asked for "
+        "again during the run) ...",
         flush=True,
     )
+    script = bare.log.parent / "paced.lua"
+    script.write_text(f"function delay()\n  return {LATENCY_PAUSE_MS}\nend\n")
     samples: dict[str, tuple[list[float], list[float]]] = {"bare": ([], []), "managed": ([], [])}
     for round_number in range(arguments.rounds):
         pair = [("bare", bare), ("managed", managed)]
         for label, server in pair if round_number % 2 == 0 else pair[::-1]:
-            p50, p99 = run_wrk_latency(wrk, server, duration=arguments.duration, connections=LATENCY_CLIENTS)
+            p50, p99 = run_wrk_latency(
+                wrk, server, duration=arguments.duration, connections=LATENCY_CLIENTS, script=script
+            )
             samples[label][0].append(p50)
             samples[label][1].append(p99)
     p50 = {label: statistics.median(values[0]) for label, values in samples.items()}
