@@ -72,6 +72,7 @@ class _AppState:
                 failure=settings.session_check_failure,
                 grace=settings.session_check_grace,
                 timeout=settings.http_timeout,
+                local_ttl=settings.session_check_local_ttl,
             )
         #: The verify step of the request hook: without managed sessions, the verifier's own
         #: (one call less on every request that sends a token); with them, :meth:`verify`.

@@ -145,9 +145,14 @@ class SessionCheck:
     what a session with no answer at all counts for then: answers written by
     checks with other settings are read with these. ``timeout`` is the API
     call's own bound (the HTTP timeout): requests waiting for another's look-up
-    wait no longer than that. ``local_size`` bounds the process's own copy of
-    the answers; ``clock`` is a wall clock in seconds (answers are dated with
-    it, and read by other hosts), for tests. :attr:`stats` counts what it did.
+    wait no longer than that. ``local_ttl`` is how long, with a shared cache,
+    this process trusts a fresh "known" answer it read before reading the
+    shared cache again (``0``: every request reads it, where other workers'
+    logouts are; ``n``: a logout through another worker counts here within
+    ``n`` seconds, and requests in between cost no round trip). ``local_size``
+    bounds the process's own copy of the answers; ``clock`` is a wall clock in
+    seconds (answers are dated with it, and read by other hosts), for tests.
+    :attr:`stats` counts what it did.
     """
 
     def __init__(
@@ -159,11 +164,14 @@ class SessionCheck:
         failure: str = "open",
         grace: float | None = None,
         timeout: float = 5.0,
+        local_ttl: float = 0.0,
         local_size: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if failure not in ("open", "closed"):
             raise ValueError(f"failure must be 'open' or 'closed', not {failure!r}")
+        if not local_ttl >= 0:
+            raise ValueError(f"local_ttl must be 0 or more seconds, not {local_ttl!r}")
         self.sessions = sessions
         # A cache that fails (Redis down) is an empty cache, logged once: never a 500.
         guarded = GuardedCache(
@@ -180,10 +188,15 @@ class SessionCheck:
         #: This process's own copy of every answer it fetched, and of its logouts: read first for
         #: "ended", and in place of the shared cache while that is down or has lost its data.
         self._local = InProcessCache(local_size, clock=clock)
-        #: Without a shared cache, the moment each session's "known" answer stops being fresh for
-        #: this app (by ``clock``): a request of a session answered lately is one dict lookup and
-        #: one comparison. With a shared cache every request reads it, where other workers' logouts are.
-        self._fresh: BoundedLRU[str, float] | None = BoundedLRU(local_size) if self._shared is None else None
+        #: The moment each session's "known" answer stops being fresh for this process (by
+        #: ``clock``): a request of a session answered lately is one dict lookup and one comparison.
+        #: Without a shared cache, until the answer's TTL ends; with one, at most ``local_ttl``
+        #: after this process read it there (``0``: every request reads the shared cache, where
+        #: other workers' logouts are).
+        self._fresh: BoundedLRU[str, float] | None = (
+            BoundedLRU(local_size) if self._shared is None or local_ttl > 0 else None
+        )
+        self.local_ttl = float(local_ttl)
         self._clock = clock
         self.ttl = ttl
         self.grace = max(float(ttl), GRACE_TTLS * ttl if grace is None else grace)
@@ -225,6 +238,8 @@ class SessionCheck:
                     # Kept here too (once per answer): should the shared cache fail, this process
                     # goes on with it for the rest of its TTL instead of asking the API at once.
                     local.set(keys.known, known, self.grace)
+                if fresh is not None:  # AUTHROCKET_SESSION_CHECK_LOCAL_TTL: trusted here for a while
+                    self._trust_locally(fresh, session, keys, now + min(self.local_ttl, self.ttl - shared_age))
                 return SessionState.KNOWN
             if shared.failing_for(keys.ended):
                 self._stand_in_until = now + self.ttl
@@ -345,11 +360,16 @@ class SessionCheck:
         self._local.set(keys.known, record, self.grace)
         fresh = self._fresh
         if fresh is not None:
-            key = session.id or session.token
-            fresh.put(key, asked_at + self.ttl)
-            # "Ended" wins: a logout through this process while the API was being asked.
-            if _answered_at(self._local.get(keys.ended), _ENDED) is not None:
-                fresh.discard(key)
+            trusted = self.ttl if shared is None else min(self.ttl, self.local_ttl)
+            self._trust_locally(fresh, session, keys, asked_at + trusted)
+
+    def _trust_locally(self, fresh: BoundedLRU[str, float], session: Session, keys: SessionKeys, until: float) -> None:
+        """Answer "known" for ``session`` from this process alone until ``until`` (by ``clock``)."""
+        key = session.id or session.token
+        fresh.put(key, until)
+        # "Ended" wins: a logout through this process while the answer was being read.
+        if _answered_at(self._local.get(keys.ended), _ENDED) is not None:
+            fresh.discard(key)
 
     def _remember_ended(self, session: Session, keys: SessionKeys) -> None:
         # Ended for good: remembered until the token expires, so that no outage revives it; what the

@@ -326,6 +326,9 @@ class Settings:
     session_check_failure = Setting("AUTHROCKET_SESSION_CHECK_FAILURE", "open", _one_of("open", "closed"))
     #: Seconds a session confirmed alive keeps working while the API cannot answer; None: 3 TTLs.
     session_check_grace = Setting("AUTHROCKET_SESSION_CHECK_GRACE", None, _or_none(_seconds(0)))
+    #: Seconds a worker trusts its own fresh "known" answer before it reads the shared cache again;
+    #: 0: every request reads it, so a logout through any worker counts at once.
+    session_check_local_ttl = Setting("AUTHROCKET_SESSION_CHECK_LOCAL_TTL", 0, _seconds(0))
     #: The store shared by session checks and API GETs: Redis in any topology, or in-process by default.
     cache = Setting("AUTHROCKET_CACHE", None, _cache, show=_show_cache)
     #: A PEM file of CA certificates for key fetches and API calls (a TLS-inspecting proxy's).

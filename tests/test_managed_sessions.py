@@ -912,6 +912,21 @@ def test_the_grace_period_is_a_setting(dev: DevApi, managed_app: AppFactory) -> 
             managed_app(AUTHROCKET_SESSION_CHECK_GRACE=value)
 
 
+def test_the_local_ttl_is_a_setting_and_defaults_to_reading_the_shared_cache_every_time(
+    managed_app: AppFactory,
+) -> None:
+    default = managed_app()
+    chosen = managed_app(AUTHROCKET_SESSION_CHECK_LOCAL_TTL="1.5")
+
+    with default.app_context():
+        assert default.extensions["authrocket"].session_check.local_ttl == 0
+    with chosen.app_context():
+        assert chosen.extensions["authrocket"].session_check.local_ttl == 1.5
+    for value in (-1, "soon", True, float("nan")):
+        with pytest.raises(ConfigurationError, match="AUTHROCKET_SESSION_CHECK_LOCAL_TTL"):
+            managed_app(AUTHROCKET_SESSION_CHECK_LOCAL_TTL=value)
+
+
 def test_a_logout_seen_by_one_worker_is_seen_by_another_through_the_shared_cache(
     dev: DevApi, redis_server: RedisServer
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,75 @@ def test_an_app_with_a_long_ttl_uses_an_answer_a_short_ttl_app_fetched(dev: DevA
 
     assert lenient.state(session) == SessionState.KNOWN
     assert dev.count(SESSION_LOOKUPS) == 1
+
+
+# -- AUTHROCKET_SESSION_CHECK_LOCAL_TTL: a worker's own copy of a fresh answer ------------------------
+
+
+def shared_reads_from_now(server: RedisProcess) -> Callable[[], int]:
+    """The MGETs the server answers from now on (each is a request that read the shared cache)."""
+    client = admin(server.port)
+    client.config_resetstat()
+    return lambda: int(client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
+
+
+def test_by_default_every_request_reads_the_shared_cache_so_another_workers_logout_counts_at_once(
+    dev: DevApi, url: str, server: RedisProcess
+) -> None:
+    clock = Clock()
+    first, second = check(dev, build_cache(url), clock, ttl=300), check(dev, build_cache(url), clock, ttl=300)
+    session = session_of(dev)
+    assert second.state(session) == SessionState.KNOWN
+    reads = shared_reads_from_now(server)
+
+    assert [second.state(session) for _ in range(3)] == [SessionState.KNOWN] * 3
+    assert reads() == 3
+    first.end(session)
+    assert second.state(session) == SessionState.ENDED  # no time passed
+
+
+def test_with_a_local_ttl_a_worker_reads_the_shared_cache_once_per_local_ttl_and_sees_a_logout_within_it(
+    dev: DevApi, url: str, server: RedisProcess
+) -> None:
+    clock = Clock()
+    first = check(dev, build_cache(url), clock, ttl=300, local_ttl=2)
+    second = check(dev, build_cache(url), clock, ttl=300, local_ttl=2)
+    session = session_of(dev)
+    assert first.state(session) == SessionState.KNOWN  # asked the API; the answer is shared
+    reads = shared_reads_from_now(server)
+
+    assert [second.state(session) for _ in range(5)] == [SessionState.KNOWN] * 5
+    assert reads() == 1  # the first read it; the others trusted this worker's copy
+
+    first.end(session)
+    assert first.state(session) == SessionState.ENDED  # the worker that logged out knows at once
+    clock.advance(1)
+    assert second.state(session) == SessionState.KNOWN  # within the local TTL: not yet
+    clock.advance(1.5)
+    assert second.state(session) == SessionState.ENDED  # past it: the shared cache's "ended" wins
+
+
+def test_a_local_ttl_never_stretches_an_answer_past_its_own_ttl(dev: DevApi, url: str) -> None:
+    clock = Clock()
+    asker = check(dev, build_cache(url), clock, ttl=5)
+    reader = check(dev, build_cache(url), clock, ttl=5, local_ttl=60)
+    session = session_of(dev)
+    assert asker.state(session) == SessionState.KNOWN
+    clock.advance(4)
+    assert reader.state(session) == SessionState.KNOWN  # the shared answer is 4 s old: 1 s left
+    end_in_the_api(dev, session)
+    dev.reset_stats()
+
+    clock.advance(2)
+
+    assert reader.state(session) == SessionState.ENDED  # asked the API again, not kept for 60 s
+    assert dev.count(SESSION_LOOKUPS) == 1
+
+
+@pytest.mark.parametrize("value", [-1, float("nan")])
+def test_a_local_ttl_below_zero_or_not_a_number_is_refused(dev: DevApi, value: float) -> None:
+    with pytest.raises(ValueError, match="local_ttl"):
+        check(dev, SimpleCache(), Clock(), ttl=300, local_ttl=value)
 
 
 def test_each_app_applies_its_own_grace_period_and_failure_mode_when_the_api_cannot_answer(
