@@ -44,19 +44,22 @@ COOKIE_NAME: str = DEFAULTS["AUTHROCKET_COOKIE_NAME"]
 BARE_USER_ID = "usr_bench"
 
 
-def create_app(kind: str, session_check_ttl: int | None = None, cache_url: str | None = None) -> Flask:
+def create_app(
+    kind: str, session_check_ttl: int | None = None, cache_url: str | None = None, local_ttl: float | None = None
+) -> Flask:
     """The app for one configuration (one of :data:`KINDS`).
 
     ``session_check_ttl`` sets ``AUTHROCKET_SESSION_CHECK_TTL`` of the
     ``managed`` app (default: the extension's, 300 seconds), ``cache_url`` its
-    ``AUTHROCKET_CACHE`` (default: in process). Raises ``ValueError`` for an
-    unknown ``kind`` or a TTL or cache given to another kind, and ``KeyError``
-    when the environment lacks the key the configuration needs.
+    ``AUTHROCKET_CACHE`` (default: in process), ``local_ttl`` its
+    ``AUTHROCKET_SESSION_CHECK_LOCAL_TTL`` (default: 0). Raises ``ValueError``
+    for an unknown ``kind`` or one of these given to another kind, and
+    ``KeyError`` when the environment lacks the key the configuration needs.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown benchmark app {kind!r}; choose one of {', '.join(KINDS)}")
-    if (session_check_ttl is not None or cache_url is not None) and kind != "managed":
-        raise ValueError("session_check_ttl and cache_url are for the managed app only")
+    if (session_check_ttl is not None or cache_url is not None or local_ttl is not None) and kind != "managed":
+        raise ValueError("session_check_ttl, cache_url and local_ttl are for the managed app only")
     app = Flask(__name__)
     if kind == "bare":
         _add_bare_route(app)
@@ -71,6 +74,8 @@ def create_app(kind: str, session_check_ttl: int | None = None, cache_url: str |
                 app.config["AUTHROCKET_SESSION_CHECK_TTL"] = session_check_ttl
             if cache_url is not None:
                 app.config["AUTHROCKET_CACHE"] = cache_url
+            if local_ttl is not None:
+                app.config["AUTHROCKET_SESSION_CHECK_LOCAL_TTL"] = local_ttl
         AuthRocket(app)
         _add_protected_route(app)
     return app
