@@ -172,7 +172,9 @@ def _sentinel_factory(url: str) -> Callable[[], Any]:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        sentinel = Sentinel(
+        # Typed as Any: redis-py annotates Sentinel from 8.2 on, not before (8.1 is the newest on 3.10).
+        sentinel_class: Any = Sentinel
+        sentinel = sentinel_class(
             sentinels, sentinel_kwargs={**sentinel_options, "retry": Retry(NoBackoff(), 0)}, **{**bounded, **auth}
         )
         return sentinel.master_for(service, **options)
