@@ -105,7 +105,7 @@ def add_demo_routes(app: Flask) -> None:
         return f"{request.method} by {g.authrocket.current_user.id}"
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
     """Wait (up to ``timeout`` seconds) for what another thread does; the test then asserts on what followed."""
     deadline = time.monotonic() + timeout
     while not condition():

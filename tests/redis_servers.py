@@ -258,17 +258,27 @@ def acl_user(rules: str) -> list[str]:
     return ["--user", "authrocket", "on", f">{ACL_PASSWORD}", *rules.split()]
 
 
+#: How long a node may be silent before the sentinels or the cluster count it down, in ms. Long
+#: enough that a busy machine starving a healthy node never fails it over; a test that kills a
+#: node waits for the failover anyway (:func:`eventually`, up to a minute).
+DOWN_AFTER_MS = 5000
+
+#: The socket timeouts of the URLs below: a live node that answers late on a busy machine is not
+#: an outage, and a killed one refuses connections at once however long this is.
+LIVE_TIMEOUTS = "socket_timeout=10&socket_connect_timeout=10"
+
+
 class SentinelSet:
     """A master, its replica and three sentinels watching them as :data:`SERVICE` (quorum 2)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, down_after_ms: int = DOWN_AFTER_MS) -> None:
         self.master = RedisProcess(folder / "master", list(NO_PERSISTENCE))
         self.master.start()
         self.replica = RedisProcess(folder / "replica", [*NO_PERSISTENCE, "--replicaof", HOST, str(self.master.port)])
         self.replica.start()
         watch = [
             f"sentinel monitor {SERVICE} {HOST} {self.master.port} 2",
-            f"sentinel down-after-milliseconds {SERVICE} 1000",
+            f"sentinel down-after-milliseconds {SERVICE} {down_after_ms}",
             f"sentinel failover-timeout {SERVICE} 5000",
             f"sentinel parallel-syncs {SERVICE} 1",
         ]
@@ -288,7 +298,7 @@ class SentinelSet:
     @property
     def url(self) -> str:
         hosts = ",".join(f"{HOST}:{sentinel.port}" for sentinel in self.sentinels)
-        return f"redis+sentinel://{hosts}/{SERVICE}?socket_timeout=1&socket_connect_timeout=1"
+        return f"redis+sentinel://{hosts}/{SERVICE}?{LIVE_TIMEOUTS}"
 
     def master_port(self) -> int:
         """The master's port as the first sentinel names it."""
@@ -322,7 +332,7 @@ def cluster_info(port: int) -> dict[str, str]:
 class Cluster:
     """Three masters and three replicas (``redis-cli --cluster create ... --cluster-replicas 1``)."""
 
-    def __init__(self, folder: Path, *extra: str) -> None:
+    def __init__(self, folder: Path, *extra: str, node_timeout_ms: int = DOWN_AFTER_MS) -> None:
         self.nodes: list[RedisProcess] = []
         for number in range(6):
             node_folder = folder / f"node-{number}"
@@ -330,7 +340,7 @@ class Cluster:
                 *NO_PERSISTENCE,
                 "--cluster-enabled", "yes",
                 "--cluster-config-file", str(node_folder / "nodes.conf"),
-                "--cluster-node-timeout", "1000",
+                "--cluster-node-timeout", str(node_timeout_ms),
                 "--cluster-replica-validity-factor", "0",  # a replica takes over however old its data
                 "--cluster-port", str(_free_port()),
                 *extra,
@@ -361,7 +371,7 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return "redis+cluster://" + ",".join(self.addresses()) + "?socket_timeout=1&socket_connect_timeout=1"
+        return "redis+cluster://" + ",".join(self.addresses()) + "?" + LIVE_TIMEOUTS
 
     def alive(self) -> list[RedisProcess]:
         return [node for node in self.nodes if node.process is not None and node.process.poll() is None]

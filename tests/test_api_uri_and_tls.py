@@ -204,16 +204,16 @@ def ca(tmp_path: Path) -> MadeUpCa:
 
 def test_api_calls_trust_the_ca_bundle_and_nothing_else(ca: MadeUpCa, rsa_issuer: TokenIssuer, tmp_path: Path) -> None:
     with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
-        untrusting = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=2)
+        untrusting = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=10)
         with pytest.raises(ApiUnavailable):
             untrusting.users.find("usr_1")  # a CA nobody told the client about
 
-        trusting = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=2, ca_bundle=str(ca.bundle))
+        trusting = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=10, ca_bundle=str(ca.bundle))
         assert trusting.users.find("usr_1").id == "usr_1"
 
         with requests.Session() as careless:
             careless.verify = False  # a session that turned checks off: they stay on
-            lax = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=2, session=careless)
+            lax = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=10, session=careless)
             with pytest.raises(ApiUnavailable):
                 lax.users.find("usr_1")
 
@@ -225,15 +225,15 @@ def test_the_ca_bundle_wins_over_requests_ca_bundle_in_the_environment(
     elsewhere.mkdir()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(MadeUpCa(elsewhere, "Other CA").bundle))
     with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
-        client = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=2, ca_bundle=str(ca.bundle))
+        client = AuthRocketClient(url=root + "v2", api_key="ks_a", retries=0, timeout=10, ca_bundle=str(ca.bundle))
         assert client.users.find("usr_1").id == "usr_1"
 
 
 def test_key_fetches_trust_the_ca_bundle(ca: MadeUpCa, rsa_issuer: TokenIssuer) -> None:
     token = token_for(rsa_issuer, ADA)
     with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
-        assert TokenVerifier(loginrocket_url=root, http_timeout=2).verify(token).reason == "unavailable"  # type: ignore[union-attr]
-        trusting = TokenVerifier(loginrocket_url=root, http_timeout=2, ca_bundle=str(ca.bundle))
+        assert TokenVerifier(loginrocket_url=root, http_timeout=10).verify(token).reason == "unavailable"  # type: ignore[union-attr]
+        trusting = TokenVerifier(loginrocket_url=root, http_timeout=10, ca_bundle=str(ca.bundle))
         assert trusting.session_from_token(token) is not None
 
 
@@ -241,7 +241,7 @@ def test_an_app_with_a_ca_bundle_logs_users_in_through_the_proxys_ca(
     ca: MadeUpCa, rsa_issuer: TokenIssuer, make_app: Callable[..., Flask]
 ) -> None:
     with serving(loginrocket_and_api(rsa_issuer), ssl_context=ca.server_files) as root:
-        app = make_app(LOGINROCKET_URL=root, AUTHROCKET_CA_BUNDLE=str(ca.bundle), AUTHROCKET_HTTP_TIMEOUT=2)
+        app = make_app(LOGINROCKET_URL=root, AUTHROCKET_CA_BUNDLE=str(ca.bundle), AUTHROCKET_HTTP_TIMEOUT=10)
         answer = app.test_client().get("/private", headers={"Authorization": f"Bearer {token_for(rsa_issuer)}"})
         assert (answer.status_code, answer.text) == (200, "private for usr_ada")
         with app.app_context():

@@ -85,7 +85,8 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        # 10 s: a live server answering late on a busy machine is not an outage; a stopped one refuses at once.
+        return f"redis://127.0.0.1:{self.port}/0?socket_timeout=10&socket_connect_timeout=10"
 
     def start(self) -> None:
         server = shutil.which("redis-server")
@@ -110,7 +111,7 @@ class RedisServer:
 
     def client(self) -> redis.Redis:
         """A plain redis-py client: what anyone who can reach this Redis can do with it."""
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, retry=Retry(NoBackoff(), 0))
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10, retry=Retry(NoBackoff(), 0))
 
     def _listening(self) -> bool:
         assert self.process is not None and self.process.poll() is None, "redis-server exited"
@@ -418,10 +419,11 @@ def test_add_takes_a_key_once_with_an_expiry_in_milliseconds_on_redis(redis_serv
 def test_add_on_other_caches_and_on_a_failing_one() -> None:
     backend, clock = Backend(), Clock()
     guarded = guard(backend, clock)
-    assert guarded.add("lock", "1", timeout=0.5) is True
-    assert guarded.add("lock", "1", timeout=0.5) is False
+    # 60 s: the backend keeps whole seconds of real time, so a short lock could end between two lines.
+    assert guarded.add("lock", "1", timeout=60) is True
+    assert guarded.add("lock", "1", timeout=60) is False
     backend.down = True
-    assert guarded.add("other", "1", timeout=0.5) is False
+    assert guarded.add("other", "1", timeout=60) is False
     assert guarded.failing
 
 

@@ -49,7 +49,7 @@ def echo() -> Iterator[tuple[EchoApi, AuthRocketClient]]:
     api = EchoApi()
     with serving(api) as root:
         client = AuthRocketClient(
-            url=root + "v2", api_key="ks_a", realm="rl_A", retries=0, timeout=2, cache=SimpleCache()
+            url=root + "v2", api_key="ks_a", realm="rl_A", retries=0, timeout=10, cache=SimpleCache()
         )
         yield api, client
         client.close()

@@ -535,9 +535,9 @@ def _wait_until_listening(url: str) -> None:
     deadline = time.monotonic() + 15
     while True:
         try:
-            requests.get(url + "connect/jwks", timeout=2)
+            requests.get(url + "connect/jwks", timeout=10)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first answer
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)

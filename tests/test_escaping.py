@@ -89,7 +89,7 @@ def test_the_key_sets_debug_line_escapes_a_skipped_kid(
     hostile_jwks: JwksTestServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="flask_authrocket")
-    client = JwksClient(hostile_jwks.url, timeout=2)
+    client = JwksClient(hostile_jwks.url, timeout=10)
 
     client.key_for({"kid": HOSTILE})
 

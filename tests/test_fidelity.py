@@ -81,7 +81,7 @@ def answering(status: int, body: bytes, content_type: str | None) -> Any:
 )
 def test_a_404_that_is_empty_or_json_is_not_found(body: bytes, content_type: str | None) -> None:
     with serving(answering(404, body, content_type)) as root:
-        client = AuthRocketClient(url=root + "v2", api_key="ks_test", retries=0, timeout=2)
+        client = AuthRocketClient(url=root + "v2", api_key="ks_test", retries=0, timeout=10)
         with pytest.raises(RecordNotFound) as missing:
             client.users.find("usr_gone")
         assert client.users.retrieve("usr_gone") is None
@@ -95,7 +95,7 @@ def test_a_404_page_from_elsewhere_is_unavailable_and_the_log_names_authrocket_u
     token = token_for(rsa_issuer)
     page = b"<!doctype html><title>Not Found</title><h1>Not Found</h1>"
     with serving(answering(404, page, "text/html; charset=utf-8")) as root:
-        client = AuthRocketClient(url=root, api_key="ks_test", retries=0, timeout=2)  # /v2 forgotten
+        client = AuthRocketClient(url=root, api_key="ks_test", retries=0, timeout=10)  # /v2 forgotten
         with caplog.at_level(logging.DEBUG, logger="flask_authrocket"):
             for _ in range(3):
                 with pytest.raises(ApiUnavailable, match="check AUTHROCKET_URL") as unavailable:

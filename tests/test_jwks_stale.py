@@ -26,7 +26,7 @@ TTL, MAX_STALE = 600, 3600
 
 def verifier_on(server: JwksTestServer, clock: Clock, **settings: float) -> TokenVerifier:
     verifier = TokenVerifier(loginrocket_url=server.url)
-    verifier.keys = JwksClient(server.url, clock=clock, ttl=TTL, min_interval=30, timeout=2, **settings)
+    verifier.keys = JwksClient(server.url, clock=clock, ttl=TTL, min_interval=30, timeout=10, **settings)
     return verifier
 
 
@@ -105,7 +105,7 @@ def test_an_app_answers_503_and_keeps_the_cookie_past_the_bound(
         verifier = app.extensions["authrocket"].verifier
         assert verifier.keys.max_stale == MAX_STALE
         verifier.keys = JwksClient(
-            jwks_server.url, clock=clock, ttl=TTL, min_interval=30, timeout=2, max_stale=MAX_STALE
+            jwks_server.url, clock=clock, ttl=TTL, min_interval=30, timeout=10, max_stale=MAX_STALE
         )
     client = app.test_client()
     client.set_cookie("arToken", token_for(rsa_issuer, ADA, (ACME,)))

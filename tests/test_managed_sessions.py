@@ -463,12 +463,15 @@ def test_an_api_that_does_not_answer_is_asked_once_not_on_every_request(
 
     silent = RawServer()  # accepts connections and never answers
     try:
-        app = managed_app(AUTHROCKET_URL=silent.url, AUTHROCKET_HTTP_TIMEOUT=0.3)
+        # The static key: the short timeout bounds the silent API alone, not a key fetch as well.
+        pem = dev.app.extensions["dev_loginrocket"].issuer.public_key_pem()
+        app = managed_app(AUTHROCKET_JWT_KEY=pem, AUTHROCKET_URL=silent.url, AUTHROCKET_HTTP_TIMEOUT=0.3)
         _, token = new_session(dev)
         client = app.test_client()
         client.set_cookie("arToken", token)
 
         pages = [client.get("/private").status_code for _ in range(5)]
+        wait_until(lambda: silent.connections >= 1, timeout=30)  # counted by the server's own thread
     finally:
         silent.close()
 
@@ -573,7 +576,12 @@ def test_a_check_in_flight_when_the_user_logs_out_does_not_undo_the_logout(
     with held_api(dev) as (api, api_url):
         # Two workers on one cache. Failing "closed", a page the API did not answer would be a 503:
         # the tab's 200 below is the API's "known", arriving after the logout.
-        settings = {"AUTHROCKET_URL": api_url, "AUTHROCKET_CACHE": shared, "AUTHROCKET_SESSION_CHECK_FAILURE": "closed"}
+        settings = {
+            "AUTHROCKET_URL": api_url,
+            "AUTHROCKET_CACHE": shared,
+            "AUTHROCKET_SESSION_CHECK_FAILURE": "closed",
+            "AUTHROCKET_HTTP_TIMEOUT": 30,  # the held look-up outlasts the other worker's logout, however slow
+        }
         app = managed_app(**settings)
         other = managed_app(**settings)  # another worker on the same cache
         with a_page_in_flight(app, token, api) as in_flight:
@@ -605,7 +613,7 @@ def test_in_process_an_answer_arriving_after_a_logout_does_not_undo_it(dev: DevA
     # arrives after it. Failing "closed", the tab's 200 can only be the API's "known".
     _, token = new_session(dev)
     with held_api(dev) as (api, api_url):
-        app = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_SESSION_CHECK_FAILURE="closed")
+        app = managed_app(AUTHROCKET_URL=api_url, AUTHROCKET_SESSION_CHECK_FAILURE="closed", AUTHROCKET_HTTP_TIMEOUT=30)
         with app.app_context():
             check = app.extensions["authrocket"].session_check
         with a_page_in_flight(app, token, api) as in_flight:
@@ -764,7 +772,9 @@ def test_when_a_shared_answer_expires_one_worker_asks_while_the_others_keep_the_
     session = verified(dev, token)
     with held_api(dev) as (api, api_url):
         # Two workers on one Redis; the API's answers to the first go through the proxy that holds one.
-        asking = SessionCheck(dev.client(url=api_url, retries=0).sessions, build_cache(redis_server.url), ttl=300)
+        asking = SessionCheck(  # its lock (the timeout and a second) outlasts any pause of a busy machine
+            dev.client(url=api_url, retries=0).sessions, build_cache(redis_server.url), ttl=300, timeout=30
+        )
         waiting = checks_of(dev, build_cache(redis_server.url), 1, ttl=300)[0]
         assert waiting.state(session) == SessionState.KNOWN
         stale = json.dumps({"answer": "known", "at": time.time() - 301})  # asked for longer ago than the TTL

@@ -44,8 +44,9 @@ from flask_authrocket.cache import RedisStore, build_cache
 from flask_authrocket.redis_topology import ACL_CLUSTER_RULES, ACL_RULES, SOCKET_TIMEOUT
 
 AppFactory = Callable[..., Flask]
-#: Short waits for the clients the tests build themselves (rule: never a long timeout in a test).
-BOUNDED: dict[str, Any] = {"socket_timeout": 1, "socket_connect_timeout": 1, "retry": Retry(NoBackoff(), 0)}
+#: Bounded waits for the clients the tests build themselves: long enough that a live server answering
+#: late on a busy machine is not an outage; a stopped one refuses connections at once.
+BOUNDED: dict[str, Any] = {"socket_timeout": 10, "socket_connect_timeout": 10, "retry": Retry(NoBackoff(), 0)}
 
 
 # -- the servers, once per module ------------------------------------------------------------------
@@ -379,7 +380,7 @@ def test_single_sign_out_on_a_cluster(dev: DevApi, managed_app: AppFactory, clus
     def cache() -> Any:
         if form.endswith("://"):
             return cluster.url.replace("redis+cluster://", form)
-        client = RedisCluster(startup_nodes=nodes, socket_timeout=1, socket_connect_timeout=1)
+        client = RedisCluster(startup_nodes=nodes, socket_timeout=10, socket_connect_timeout=10)
         return client if form == "RedisCluster" else RedisCache(client)
 
     single_sign_out_holds(dev, managed_app(AUTHROCKET_CACHE=cache()), managed_app(AUTHROCKET_CACHE=cache()))
@@ -419,7 +420,7 @@ def test_check_fails_on_crossslot_when_a_key_prefix_breaks_the_hash_tags(
     make_app: AppFactory, cluster: Cluster
 ) -> None:
     # "{}" is an empty hash tag: Redis then hashes each whole key, and one session's keys land in two slots.
-    client = RedisCluster(startup_nodes=[ClusterNode(HOST, cluster.nodes[0].port)], socket_timeout=1)
+    client = RedisCluster(startup_nodes=[ClusterNode(HOST, cluster.nodes[0].port)], socket_timeout=10)
 
     result = check(make_app, RedisCache(client, key_prefix="{}myapp:"))
 

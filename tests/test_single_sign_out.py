@@ -70,7 +70,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen([server, *options, "--dir", str(folder)], stdout=subprocess.DEVNULL)
         try:
             wait_for_port(port, process)
-            yield f"redis://127.0.0.1:{port}/0"
+            # 10 s: a live server answering late on a busy machine is not an outage.
+            yield f"redis://127.0.0.1:{port}/0?socket_timeout=10&socket_connect_timeout=10"
         finally:
             stop(process)
 
