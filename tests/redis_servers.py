@@ -258,10 +258,13 @@ def acl_user(rules: str) -> list[str]:
     return ["--user", "authrocket", "on", f">{ACL_PASSWORD}", *rules.split()]
 
 
-#: How long a node may be silent before the sentinels or the cluster count it down, in ms. Long
-#: enough that a busy machine starving a healthy node never fails it over; a test that kills a
-#: node waits for the failover anyway (:func:`eventually`, up to a minute).
+#: How long a node may be silent before the sentinels count it down, in ms. Long enough that a
+#: busy machine starving a healthy node never fails it over; a test that kills a node waits for
+#: the failover anyway (:func:`eventually`, up to a minute).
 DOWN_AFTER_MS = 5000
+#: The same for a cluster's nodes (``cluster-node-timeout``). Shorter: a cluster's master also waits
+#: this long (at most 5 s) before it counts itself ok, which every new cluster pays at start.
+CLUSTER_NODE_TIMEOUT_MS = 2000
 
 #: The socket timeouts of the URLs below: a live node that answers late on a busy machine is not
 #: an outage, and a killed one refuses connections at once however long this is.
@@ -332,7 +335,7 @@ def cluster_info(port: int) -> dict[str, str]:
 class Cluster:
     """Three masters and three replicas (``redis-cli --cluster create ... --cluster-replicas 1``)."""
 
-    def __init__(self, folder: Path, *extra: str, node_timeout_ms: int = DOWN_AFTER_MS) -> None:
+    def __init__(self, folder: Path, *extra: str, node_timeout_ms: int = CLUSTER_NODE_TIMEOUT_MS) -> None:
         self.nodes: list[RedisProcess] = []
         for number in range(6):
             node_folder = folder / f"node-{number}"

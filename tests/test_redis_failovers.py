@@ -17,7 +17,7 @@ from redis_servers import Cluster, SentinelSet, eventually, two_workers_that_kno
 AppFactory = Callable[..., Flask]
 #: Shorter than the shared shapes' DOWN_AFTER_MS, to keep these tests short; long enough that the
 #: steps between a kill and the "it cannot know yet" visit never outlast it, even on a busy machine.
-FAILOVER_AFTER_MS = 3000
+FAILOVER_AFTER_MS = 2000
 
 
 def test_a_logout_during_a_sentinel_failover_reaches_the_other_worker(
