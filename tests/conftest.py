@@ -132,6 +132,9 @@ def managed_app(dev: DevApi, make_app: Callable[..., Flask]) -> Callable[..., Fl
             "AUTHROCKET_URL": dev.url,
             "AUTHROCKET_API_KEY": dev.api_key,
             "AUTHROCKET_MANAGED_SESSIONS": True,
+            # A live server in this process: slow on a busy machine, never silent. Tests of a silent
+            # or hanging API set their own short timeout.
+            "AUTHROCKET_HTTP_TIMEOUT": 30,
             **config,
         }
         return make_app(**settings)

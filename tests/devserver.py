@@ -65,8 +65,12 @@ class DevApi:
         assert answer.status_code == 201, answer.text
 
     def client(self, **settings: Any) -> AuthRocketClient:
-        """A client of this API, retrying quickly (backoff 10 ms)."""
+        """A client of this API, retrying quickly (backoff 10 ms), waiting up to 30 s for an answer.
+
+        The server lives in this process: on a busy machine it may answer late, never not at all.
+        """
         settings.setdefault("url", self.url)
+        settings.setdefault("timeout", 30)
         settings.setdefault("api_key", self.api_key)
         settings.setdefault("realm", "rl_dev")
         settings.setdefault("backoff", 0.01)
