@@ -127,7 +127,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1000, "height": 640})  # type: ignore[attr-defined]
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # a busy machine may be slow; a broken page still fails
     page = context.new_page()
     yield page
     context.close()
@@ -309,8 +309,8 @@ def test_bearer_call_with_a_token_from_the_development_loginrocket(page, stack):
     expect(page).to_have_url(stack.app_url + "dashboard/")
     assert tokens, "the login came back without ?token="
 
-    answer = requests.get(stack.app_url + "api/me", headers={"Authorization": f"Bearer {tokens[-1]}"}, timeout=5)
-    refused = requests.get(stack.app_url + "api/me", headers={"Authorization": "Bearer not-a-token"}, timeout=5)
+    answer = requests.get(stack.app_url + "api/me", headers={"Authorization": f"Bearer {tokens[-1]}"}, timeout=30)
+    refused = requests.get(stack.app_url + "api/me", headers={"Authorization": "Bearer not-a-token"}, timeout=30)
 
     assert answer.status_code == 200
     assert answer.json()["user"]["email"] == "grace@example.com"
