@@ -220,7 +220,9 @@ def make_tls_files(folder: Path) -> TlsFiles:
 # -- the shapes ----------------------------------------------------------------------------------
 
 #: What every data server of the tests is: in memory only.
-NO_PERSISTENCE = ["--save", "", "--appendonly", "no"]
+#: Options of every server the shapes start: nothing written to disk, and a replica's first sync
+#: starts at once (Redis waits 5 s by default for more replicas to share a diskless transfer).
+NO_PERSISTENCE = ["--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0"]
 
 
 @contextlib.contextmanager
