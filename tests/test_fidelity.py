@@ -51,6 +51,7 @@ from flask_authrocket.records import (
     JwtKeyRecord,
     Oauth2SessionRecord,
     RealmRecord,
+    RecordError,
 )
 from flask_authrocket.tokens import TokenVerifier
 
@@ -471,6 +472,43 @@ def test_records_refuse_fields_of_types_the_api_never_sends() -> None:
     with pytest.raises(ValueError, match="'auto_grant' is not true or false"):
         client_record = RESOURCES["named_permissions"].record
         client_record.from_json({"id": "np_1", "auto_grant": "yes"})
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "hostile", "said"),
+    [
+        (HookRecord, "name", 42, "'name' is not a string"),
+        (HookRecord, "name", ["Hook"], "'name' is not a string"),
+        (HookRecord, "delay", True, "'delay' is not a number"),  # a bool is an int to Python, not to JSON
+        (HookRecord, "delay", "5", "'delay' is not a number"),
+        (RealmRecord, "custom", ["a", "b"], "'custom' is not an object"),
+        (RealmRecord, "custom", "{}", "'custom' is not an object"),
+        (MembershipRecord, "permissions", "site:admin", "'permissions' is not a list of strings"),
+        (MembershipRecord, "permissions", ["site:admin", 7], "'permissions' is not a list of strings"),
+        (MembershipRecord, "selected", 1, "'selected' is not true or false"),
+    ],
+)
+def test_each_reader_refuses_a_value_of_another_json_type(record: Any, field: str, hostile: Any, said: str) -> None:
+    with pytest.raises(RecordError, match=re.escape(said)):
+        record.from_json({"id": "x_1", field: hostile})
+
+
+def test_each_reader_reads_its_own_type_and_null_as_absent() -> None:
+    hook = HookRecord.from_json({"id": "hk_1", "name": "Welcome", "delay": 5})
+    assert (hook.name, hook.delay) == ("Welcome", 5)
+    realm = RealmRecord.from_json({"id": "rl_1", "custom": {"plan": "pro"}})
+    assert dict(realm.custom) == {"plan": "pro"}
+    with pytest.raises(TypeError):
+        realm.custom["plan"] = "free"  # type: ignore[index]  # read-only, as every record
+    membership = MembershipRecord.from_json({"id": "mb_1", "permissions": ["site:admin"], "selected": True})
+    assert (membership.permissions, membership.selected) == (("site:admin",), True)
+
+    nulls = {"name": None, "delay": None, "custom": None, "permissions": None, "selected": None}
+    hook, realm, membership = (
+        kind.from_json({"id": "x_1", **nulls}) for kind in (HookRecord, RealmRecord, MembershipRecord)
+    )
+    assert (hook.name, hook.delay, dict(realm.custom)) == (None, None, {})
+    assert (membership.permissions, membership.selected) == ((), False)  # each field's own default
 
 
 def test_the_api_client_page_lists_every_resource_and_action_beside_the_sdks_names() -> None:

@@ -156,21 +156,44 @@ def _seconds(data: Mapping[str, Any], name: str) -> float | None:
     return None if found is None else float(found)
 
 
-def _number(data: Mapping[str, Any], name: str, what: str = "a number") -> float | None:
+def _checked(data: Mapping[str, Any], name: str, is_valid: Callable[[Any], bool], what: str, missing: Any) -> Any:
+    """``data[name]``; ``missing`` when it is absent or null; RecordError saying it is not ``what``
+    when ``is_valid`` refuses it. Every reader below is this with its own test and default."""
     found = data.get(name)
     if found is None:
-        return None
-    if isinstance(found, bool) or not isinstance(found, (int, float)):
+        return missing
+    if not is_valid(found):
         raise RecordError(f"{name!r} is not {what}")
     return found
 
 
+def _is_number(found: Any) -> bool:
+    return isinstance(found, (int, float)) and not isinstance(found, bool)
+
+
+def _is_text(found: Any) -> bool:
+    return isinstance(found, str)
+
+
+def _is_flag(found: Any) -> bool:
+    return isinstance(found, bool)
+
+
+def _is_object(found: Any) -> bool:
+    return isinstance(found, dict)
+
+
+def _is_texts(found: Any) -> bool:
+    return isinstance(found, list) and all(isinstance(item, str) for item in found)
+
+
+def _number(data: Mapping[str, Any], name: str, what: str = "a number") -> float | None:
+    found: float | None = _checked(data, name, _is_number, what, None)
+    return found
+
+
 def _text(data: Mapping[str, Any], name: str) -> str | None:
-    found = data.get(name)
-    if found is None:
-        return None
-    if not isinstance(found, str):
-        raise RecordError(f"{name!r} is not a string")
+    found: str | None = _checked(data, name, _is_text, "a string", None)
     return found
 
 
@@ -182,30 +205,18 @@ def _required_text(data: Mapping[str, Any], name: str) -> str:
 
 
 def _flag(data: Mapping[str, Any], name: str, *, default: bool | None) -> bool | None:
-    found = data.get(name)
-    if found is None:
-        return default
-    if not isinstance(found, bool):
-        raise RecordError(f"{name!r} is not true or false")
+    found: bool | None = _checked(data, name, _is_flag, "true or false", default)
     return found
 
 
 def _mapping(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    found = data.get(name)
-    if found is None:
-        return _EMPTY
-    if not isinstance(found, dict):
-        raise RecordError(f"{name!r} is not an object")
-    return MappingProxyType(found)
+    found: dict[str, Any] | None = _checked(data, name, _is_object, "an object", None)
+    return _EMPTY if found is None else MappingProxyType(found)
 
 
 def _texts(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    found = data.get(name)
-    if found is None:
-        return ()
-    if not isinstance(found, list) or not all(isinstance(item, str) for item in found):
-        raise RecordError(f"{name!r} is not a list of strings")
-    return tuple(found)
+    found: list[str] | None = _checked(data, name, _is_texts, "a list of strings", None)
+    return () if found is None else tuple(found)
 
 
 def _as_sent(data: Mapping[str, Any], name: str) -> Any:
