@@ -83,6 +83,25 @@ class LoginCookie:
     def __repr__(self) -> str:
         return f"<LoginCookie {self.name!r}>"
 
+    def candidate(self, raw: str) -> str | None:
+        """The value after the ``name=`` that begins a ``Cookie`` header ``raw`` or follows its ``"; "``, as is.
+
+        The request hook's first look, before any parsing: a value it finds among the tokens
+        verified earlier (:meth:`TokenVerifier.known <flask_authrocket.tokens.TokenVerifier.known>`)
+        is a login token as sent, so it is what :meth:`read` would answer; anything else (no such
+        value, another spelling, a value not known) goes to :meth:`read`. ``None`` when the name
+        does not begin a cookie there, or the app stores no login cookie.
+        """
+        prefix = self._prefix
+        if prefix is None:
+            return None
+        start = raw.find(prefix)
+        if start != 0 and not (start > 1 and raw[start - 1] == " " and raw[start - 2] == ";"):
+            return None  # not there, or spelt otherwise: read() decides
+        begin = start + len(prefix)
+        end = raw.find(";", begin)
+        return raw[begin:] if end == -1 else raw[begin:end]
+
     def read(self, environ: WSGIEnvironment) -> str | None:
         """The login token the request's ``Cookie`` header carries, or ``None``.
 

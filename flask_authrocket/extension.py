@@ -15,13 +15,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, has_request_context, request
-from flask.globals import _cv_app
 from werkzeug.wrappers import Response
 
 from . import guards, views
 from .cookie import LoginCookie
 from .errors import ConfigurationError, LoginRequired, LoginUnavailable, PermissionDenied
-from .hook import RejectionWarnings, load_request
+from .hook import RejectionWarnings, load_request, request_hook
 from .logs import logger
 from .models import Rejection, Session
 from .request import LOGOUT_ENDPOINT, ON_REQUEST, AuthRocketRequest, current_authrocket
@@ -79,6 +78,11 @@ class _AppState:
         self.verify_step: Callable[[str], Session | Rejection] = (
             self.verify if self.session_check is not None else verifier.verify
         )
+        #: The request hook's first step for a login cookie: the session of a token verified
+        #: earlier that still holds (with managed sessions, whose session was answered lately).
+        self.known_step: Callable[[str], Session | None] = (
+            self.known if self.session_check is not None else verifier.known
+        )
 
     @property
     def client(self) -> AuthRocketClient:
@@ -104,6 +108,14 @@ class _AppState:
             ca_bundle=settings.ca_bundle,
             **options,
         )
+
+    def known(self, token: str) -> Session | None:
+        """With managed sessions: the session of ``token`` when it is known here and answered lately."""
+        session = self.verifier.known(token)
+        session_check = self.session_check
+        if session is None or session_check is None or not session_check.known_lately(session):
+            return None
+        return session
 
     def verify(self, token: str) -> Session | Rejection:
         """Verify ``token``; with managed sessions, also ask the API whether its session lives."""
@@ -175,16 +187,9 @@ class AuthRocket:
             state.api_first = True
             document_apiflask(app)
 
-        cookie = state.cookie
-        verify = state.verify_step
-        warnings = state.rejection_warnings
-
-        def load_session() -> Response | None:
-            # Always built afresh: g lives in the app context, which an outer
-            # `with app.app_context():` keeps across requests. `g` itself, from its context:
-            # the proxy's machinery costs more than the rest of a request without a token.
-            return load_request(settings, cookie, verify, _cv_app.get().g, warnings)._login_redirect
-
+        load_session = request_hook(
+            settings, state.cookie, state.verify_step, state.known_step, state.rejection_warnings
+        )
         # First of all before-request functions, so that every other hook and
         # guard already sees the session.
         app.before_request_funcs.setdefault(None, []).insert(0, load_session)

@@ -58,7 +58,7 @@ from werkzeug.wrappers import Response
 from .errors import LoginRequired, LoginUnavailable, PermissionDenied
 from .integrations import socketio
 from .models import Rejection, Session
-from .request import GUARD_WRAPPER, AuthRocketRequest, current_authrocket
+from .request import GUARD_WRAPPER, PRIVATE_LOGIN_HEADERS, AuthRocketRequest, current_authrocket
 from .tokens import describe_rejection, what_to_check
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -304,6 +304,21 @@ def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         authrocket = current_authrocket()
+        if fast and authrocket._short and authrocket._session is not None:
+            # The request hook's short path (a logged-in browser's GET) to this guard's own view:
+            # nothing to check; the guard reads the login and finishes the answer.
+            authrocket.guarded = authrocket._guard_entered = authrocket._login_read = True
+            try:
+                result = view(*args, **kwargs)
+            except BaseException:
+                authrocket._give_up_inline()
+                raise
+            if type(result) is str and not authrocket._response_hook_scheduled:
+                # The usual answer: made with its two headers at once (_finish_inline's first case).
+                response = authrocket._app.response_class(result)
+                response.headers._list.extend(PRIVATE_LOGIN_HEADERS)
+                return response
+            return authrocket._finish_inline(result)
         if authrocket._event and socketio.in_event():
             # A Flask-SocketIO handler: refuse the connection or skip the event, never raise into its server.
             return socketio.guarded_event(lambda: enter(current_authrocket()), view, args, kwargs)

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, redirect, request
-from flask.globals import _cv_request
+from flask.globals import _cv_app, _cv_request
+from werkzeug.wrappers import Response
 
 from .cookie import LoginCookie, foreign_token_hint
 from .logs import logger
@@ -111,23 +112,100 @@ def load_request(
 ) -> AuthRocketRequest:
     """Turn the query token, the Bearer header or the cookie into ``g.authrocket``, and return it.
 
-    The extension's hook calls this on every request, with the app's settings,
-    its :class:`~flask_authrocket.cookie.LoginCookie` and its verify step
-    (:meth:`AuthRocket.verify <flask_authrocket.AuthRocket.verify>`);
-    ``app_globals`` is ``g`` itself when the caller has it at hand. A valid
-    ``?token=`` leaves a 302 to the clean URL in ``_login_redirect``; a rejected
-    one is logged through ``warnings`` (the app's :class:`RejectionWarnings`;
-    ``None``: not logged), and so is a login cookie that looks like another
-    app's. Reads the WSGI environ directly and does nothing more when no token
-    was sent.
+    The extension's hook (:func:`request_hook`) does this on every request, with the app's
+    settings, its :class:`~flask_authrocket.cookie.LoginCookie` and its verify step
+    (:meth:`AuthRocket.verify <flask_authrocket.AuthRocket.verify>`); ``app_globals`` is
+    ``g`` itself when the caller has it at hand. A valid ``?token=`` leaves a 302 to the
+    clean URL in ``_login_redirect``; a rejected one is logged through ``warnings`` (the
+    app's :class:`RejectionWarnings`; ``None``: not logged), and so is a login cookie that
+    looks like another app's. Reads the WSGI environ directly and does nothing more when no
+    token was sent.
     """
     authrocket = AuthRocketRequest(settings, cookie)
     target = app_globals if app_globals is not None else g
     target.authrocket = authrocket
     ctx = _cv_request.get()
-    authrocket._app = ctx.app
     req = ctx.request
     req.__dict__[ON_REQUEST] = authrocket
+    return _load(authrocket, ctx.app, req, verify, warnings)
+
+
+#: Methods whose logged-in request :func:`request_hook` answers on its short path: no cross-site
+#: check (unsafe methods), no preflight (``OPTIONS``).
+_SHORT_PATH_METHODS = frozenset({"GET", "HEAD"})
+
+
+def request_hook(
+    settings: Settings,
+    cookie: LoginCookie,
+    verify: Callable[[str], Session | Rejection],
+    known: Callable[[str], Session | None],
+    warnings: RejectionWarnings | None = None,
+) -> Callable[[], Response | None]:
+    """The before-request function ``init_app`` registers: :func:`load_request`, for one app.
+
+    ``known`` answers a token verified earlier whose session still holds, without verifying
+    anything (:meth:`TokenVerifier.known <flask_authrocket.tokens.TokenVerifier.known>`, and
+    with managed sessions :meth:`SessionCheck.known_lately
+    <flask_authrocket.managed.SessionCheck.known_lately>` too). The request every logged-in
+    browser sends again and again (a ``GET`` with the login cookie first in its header or
+    after ``"; "``, no ``?token=``, no ``Authorization``) is answered with that one lookup;
+    any other request takes :func:`load_request`'s steps. Returns the 302 of a valid
+    ``?token=``, else ``None``.
+    """
+    new_request = AuthRocketRequest.bound(settings, cookie)
+    candidate = cookie.candidate
+
+    def load_session() -> Response | None:
+        authrocket = new_request()
+        # g itself, from its context: the proxy's machinery costs more than the rest of a request
+        # without a token. Always built afresh: g lives in the app context, which an outer
+        # `with app.app_context():` keeps across requests.
+        _cv_app.get().g.__dict__["authrocket"] = authrocket
+        ctx = _cv_request.get()
+        req = ctx.request
+        attributes = req.__dict__
+        attributes[ON_REQUEST] = authrocket
+        environ = req.environ
+        raw = environ.get("HTTP_COOKIE")
+        if (
+            raw
+            and req.method in _SHORT_PATH_METHODS
+            and "HTTP_AUTHORIZATION" not in environ
+            and "token=" not in environ.get("QUERY_STRING", "")  # a str test: `in` on bytes costs far more
+            and "event" not in attributes
+        ):
+            token = candidate(raw)
+            session = known(token) if token else None
+            if session is not None:
+                authrocket._app = ctx.app
+                authrocket._session = session
+                authrocket.token_source = "cookie"
+                authrocket._cookie_sent = True  # the answer varies with the cookie
+                rule = req.url_rule
+                if rule is not None and is_guard_wrapper_rule(rule):
+                    authrocket._inline = authrocket._short = True  # the guard adds Vary itself
+                else:
+                    authrocket._schedule_response_hook()
+                if session_verified.receivers:
+                    _send_verified(session, "cookie")
+                return None
+        return _load(authrocket, ctx.app, req, verify, warnings)._login_redirect
+
+    return load_session
+
+
+def _load(
+    authrocket: AuthRocketRequest,
+    app: Any,
+    req: Any,
+    verify: Callable[[str], Session | Rejection],
+    warnings: RejectionWarnings | None,
+) -> AuthRocketRequest:
+    """:func:`load_request`'s steps, for the request ``req`` of ``app`` and its new ``authrocket``."""
+    authrocket._app = app
+    settings = authrocket.settings
+    cookie = authrocket.cookie
     if "event" in req.__dict__:  # Flask-SocketIO's event, not an HTTP request: its guards answer otherwise
         authrocket._event = True
     environ = req.environ
@@ -136,7 +214,7 @@ def load_request(
         authrocket._preflight = True
 
     # 1. ?token= on GET. A cheap byte test first: most requests have no token.
-    if method == "GET" and b"token=" in req.query_string:
+    if method == "GET" and "token=" in environ.get("QUERY_STRING", ""):
         token = req.args.get("token")
         if token:
             result = verify(token)

@@ -211,13 +211,23 @@ class SessionCheck:
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
 
+    def known_lately(self, session: Session) -> bool:
+        """Whether this process may answer "known" for ``session`` without a cache or the API.
+
+        True while an answer of the API (or, with ``AUTHROCKET_SESSION_CHECK_LOCAL_TTL``, of the
+        shared cache) is fresh here: one dict lookup and one clock reading, the request hook's
+        path for a logged-in browser. ``False`` means "ask :meth:`state`", never "ended".
+        """
+        fresh = self._fresh
+        if fresh is None:
+            return False
+        until = fresh.peek(session.id or session.token)
+        return until is not None and self._clock() < until
+
     def state(self, session: Session) -> SessionState:
         """Whether ``session`` is still known to the API (asked once its answer is older than ``ttl``)."""
-        fresh = self._fresh
-        if fresh is not None:
-            until = fresh.peek(session.id or session.token)
-            if until is not None and self._clock() < until:
-                return SessionState.KNOWN
+        if self.known_lately(session):
+            return SessionState.KNOWN
         keys = session_keys(session)
         local = self._local
         if _answered_at(local.get(keys.ended), _ENDED) is not None:
@@ -238,8 +248,8 @@ class SessionCheck:
                     # Kept here too (once per answer): should the shared cache fail, this process
                     # goes on with it for the rest of its TTL instead of asking the API at once.
                     local.set(keys.known, known, self.grace)
-                if fresh is not None:  # AUTHROCKET_SESSION_CHECK_LOCAL_TTL: trusted here for a while
-                    self._trust_locally(fresh, session, keys, now + min(self.local_ttl, self.ttl - shared_age))
+                if self._fresh is not None:  # AUTHROCKET_SESSION_CHECK_LOCAL_TTL: trusted here for a while
+                    self._trust_locally(self._fresh, session, keys, now + min(self.local_ttl, self.ttl - shared_age))
                 return SessionState.KNOWN
             if shared.failing_for(keys.ended):
                 self._stand_in_until = now + self.ttl

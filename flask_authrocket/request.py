@@ -11,7 +11,6 @@ guide keep working.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -26,6 +25,8 @@ from werkzeug.wrappers import Response
 
 from .cookie import LoginCookie
 from .errors import ConfigurationError
+from .express import EXPRESS_NAMES as EXPRESS_NAMES  # where it was first documented
+from .express import ExpressNames
 from .models import Membership, Org, Rejection, Session, TokenSource, User
 
 if TYPE_CHECKING:
@@ -37,55 +38,6 @@ LOGIN_QUERY_PARAMETERS = frozenset({"token", "account", "session"})
 #: The endpoint of the default logout route. Its view (:func:`~flask_authrocket.full_logout` or
 #: :func:`~flask_authrocket.local_logout`) is login-exempt; the name itself exempts nothing.
 LOGOUT_ENDPOINT = "authrocket_logout"
-
-
-class _Alias:
-    """A name that reads another attribute of the same object: ``currentUser`` reads ``current_user``."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def __get__(self, instance: object, owner: type) -> Any:
-        if instance is None:
-            return self
-        return getattr(instance, self.target)
-
-
-class ExpressNames:
-    """The camelCase names of AuthRocket's Express middleware, as one layer over the snake_case ones.
-
-    Templates ported from the Express guide keep working unchanged
-    (``{{ authrocket.currentUser.email }}``,
-    ``{{ authrocket.arProfileUrl({'redirect_uri': authrocket.requestUri()}) }}``): each name
-    here reads the snake_case name :data:`EXPRESS_NAMES` maps it to, and nothing else. Python
-    code and new templates use the snake_case names. ``request_uri`` and ``safe_this_uri``,
-    the 0.1 spellings of ``request_url`` and ``safe_this_url``, are kept here too.
-    """
-
-    currentSession = _Alias("current_session")  # noqa: N815 - the Express names
-    currentUser = _Alias("current_user")  # noqa: N815
-    currentMembership = _Alias("current_membership")  # noqa: N815
-    currentOrg = _Alias("current_org")  # noqa: N815
-    requestUri = _Alias("request_url")  # noqa: N815
-    safeThisUri = _Alias("safe_this_url")  # noqa: N815
-    arLoginUrl = _Alias("ar_login_url")  # noqa: N815
-    arSignupUrl = _Alias("ar_signup_url")  # noqa: N815
-    arProfileUrl = _Alias("ar_profile_url")  # noqa: N815
-    arAccountUrl = _Alias("ar_account_url")  # noqa: N815
-    arAccountsUrl = _Alias("ar_accounts_url")  # noqa: N815
-    arLogoutUrl = _Alias("ar_logout_url")  # noqa: N815
-    logoutPath = _Alias("logout_path")  # noqa: N815
-    loginrocketUrl = _Alias("loginrocket_url")  # noqa: N815
-    hasPermission = _Alias("has_permission")  # noqa: N815
-    # The 0.1 spellings, before the snake_case names settled on "url".
-    request_uri = _Alias("request_url")
-    safe_this_uri = _Alias("safe_this_url")
-
-
-#: Each Express (and 0.1) name of :class:`ExpressNames` and the snake_case name it reads.
-EXPRESS_NAMES: Mapping[str, str] = MappingProxyType(
-    {name: alias.target for name, alias in vars(ExpressNames).items() if isinstance(alias, _Alias)}
-)
 
 
 class AuthRocketRequest(ExpressNames):
@@ -134,6 +86,10 @@ class AuthRocketRequest(ExpressNames):
     #: The view Flask matched is a guard's own wrapper: the guard finishes the answer itself
     #: (Vary, Cache-Control, the cookie), without an after-request hook (see :meth:`_finish_inline`).
     _inline: bool = False
+    #: The hook's short path found the login (a logged-in browser's GET, see
+    #: :func:`~flask_authrocket.hook.request_hook`) and the view is a guard's own wrapper: a guard
+    #: without permissions to check lets the view run at once and finishes its answer itself.
+    _short: bool = False
     #: That guard is running: reads of the login from here on are the guard's or its view's.
     _guard_entered: bool = False
     #: The app of the request (set by the hook): the guard makes the answer with its response class.
@@ -145,6 +101,24 @@ class AuthRocketRequest(ExpressNames):
         self.settings = settings
         #: The app's :class:`~flask_authrocket.cookie.LoginCookie` (built from ``settings`` when not given).
         self.cookie = cookie if cookie is not None else LoginCookie.from_settings(settings)
+
+    @classmethod
+    def bound(cls, settings: Settings, cookie: LoginCookie) -> Callable[[], AuthRocketRequest]:
+        """A subclass whose instances are made with no arguments, for one app's ``settings`` and ``cookie``.
+
+        The request hook builds one on every request: with both kept on the class, that costs
+        what an empty object does (the extension makes one such class per app at ``init_app``).
+        """
+        namespace = {
+            "__init__": object.__init__,
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+            "settings": settings,
+            "cookie": cookie,
+        }
+        made: Callable[[], AuthRocketRequest] = type(cls.__name__, (cls,), namespace)
+        return made
 
     def __repr__(self) -> str:
         # Not through current_session: a repr in a log line is not a page that depends on the login.
@@ -395,6 +369,9 @@ _CONSTANT_HEADERS: dict[tuple[str | None, bool], tuple[tuple[str, str], ...]] = 
     for private in (True, False)
 }
 
+#: The headers of a guard's own answer once the login was read: it varies with the login, and is private.
+PRIVATE_LOGIN_HEADERS = _CONSTANT_HEADERS["Cookie, Authorization", True]
+
 #: What an answer that read the login state varies with, and one that only received the cookie.
 _VARY_ON_LOGIN = ("Cookie", "Authorization")
 _VARY_ON_COOKIE = ("Cookie",)
@@ -532,8 +509,15 @@ def current_authrocket() -> AuthRocketRequest:
 
 
 def _current_user() -> User | None:
-    session = current_authrocket().current_session
-    return session.user if session is not None else None
+    # `current_user.id` is on hot paths: current_authrocket() and current_user written out for the
+    # usual case, a request whose login was read already (by its guard).
+    ctx = _cv_request.get(None)
+    if ctx is not None:
+        found: AuthRocketRequest | None = ctx.request.__dict__.get(ON_REQUEST)
+        if found is not None and found._login_read:
+            session = found._session
+            return session.user if session is not None else None
+    return current_authrocket().current_user
 
 
 def _current_session() -> Session | None:
@@ -548,36 +532,43 @@ def _current_org() -> Org | None:
     return current_authrocket().current_org
 
 
-#: The logged-in :class:`User` (falsy when logged out): ``if current_user: ...``.
 class _LoginProxy(LocalProxy[Any]):
     """Werkzeug's ``LocalProxy``, with plain attributes read directly: ``current_user.id`` is on hot paths.
 
     Werkzeug's proxy reaches an attribute of the object it stands for only after a failed lookup
     (an ``AttributeError`` made and dropped) and two descriptor calls, which cost more than the
-    rest of ``current_user.id``. Here a name that is not a dunder is read from the object at once;
-    dunders (truth, equality, ``repr``, ``__class__`` ...) and the proxy's own names are the
+    rest of ``current_user.id``. Here a name that does not begin with ``_`` is read from the
+    object at once; the others (dunders: truth, equality, ``repr``, ``__class__`` ...; the
+    proxy's own names; an attribute of the object that begins with ``_``) are the
     ``LocalProxy``'s. What it stands for behaves as before: ``None`` when logged out (reading an
     attribute raises ``AttributeError``), and outside a request the lookup's ``RuntimeError``.
+    Each proxy is of its own subclass (:func:`_login_proxy`), whose ``__getattribute__`` calls
+    its lookup without looking it up.
     """
 
-    __slots__ = ("_lookup",)
-
-    def __init__(self, lookup: Callable[[], Any]) -> None:
-        super().__init__(lookup)
-        object.__setattr__(self, "_lookup", lookup)  # called directly: werkzeug's own wraps it twice
-
-    def __getattribute__(self, name: str) -> Any:
-        if name[:2] == "__" or name in _PROXY_OWN_NAMES:
-            return super().__getattribute__(name)
-        return getattr(object.__getattribute__(self, "_lookup")(), name)
+    __slots__ = ()
 
 
-_PROXY_OWN_NAMES = frozenset({"_get_current_object", "_LocalProxy__wrapped", "_lookup"})
+def _login_proxy(lookup: Callable[[], Any]) -> Any:
+    """A :class:`_LoginProxy` standing for what ``lookup`` returns."""
 
-current_user: User | None = _LoginProxy(_current_user)  # type: ignore[assignment]
+    class LoginProxy(_LoginProxy):
+        __slots__ = ()
+
+        def __getattribute__(self, name: str) -> Any:
+            if not name or name[0] == "_":
+                return object.__getattribute__(self, name)  # LocalProxy's __getattr__ takes over on a miss
+            return getattr(lookup(), name)
+
+    LoginProxy.__qualname__ = LoginProxy.__name__ = _LoginProxy.__name__
+    return LoginProxy(lookup)
+
+
+#: The logged-in :class:`User` (falsy when logged out): ``if current_user: ...``.
+current_user: User | None = _login_proxy(_current_user)
 #: The verified :class:`Session` of this request (falsy when logged out).
-current_session: Session | None = _LoginProxy(_current_session)  # type: ignore[assignment]
+current_session: Session | None = _login_proxy(_current_session)
 #: The selected (or first) :class:`Membership` of the logged-in user.
-current_membership: Membership | None = _LoginProxy(_current_membership)  # type: ignore[assignment]
+current_membership: Membership | None = _login_proxy(_current_membership)
 #: The :class:`Org` (account) of the current membership.
-current_org: Org | None = _LoginProxy(_current_org)  # type: ignore[assignment]
+current_org: Org | None = _login_proxy(_current_org)

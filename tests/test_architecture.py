@@ -41,6 +41,7 @@ GROUND_FLOOR = frozenset(
         "managed",
         "settings",
         "cookie",
+        "express",
         "signals",
         "logs",
     }
