@@ -158,6 +158,26 @@ def test_after_the_ttl_the_api_is_asked_again(dev: DevApi, managed_app: AppFacto
     assert dev.count(SESSION_LOOKUPS) == 2
 
 
+def test_known_lately_answers_only_a_fresh_known_answer_of_this_process(dev: DevApi) -> None:
+    # The request hook's short path asks this first: a wrong True would keep a logged-out session.
+    clock = Clock()
+    _, token = new_session(dev)
+    session = verified(dev, token)
+    with dev.client(retries=0) as api:
+        check = SessionCheck(api.sessions, build_cache(None), ttl=60, clock=clock)
+        before = check.known_lately(session)
+        check.state(session)
+        answered = check.known_lately(session)
+        clock.advance(61)
+        expired = check.known_lately(session)
+        check.state(session)
+        check.end(session)
+        ended = check.known_lately(session)
+
+    assert [before, answered, expired, ended] == [False, True, False, False]
+    assert check.state(session) is SessionState.ENDED
+
+
 # A session ended elsewhere ----------------------------------------------------------------------
 
 
