@@ -315,9 +315,7 @@ def _guarded(view: F, names: tuple[str, ...], api: bool = False) -> F:
                 raise
             if type(result) is str and not authrocket._response_hook_scheduled:
                 # The usual answer: made with its two headers at once (_finish_inline's first case).
-                response = authrocket._app.response_class(result)
-                response.headers._list.extend(PRIVATE_LOGIN_HEADERS)
-                return response
+                return PRIVATE_LOGIN_HEADERS.response(authrocket._app.response_class, result)
             return authrocket._finish_inline(result)
         if authrocket._event and socketio.in_event():
             # A Flask-SocketIO handler: refuse the connection or skip the event, never raise into its server.

@@ -23,6 +23,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Response
 
+from .answers import ConstantHeaders
 from .cookie import LoginCookie
 from .errors import ConfigurationError
 from .express import EXPRESS_NAMES as EXPRESS_NAMES  # where it was first documented
@@ -338,14 +339,10 @@ class AuthRocketRequest(ExpressNames):
         app = self._app if self._app is not None else _current_app()
         if type(rv) is str and self._cookie_to_store is None and not self._clear_cookie:
             # The view set no header of its own: no need to look for its Vary and Cache-Control.
-            response: Response = app.response_class(rv)
             vary = "Cookie, Authorization" if self._login_read else "Cookie" if self._cookie_sent else None
-            added = _CONSTANT_HEADERS[vary, self.guarded]
-            if added:
-                # Fixed ASCII of ours: Werkzeug's check of each value for line breaks, on every
-                # logged-in request, would find nothing; Headers keeps its items in this list.
-                response.headers._list.extend(added)
-            return response
+            # Fixed ASCII of ours: Werkzeug's checks of each value for line breaks, on every
+            # logged-in request, would find nothing (answers.ConstantHeaders).
+            return _CONSTANT_HEADERS[vary, self.guarded].response(app.response_class, rv)
         return self._finish_response(app.make_response(rv))
 
     def _finish_response(self, response: Response) -> Response:
@@ -363,8 +360,10 @@ class AuthRocketRequest(ExpressNames):
 
 
 #: The headers a guard's own answer gets, by what it varies with and whether it is private.
-_CONSTANT_HEADERS: dict[tuple[str | None, bool], tuple[tuple[str, str], ...]] = {
-    (vary, private): (*((("Vary", vary),) if vary else ()), *((("Cache-Control", "private"),) if private else ()))
+_CONSTANT_HEADERS: dict[tuple[str | None, bool], ConstantHeaders] = {
+    (vary, private): ConstantHeaders(
+        (*((("Vary", vary),) if vary else ()), *((("Cache-Control", "private"),) if private else ()))
+    )
     for vary in ("Cookie, Authorization", "Cookie", None)
     for private in (True, False)
 }

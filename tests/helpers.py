@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from flask import Flask, g, jsonify, render_template_string, request
+from flask import Flask, Response, g, jsonify, render_template_string, request
 from werkzeug.serving import make_server
 
-from flask_authrocket import require_login, require_permission
+from flask_authrocket import AuthRocket, current_user, require_login, require_permission
 from flask_authrocket.issuer import TokenIssuer, login_claims
 from flask_authrocket.models import Rejection, Session
 
@@ -64,6 +64,26 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def hello_app(response_class: type[Response] | None = None) -> Flask:
+    """An app with the extension (HS256) and ``GET /hello`` behind ``@require_login``, reading ``current_user``.
+
+    The request every logged-in browser sends: the tests of the hook's short path and of the
+    guard's own answer use it. ``response_class``: the app's, when not Flask's.
+    """
+    app = Flask(__name__)
+    if response_class is not None:
+        app.response_class = response_class
+    app.config.update(TESTING=True, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_JWT_KEY=HS_SECRET)
+    AuthRocket(app)
+
+    @app.get("/hello")
+    @require_login
+    def hello() -> str:
+        return f"Hello, {current_user.id}!"
+
+    return app
 
 
 def add_demo_routes(app: Flask) -> None:

@@ -42,6 +42,7 @@ GROUND_FLOOR = frozenset(
         "settings",
         "cookie",
         "express",
+        "answers",
         "signals",
         "logs",
     }

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from flask import Flask, g
-from helpers import ACME, ADA, HS_SECRET, LOGINROCKET_URL, Clock, token_for
+from helpers import ACME, ADA, HS_SECRET, LOGINROCKET_URL, Clock, hello_app, token_for
 
-from flask_authrocket import AuthRocket, current_user, require_login, session_verified
+from flask_authrocket import current_user, require_login, session_verified
 from flask_authrocket.cookie import LoginCookie
 from flask_authrocket.issuer import TokenIssuer
 from flask_authrocket.request import AuthRocketRequest
@@ -28,16 +28,7 @@ ISSUER = TokenIssuer(secret=HS_SECRET)
 
 @pytest.fixture
 def app() -> Flask:
-    app = Flask(__name__)
-    app.config.update(TESTING=True, LOGINROCKET_URL=LOGINROCKET_URL, AUTHROCKET_JWT_KEY=HS_SECRET)
-    AuthRocket(app)
-
-    @app.get("/hello")
-    @require_login
-    def hello() -> str:
-        return f"Hello, {current_user.id}!"
-
-    return app
+    return hello_app()
 
 
 @pytest.fixture
