@@ -2,15 +2,29 @@
 
 ``make bench`` prints the share beside its throughput rows: WSGI environs carrying the same login
 cookie are sent to a bare route and to an ``@require_login`` route reading ``current_user``, in
-this process, interleaved round by round; the median of each side's microseconds per request, and
-their difference, the extension's part. No server, no socket: what is left is Flask and us.
+this process, in many short rounds, each side once per round; the extension's part is the median
+of the rounds' differences (guarded minus bare), beside each side's median. No server, no socket:
+what is left is Flask and us.
+
+Time is this thread's CPU time (``time.thread_time``), not the wall clock: on a shared machine a
+neighbour that takes the core away mid-round would otherwise be counted to whichever side was
+running. Short rounds taken in pairs, and the median of their differences, leave out the slower
+drifts (a neighbour's cache traffic, the clock speed) that a few long rounds charge to one side.
 
 ``python -m bench.inprocess --profile`` runs the logged-in request under ``line_profiler`` and
 prints, line by line, where the extension's microseconds go (the README's Performance note shows
 one run). Each configuration verifies its token once before it is measured, so a request is a
 hit in the verified-token cache: the path every request of a logged-in user takes.
 
-Usage: ``python -m bench.inprocess [--rounds N] [--requests N] [--profile] [--kinds hs256,rs256,...]``.
+``python -m bench.inprocess --instructions`` counts instead of timing: each side runs in its own
+process under ``valgrind --tool=callgrind``, once with N requests and once with 2N, and the
+difference over N is its instructions per request, the same on any machine and however busy it
+is. It needs ``valgrind`` (``apt-get install valgrind``; not installed by the Makefile: nothing
+else uses it) and tells the differences a busy machine's timings cannot: a change to the hook
+that saves a microsecond shows as about 3,000 instructions.
+
+Usage: ``python -m bench.inprocess [--rounds N] [--requests N] [--profile | --instructions]
+[--kinds hs256,rs256,...]``.
 """
 
 from __future__ import annotations
@@ -18,7 +32,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,10 +45,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from flask import Flask
 
 from flask_authrocket import AuthRocket, current_user, require_login
-from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims
+from flask_authrocket.issuer import TokenIssuer, generate_rsa_key, login_claims, private_key_to_pem
 from flask_authrocket.testing import JwksTestServer
 
 #: The in-process share a logged-in request may cost the extension, in microseconds (issue 23).
@@ -39,6 +59,8 @@ TARGET_MICROSECONDS = 8.0
 #: LoginRocket's Core API served by this process, the answer kept in the default in-process cache.
 KINDS = ("hs256", "rs256", "jwks", "managed")
 PATH = "/hello"
+#: Requests per side before the rounds, so that every cache the path uses is warm.
+WARM_UP_REQUESTS = 1000
 SECRET = "bench-secret-of-the-realm-0123456789abcdef0123"
 COOKIE = "arToken"
 #: A LoginRocket URL for the static-key apps: the login links work, nothing is fetched from it.
@@ -52,13 +74,12 @@ class Share:
     """One configuration's medians: microseconds per request, bare and guarded, and the difference."""
 
     kind: str
+    #: Each side's median, microseconds of CPU time per request.
     bare: float
     guarded: float
-
-    @property
-    def share(self) -> float:
-        """The extension's part of a logged-in request, in microseconds."""
-        return self.guarded - self.bare
+    #: The extension's part of a logged-in request, in microseconds: the median of the rounds'
+    #: differences (guarded minus bare, each round's pair measured back to back).
+    share: float
 
     def line(self) -> str:
         verdict = "meets" if self.share <= TARGET_MICROSECONDS else "MISSES"
@@ -94,10 +115,15 @@ def guarded_app(config: dict[str, Any]) -> Flask:
 
 
 @contextlib.contextmanager
-def configurations(kinds: Sequence[str]) -> Iterator[dict[str, tuple[Flask, str]]]:
-    """Each kind's guarded app and a token it accepts (a key-set server runs while the block does)."""
+def configurations(
+    kinds: Sequence[str], rsa_key: RSAPrivateKey | None = None
+) -> Iterator[dict[str, tuple[Flask, str]]]:
+    """Each kind's guarded app and a token it accepts (a key-set server runs while the block does).
+
+    ``rsa_key`` signs the RS256 tokens; a new one when not given.
+    """
     hs = TokenIssuer(secret=SECRET)
-    rsa = TokenIssuer(private_key=generate_rsa_key(), kid="bench-1")
+    rsa = TokenIssuer(private_key=rsa_key or generate_rsa_key(), kid="bench-1")
     claims = login_claims({"id": "usr_bench", "email": "bench@example.com"}, [])
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(JwksTestServer(rsa))
@@ -156,35 +182,47 @@ def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any =
 
 
 def per_request(app: WsgiApp, environ: dict[str, Any], count: int) -> float:
-    """Microseconds per request for ``count`` requests of ``environ`` (a fresh copy each) to ``app``."""
-    started = time.perf_counter()
+    """This thread's CPU microseconds per request, for ``count`` fresh copies of ``environ`` sent to ``app``."""
+    started = time.thread_time()
     for _ in range(count):
         for _chunk in app(dict(environ), _start_response):
             pass
-    return (time.perf_counter() - started) / count * 1e6
+    return (time.thread_time() - started) / count * 1e6
 
 
-def measure(kinds: Sequence[str] = KINDS, *, rounds: int = 15, requests: int = 2000) -> list[Share]:
-    """The in-process share of each kind: bare and guarded interleaved, round by round; medians."""
+def measure(kinds: Sequence[str] = KINDS, *, rounds: int = 150, requests: int = 200) -> list[Share]:
+    """The in-process share of each kind: bare and guarded in pairs, round by round; medians."""
     bare = bare_app().wsgi_app
     with configurations(kinds) as built:
         environs = {kind: environ_for(token) for kind, (_, token) in built.items()}
         samples: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind in built}
         for kind, (app, _) in built.items():  # warm up
-            per_request(bare, environs[kind], requests // 4)
-            per_request(app.wsgi_app, environs[kind], requests // 4)
+            per_request(bare, environs[kind], WARM_UP_REQUESTS)
+            per_request(app.wsgi_app, environs[kind], WARM_UP_REQUESTS)
         gc_was_enabled = gc.isenabled()
         gc.disable()  # a collection landing in one side's sample is noise, not the extension
         try:
-            for _ in range(rounds):
+            for number in range(rounds):
                 for kind, (app, _) in built.items():
-                    samples[kind][0].append(per_request(bare, environs[kind], requests))
-                    samples[kind][1].append(per_request(app.wsgi_app, environs[kind], requests))
+                    environ = environs[kind]
+                    if number % 2:  # each side goes first in half the rounds
+                        guarded_us = per_request(app.wsgi_app, environ, requests)
+                        bare_us = per_request(bare, environ, requests)
+                    else:
+                        bare_us = per_request(bare, environ, requests)
+                        guarded_us = per_request(app.wsgi_app, environ, requests)
+                    samples[kind][0].append(bare_us)
+                    samples[kind][1].append(guarded_us)
         finally:
             if gc_was_enabled:
                 gc.enable()
     return [
-        Share(kind, statistics.median(bare_us), statistics.median(guarded_us))
+        Share(
+            kind,
+            statistics.median(bare_us),
+            statistics.median(guarded_us),
+            statistics.median(guarded - bare for bare, guarded in zip(bare_us, guarded_us, strict=True)),
+        )
         for kind, (bare_us, guarded_us) in samples.items()
     ]
 
@@ -193,7 +231,7 @@ def profile(kind: str = "hs256", *, requests: int = 20000) -> str:
     """A line-by-line profile (``line_profiler``) of the logged-in request's path through the extension."""
     from line_profiler import LineProfiler
 
-    from flask_authrocket import cookie, guards, hook, lru, request, tokens
+    from flask_authrocket import answers, cookie, guards, hook, lru, request, tokens
 
     profiler = LineProfiler()
     for function in (
@@ -204,6 +242,7 @@ def profile(kind: str = "hs256", *, requests: int = 20000) -> str:
         request.current_authrocket,
         request._current_user,
         request.AuthRocketRequest._finish_inline,
+        answers.ConstantHeaders.response,
         # ... and the full steps, should a change send it there.
         hook.load_request,
         hook._load,
@@ -246,26 +285,131 @@ class _StringSink:
         return "".join(self._parts)
 
 
+@dataclass
+class Count:
+    """One configuration's instructions per request (callgrind), bare and guarded."""
+
+    kind: str
+    bare: int
+    guarded: int
+
+    @property
+    def share(self) -> int:
+        """The extension's instructions per logged-in request."""
+        return self.guarded - self.bare
+
+    def line(self) -> str:
+        return (
+            f"  {self.kind:<8} bare {self.bare / 1000:6.1f}k  guarded {self.guarded / 1000:6.1f}k  "
+            f"extension {self.share / 1000:5.1f}k instructions/request ({self.share / self.bare:.1%} of bare)"
+        )
+
+
+#: What callgrind prints of the instructions it counted, on its standard error.
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+#: The kinds whose set-up costs the same in every process: ``managed`` starts a development
+#: LoginRocket that makes its own RSA key, and a key's making costs what its random primes do.
+COUNTED_KINDS = ("hs256", "rs256", "jwks")
+
+
+def count_instructions(kinds: Sequence[str] = COUNTED_KINDS, *, requests: int = 1000) -> list[Count]:
+    """Each kind's instructions per request, bare and guarded, counted by callgrind (see the module's text).
+
+    Every process signs with one RSA key made here, outside callgrind, so that they all do the
+    same work before their requests. Raises :class:`RuntimeError` when ``valgrind`` is not
+    installed, for a kind not in :data:`COUNTED_KINDS`, or when a run does not count.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise RuntimeError("valgrind is not installed: apt-get install valgrind (only --instructions uses it)")
+    uncounted = sorted(set(kinds) - set(COUNTED_KINDS))
+    if uncounted:
+        raise RuntimeError(f"cannot count {', '.join(uncounted)}: choose from {', '.join(COUNTED_KINDS)}")
+    counts = []
+    with tempfile.TemporaryDirectory(prefix="authrocket-instructions-") as folder:
+        key_file = Path(folder) / "bench-rsa.pem"
+        key_file.write_bytes(private_key_to_pem(generate_rsa_key()))
+        for kind in kinds:
+            per_side = []
+            for side in ("bare", "guarded"):
+                few, more = (_collected(valgrind, kind, side, number, key_file) for number in (requests, 2 * requests))
+                per_side.append(round((more - few) / requests))
+            counts.append(Count(kind, *per_side))
+    return counts
+
+
+def _collected(valgrind: str, kind: str, side: str, requests: int, key_file: Path) -> int:
+    """The instructions callgrind counts for a process that sends ``requests`` logged-in requests to one side."""
+    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m", "bench.inprocess"]
+    command += ["--send", kind, side, str(requests), "--key-file", str(key_file)]
+    # One hash seed for every run: a dict's layout, and so its lookups' cost, depends on it.
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False, env=environment)
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind on {kind} ({side}) failed (status {done.returncode}):\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def send(kind: str, side: str, requests: int, rsa_key: RSAPrivateKey | None = None) -> None:
+    """Send ``requests`` logged-in requests to the ``side`` (``bare`` or ``guarded``) of ``kind``, after a warm-up.
+
+    What each of :func:`count_instructions`' processes does under callgrind.
+    """
+    with configurations([kind], rsa_key) as built:
+        guarded, token = built[kind]
+        app = guarded if side == "guarded" else bare_app()
+        environ = environ_for(token)
+        per_request(app.wsgi_app, environ, WARM_UP_REQUESTS)
+        # No collection during the requests: when one falls is not the request's cost, and a full
+        # one costs millions of instructions, enough to move the difference of two runs.
+        gc.collect()
+        gc.disable()
+        per_request(app.wsgi_app, environ, requests)
+
+
 def report(shares: Sequence[Share]) -> list[str]:
     """The lines ``make bench`` prints for the in-process share."""
     return [
         "In process, the extension's share of a logged-in request (cookie, cached verification, guard, "
-        "current_user, Vary and Cache-Control): guarded minus bare, medians of interleaved rounds",
+        "current_user, Vary and Cache-Control): CPU time, guarded minus bare, the median of paired rounds",
         *(share.line() for share in shares),
     ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--rounds", type=int, default=150)
+    parser.add_argument("--requests", type=int, default=200, help="requests per side per round")
+    parser.add_argument("--kinds", help=f"comma-separated, of {', '.join(KINDS)} (--instructions: all but managed)")
     parser.add_argument("--profile", action="store_true", help="print a line-by-line profile of the hs256 path")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per request with callgrind (valgrind)"
+    )
+    parser.add_argument("--send", nargs=3, metavar=("KIND", "SIDE", "REQUESTS"), help=argparse.SUPPRESS)
+    parser.add_argument("--key-file", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
-    if arguments.profile:
-        print(profile(arguments.kinds.split(",")[0]))
+    if arguments.send:
+        kind, side, requests = arguments.send
+        key = load_pem_private_key(arguments.key_file.read_bytes(), None) if arguments.key_file else None
+        if key is not None and not isinstance(key, RSAPrivateKey):
+            raise SystemExit(f"{arguments.key_file} holds no RSA private key")
+        send(kind, side, int(requests), key)
         return 0
-    for line in report(measure(arguments.kinds.split(","), rounds=arguments.rounds, requests=arguments.requests)):
+    default_kinds = COUNTED_KINDS if arguments.instructions else KINDS
+    kinds = arguments.kinds.split(",") if arguments.kinds else list(default_kinds)
+    if arguments.profile:
+        print(profile(kinds[0]))
+        return 0
+    if arguments.instructions:
+        counts = count_instructions(kinds)
+        print("The extension's share of a logged-in request in instructions (callgrind; 2N minus N requests):")
+        for count in counts:
+            print(count.line())
+        return 0
+    for line in report(measure(kinds, rounds=arguments.rounds, requests=arguments.requests)):
         print(line)
     return 0
 
