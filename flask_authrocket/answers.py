@@ -10,7 +10,8 @@ subclass whose ``get_wsgi_headers`` leaves those constants out of the copy it ch
 them back after, when they are still the last headers, exactly as added. Whatever else the
 response carries, and anything an ``after_request`` function changed, Werkzeug checks and
 copies as always; a response class that defines ``get_wsgi_headers`` or ``__init_subclass__``
-itself is used as it is. The subclass has the app's class's name: reprs and logs are unchanged.
+itself is used as it is. The subclass has the app's class's name, so reprs and logs are
+unchanged, and it pickles and copies as the app's class, so a page cache keeps what it kept.
 
 The ground floor: no Flask request cycle here.
 """
@@ -92,8 +93,19 @@ def _subclass(base: type[Response], constants: tuple[tuple[str, str], ...]) -> t
             headers._list += tail
             return headers
 
+        def __reduce_ex__(self, protocol: Any) -> Any:
+            # Pickled and copied as the app's own class (a cached page, say): this class is made
+            # here at run time, and its headers are ordinary ones once it is sent elsewhere.
+            _, _, *state = super().__reduce_ex__(protocol)
+            return (_instance_of, (base,), *state)
+
     # The same name in reprs and logs as the app's own class: it is that class, sending less twice.
     ConstantHeadersResponse.__name__ = base.__name__
     ConstantHeadersResponse.__qualname__ = base.__qualname__
     ConstantHeadersResponse.__module__ = base.__module__
     return ConstantHeadersResponse
+
+
+def _instance_of(cls: type[Response]) -> Response:
+    """An empty instance of ``cls``, for pickle to give its state (see ``__reduce_ex__`` above)."""
+    return cls.__new__(cls)

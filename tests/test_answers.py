@@ -8,6 +8,8 @@ send, whatever an ``after_request`` function does, and count the values Werkzeug
 
 from __future__ import annotations
 
+import copy
+import pickle
 from typing import Any
 
 import pytest
@@ -21,6 +23,10 @@ from flask_authrocket.issuer import TokenIssuer
 
 ISSUER = TokenIssuer(secret=HS_SECRET)
 PRIVATE = (("Vary", "Cookie, Authorization"), ("Cache-Control", "private"))
+
+
+class AppResponse(Response):
+    """An app's own response class, importable by name (pickle finds classes so)."""
 
 
 def logged_in_get(app: Flask, path: str = "/hello") -> Any:
@@ -95,9 +101,6 @@ def test_an_after_request_change_is_sent_and_checked_as_always(monkeypatch: pyte
 
 
 def test_the_answer_is_an_instance_of_the_apps_class_and_keeps_its_headers_when_sent() -> None:
-    class AppResponse(Response):
-        pass
-
     app = hello_app(AppResponse)
     seen: list[Response] = []
 
@@ -115,6 +118,22 @@ def test_the_answer_is_an_instance_of_the_apps_class_and_keeps_its_headers_when_
     assert isinstance(response, AppResponse) and type(response).__name__ == "AppResponse"
     assert sent[0] == sent[1] and sent[0][-2:] == list(PRIVATE)
     assert list(response.headers.items())[-2:] == list(PRIVATE)  # put back after each copy
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_the_answer_pickles_and_copies_as_the_apps_class(protocol: int) -> None:
+    app = hello_app(AppResponse)
+    seen: list[Response] = []
+    app.after_request(lambda response: seen.append(response) or response)
+    logged_in_get(app)
+
+    restored = pickle.loads(pickle.dumps(seen[-1], protocol=protocol))  # a page cache keeps it so
+    copied = copy.copy(seen[-1])
+
+    for each in (restored, copied):
+        assert type(each) is AppResponse
+        assert each.get_data(as_text=True) == "Hello, usr_ada!"
+        assert list(each.headers.items())[-2:] == list(PRIVATE)
 
 
 def test_a_class_with_its_own_get_wsgi_headers_is_used_as_it_is() -> None:
