@@ -86,7 +86,9 @@ def test_the_sentry_recipe_names_the_user_and_org_and_never_the_token(tmp_path: 
         assert event["user"]["id"] == "usr_ada"
         assert event["tags"]["authrocket.org"] == "org_acme"
     assert "id" not in anonymous.get("user", {})
-    assert "token=[redacted]" in anonymous["request"]["query_string"]
+    # Scrubbed by the recipe's before_send (sentry-sdk 2), or filtered by the SDK first (sentry-sdk 3).
+    token_param = anonymous["request"]["query_string"].split("&")[0]
+    assert token_param in ("token=[redacted]", "token=%5BFiltered%5D")
     for envelope in envelopes:
         for secret in (token, expired, *token.split("."), *expired.split(".")[1:]):
             assert secret not in envelope
