@@ -55,8 +55,10 @@ class ConstantHeaders:
     def response_class_for(self, base: type[Response]) -> type[Response]:
         """The subclass of ``base`` that sends these headers without checking them again.
 
-        ``base`` itself when it defines its own ``get_wsgi_headers`` (it may want to see every
-        header there) or ``__init_subclass__``, or when there are no headers. Made once per
+        ``base`` itself when it (or a class between it and Werkzeug's) defines its own
+        ``get_wsgi_headers`` (it may want to see every header there), has a say in its
+        subclasses (``__init_subclass__``, a metaclass) or in its instances' making or pickling
+        (``__new__``, ``__reduce__`` and their kin), or when there are no headers. Made once per
         class, then looked up (an app has one response class, a process a few).
         """
         found = self._classes.get(base)
@@ -69,29 +71,50 @@ class ConstantHeaders:
         return found
 
 
+#: What a class may define to have a say in its subclasses, its instances' making or their
+#: pickling: such a class gets no subclass of ours, whose pickling rebuilds it empty.
+_OWN_SAY = frozenset(
+    {
+        "__init_subclass__",
+        "__new__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__getnewargs__",
+        "__getnewargs_ex__",
+        "__getstate__",
+        "__setstate__",
+        "get_wsgi_headers",
+    }
+)
+
+
 def _subclass(base: type[Response], constants: tuple[tuple[str, str], ...]) -> type[Response]:
-    if not constants or base.get_wsgi_headers is not Response.get_wsgi_headers:
+    if not constants or type(base) is not type:  # a metaclass sees (and may keep) every class made
         return base
-    if any("__init_subclass__" in vars(each) for each in base.__mro__[:-1]):
-        return base  # the class has a say in its subclasses: it gets none of ours
+    if any(_OWN_SAY.intersection(vars(each)) for each in base.__mro__[:-1] if each is not Response):
+        return base
+    if base.get_wsgi_headers is not Response.get_wsgi_headers:
+        return base  # patched on Werkzeug's class: whoever did wants to see every header
     tail = list(constants)
     count = len(tail)
-    werkzeug_headers = Response.get_wsgi_headers  # what base.get_wsgi_headers is: no super() to look up
 
     class ConstantHeadersResponse(base):  # type: ignore[valid-type,misc]
         __doc__ = base.__doc__
 
         def get_wsgi_headers(self, environ: Any) -> Headers:
-            items = self.headers._list
-            if items[-count:] != tail:  # changed since they were added: Werkzeug checks everything
-                return werkzeug_headers(self, environ)
+            # Looked up on each answer: a method patched since this class was made is honoured.
+            send = base.get_wsgi_headers
+            headers = self.headers
+            items = headers._list if type(headers) is Headers else None
+            if items is None or items[-count:] != tail or send is not Response.get_wsgi_headers:
+                return send(self, environ)  # changed since they were added: Werkzeug checks everything
             del items[-count:]
             try:
-                headers = werkzeug_headers(self, environ)
+                copied = send(self, environ)
             finally:
                 items += tail
-            headers._list += tail
-            return headers
+            copied._list += tail
+            return copied
 
         def __reduce_ex__(self, protocol: Any) -> Any:
             # Pickled and copied as the app's own class (a cached page, say): this class is made

@@ -171,6 +171,79 @@ def test_a_class_with_init_subclass_gets_no_subclass_of_ours() -> None:
     assert ConstantHeaders(PRIVATE).response_class_for(Registering) is Registering
 
 
+class Reducing(Response):
+    """An app's class that pickles itself its own way."""
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (self.get_data(as_text=True), self.status))
+
+
+def _rebuild(body: str, status: str) -> Reducing:
+    return Reducing(body, status=status)
+
+
+class Registry(type):
+    """A metaclass that keeps every class made with it."""
+
+    made: list[type] = []  # noqa: RUF012 (the test reads it)
+
+    def __init__(cls, *args: Any) -> None:
+        super().__init__(*args)
+        Registry.made.append(cls)
+
+
+class Registered(Response, metaclass=Registry):
+    pass
+
+
+@pytest.mark.parametrize("response_class", [Reducing, Registered])
+def test_a_class_with_a_say_in_its_making_or_pickling_gets_no_subclass(response_class: type[Response]) -> None:
+    app = hello_app(response_class)
+    seen: list[Response] = []
+    app.after_request(lambda response: seen.append(response) or response)
+    made_before = list(Registry.made)
+
+    answer = logged_in_get(app)
+    restored = pickle.loads(pickle.dumps(seen[-1]))
+
+    assert answer.headers["Vary"] == "Cookie, Authorization"
+    assert type(seen[-1]) is response_class
+    assert restored.get_data(as_text=True) == "Hello, usr_ada!"
+    made_now = Registry.made[len(made_before) :]
+    assert all(made.__name__ == "WrapperTestResponse" for made in made_now)  # the test client's own only
+
+
+def test_headers_replaced_by_an_after_request_are_sent_as_werkzeug_sends_them() -> None:
+    app = hello_app()
+
+    @app.after_request
+    def replace(response: Response) -> Response:
+        response.headers = {"Content-Type": "text/plain", "X-Replaced": "yes"}  # type: ignore[assignment]
+        return response
+
+    answer = logged_in_get(app)
+
+    assert answer.headers["X-Replaced"] == "yes"
+    assert "Vary" not in answer.headers  # what the app chose to send, as before
+
+
+def test_a_get_wsgi_headers_patched_later_sees_every_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = hello_app(AppResponse)
+    logged_in_get(app)  # the subclass is made
+    seen: list[list[tuple[str, str]]] = []
+    original = AppResponse.get_wsgi_headers
+
+    def patched(self: Response, environ: Any) -> Any:
+        seen.append(list(self.headers.items()))
+        return original(self, environ)
+
+    monkeypatch.setattr(AppResponse, "get_wsgi_headers", patched, raising=False)
+    answer = logged_in_get(app)
+
+    assert answer.headers["Cache-Control"] == "private"
+    assert seen and seen[-1][-2:] == list(PRIVATE)
+
+
 def test_constant_headers_refuse_a_line_break() -> None:
     with pytest.raises(ValueError, match="line break"):
         ConstantHeaders((("Vary", "Cookie\r\nSet-Cookie: x=1"),))
