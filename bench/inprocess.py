@@ -59,6 +59,10 @@ TARGET_MICROSECONDS = 8.0
 #: LoginRocket's Core API served by this process, the answer kept in the default in-process cache.
 KINDS = ("hs256", "rs256", "jwks", "managed")
 PATH = "/hello"
+#: The project's root: ``-m bench.inprocess`` runs from there.
+ROOT = Path(__file__).resolve().parent.parent
+#: The two sides of a measure: the bare app and the guarded one.
+SIDES = ("bare", "guarded")
 #: Requests per side before the rounds, so that every cache the path uses is warm.
 WARM_UP_REQUESTS = 1000
 SECRET = "bench-secret-of-the-realm-0123456789abcdef0123"
@@ -333,7 +337,7 @@ def count_instructions(kinds: Sequence[str] = COUNTED_KINDS, *, requests: int = 
         key_file.write_bytes(private_key_to_pem(generate_rsa_key()))
         for kind in kinds:
             per_side = []
-            for side in ("bare", "guarded"):
+            for side in SIDES:
                 few, more = (_collected(valgrind, kind, side, number, key_file) for number in (requests, 2 * requests))
                 per_side.append(round((more - few) / requests))
             counts.append(Count(kind, *per_side))
@@ -346,7 +350,7 @@ def _collected(valgrind: str, kind: str, side: str, requests: int, key_file: Pat
     command += ["--send", kind, side, str(requests), "--key-file", str(key_file)]
     # One hash seed for every run: a dict's layout, and so its lookups' cost, depends on it.
     environment = {**os.environ, "PYTHONHASHSEED": "0"}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False, env=environment)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False, env=environment, cwd=ROOT)
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"callgrind on {kind} ({side}) failed (status {done.returncode}):\n{done.stderr[-2000:]}")
@@ -382,7 +386,7 @@ def report(shares: Sequence[Share]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=150)
-    parser.add_argument("--requests", type=int, default=200, help="requests per side per round")
+    parser.add_argument("--requests", type=int, help="requests per side per round (200); with --instructions, N (1000)")
     parser.add_argument("--kinds", help=f"comma-separated, of {', '.join(KINDS)} (--instructions: all but managed)")
     parser.add_argument("--profile", action="store_true", help="print a line-by-line profile of the hs256 path")
     parser.add_argument(
@@ -393,6 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     if arguments.send:
         kind, side, requests = arguments.send
+        if side not in SIDES or kind not in KINDS:
+            parser.error(f"--send: a kind of {', '.join(KINDS)} and a side of {', '.join(SIDES)}")
         key = load_pem_private_key(arguments.key_file.read_bytes(), None) if arguments.key_file else None
         if key is not None and not isinstance(key, RSAPrivateKey):
             raise SystemExit(f"{arguments.key_file} holds no RSA private key")
@@ -404,12 +410,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(profile(kinds[0]))
         return 0
     if arguments.instructions:
-        counts = count_instructions(kinds)
+        try:
+            counts = count_instructions(kinds, requests=arguments.requests or 1000)
+        except RuntimeError as problem:
+            parser.error(str(problem))
         print("The extension's share of a logged-in request in instructions (callgrind; 2N minus N requests):")
         for count in counts:
             print(count.line())
         return 0
-    for line in report(measure(kinds, rounds=arguments.rounds, requests=arguments.requests)):
+    for line in report(measure(kinds, rounds=arguments.rounds, requests=arguments.requests or 200)):
         print(line)
     return 0
 
