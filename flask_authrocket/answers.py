@@ -9,8 +9,9 @@ ASCII, checked here once); :class:`ConstantHeaders` gives the app's response cla
 subclass whose ``get_wsgi_headers`` leaves those constants out of the copy it checks and puts
 them back after, when they are still the last headers, exactly as added. Whatever else the
 response carries, and anything an ``after_request`` function changed, Werkzeug checks and
-copies as always; a response class that defines ``get_wsgi_headers`` or ``__init_subclass__``
-itself is used as it is. The subclass has the app's class's name, so reprs and logs are
+copies as always; a response class with its own ``get_wsgi_headers``, or a say in its
+subclasses, its instances' making or their pickling (:meth:`ConstantHeaders.response_class_for`),
+is used as it is. The subclass has the app's class's name, so reprs and logs are
 unchanged, and it pickles and copies as the app's class, so a page cache keeps what it kept.
 
 The ground floor: no Flask request cycle here.
